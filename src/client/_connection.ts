@@ -1,0 +1,346 @@
+/**
+ * One socket to a Redis server: it writes auto-pipelined commands, parses
+ * replies and hands each to the command that is waiting for it. It knows
+ * nothing of URLs, handshakes or reconnecting; the client owns those.
+ *
+ * @module
+ */
+
+import {
+  RedisConnectionError,
+  RedisReplyError,
+  RedisTimeoutError,
+} from "./errors.ts";
+import {
+  CommandWriter,
+  ErrorReply,
+  type ParsedReply,
+  ReplyParser,
+} from "./resp.ts";
+import type { RedisArg, RedisReply } from "./types.ts";
+
+/** Counters a client keeps over all its connections. */
+export interface ConnectionStats {
+  /** Commands handed to a socket. */
+  commands: number;
+  /** Socket writes; with auto-pipelining far fewer than commands under load. */
+  writes: number;
+}
+
+type Resolve = (reply: RedisReply) => void;
+type Reject = (error: Error) => void;
+
+const MIN_READ = 64 * 1024;
+const MAX_READ = 1024 * 1024;
+
+/** Settings for one connection. */
+export interface ConnectionOptions {
+  /** How the server is named in messages: the redacted URL. */
+  label: string;
+  /** Milliseconds to wait for each reply; 0 waits forever. */
+  timeoutMs: number;
+  /** Counters shared with the client. */
+  stats: ConnectionStats;
+  /** Called once if the socket fails or the server closes it. */
+  onDrop(error: RedisConnectionError): void;
+}
+
+/** A connected socket with its pipeline of commands awaiting replies. */
+export class Connection {
+  readonly #conn: Deno.Conn;
+  readonly #options: ConnectionOptions;
+  readonly #parser = new ReplyParser();
+  readonly #writer = new CommandWriter();
+  // Commands awaiting replies, in send order, as parallel arrays rather than
+  // one object each: under load that is most of what the client allocates.
+  // `#head` is the next to get a reply; a `null` resolver marks a command
+  // that timed out, whose late reply is read and dropped.
+  #resolvers: (Resolve | null)[] = [];
+  #rejecters: Reject[] = [];
+  /** The command names (`args[0]`), for error messages; never arguments. */
+  #names: unknown[] = [];
+  /** `performance.now()` after which each command times out. */
+  #deadlines: number[] = [];
+  #head = 0;
+  /** Index of the first command not yet known to have timed out. */
+  #unexpired = 0;
+  /** The deadline shared by every command sent in the current tick. */
+  #tickDeadline = Infinity;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #writing = false;
+  #flushScheduled = false;
+  /** Set once the connection can take no more commands. */
+  #failure: Error | null = null;
+  #closing = false;
+  #drained: (() => void) | null = null;
+  readonly #reading: Promise<void>;
+  #timeoutMs: number;
+
+  /**
+   * Takes ownership of `conn` and starts reading from it.
+   *
+   * @param conn A connected TCP or TLS socket.
+   * @param options Label, timeout, counters and drop handler.
+   */
+  constructor(conn: Deno.Conn, options: ConnectionOptions) {
+    this.#conn = conn;
+    this.#options = options;
+    this.#timeoutMs = options.timeoutMs;
+    this.#reading = this.#readLoop();
+  }
+
+  /**
+   * Changes the reply timeout for commands sent from now on; the handshake
+   * runs under the connect timeout, later commands under the command timeout.
+   *
+   * @param timeoutMs Milliseconds per reply; 0 waits forever.
+   * @returns This connection.
+   */
+  withTimeout(timeoutMs: number): this {
+    this.#timeoutMs = timeoutMs;
+    return this;
+  }
+
+  /** Whether the connection still takes commands. */
+  get usable(): boolean {
+    return this.#failure === null && !this.#closing;
+  }
+
+  /**
+   * Queues a command; it leaves with every other command queued in the same
+   * tick, in one write.
+   *
+   * @param args The command and its arguments.
+   * @returns The reply; error replies reject with `RedisReplyError`.
+   */
+  send(args: readonly RedisArg[]): Promise<RedisReply> {
+    if (this.#failure !== null) return Promise.reject(this.#failure);
+    try {
+      this.#writer.push(args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      // One clock read per tick: every command of a tick shares its deadline.
+      this.#tickDeadline = this.#timeoutMs > 0
+        ? performance.now() + this.#timeoutMs
+        : Infinity;
+      queueMicrotask(this.#flush);
+    }
+    const promise = new Promise<RedisReply>((resolve, reject) => {
+      this.#resolvers.push(resolve);
+      this.#rejecters.push(reject);
+    });
+    this.#names.push(args[0]);
+    this.#deadlines.push(this.#tickDeadline);
+    this.#options.stats.commands++;
+    if (this.#timer === undefined && this.#tickDeadline !== Infinity) {
+      this.#armTimer(this.#timeoutMs);
+    }
+    return promise;
+  }
+
+  /** Resolves once every command sent so far has its reply (or failed). */
+  drain(): Promise<void> {
+    if (this.#head === this.#resolvers.length || this.#failure !== null) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const previous = this.#drained;
+      this.#drained = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  /** Closes the socket at once; commands still waiting reject. */
+  async close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#fail(
+        new RedisConnectionError(
+          `Connection to ${this.#options.label} was closed by the client.`,
+        ),
+        false,
+      );
+    }
+    await this.#reading;
+  }
+
+  #flush = async (): Promise<void> => {
+    this.#flushScheduled = false;
+    if (this.#writing || this.#failure !== null) return;
+    this.#writing = true;
+    try {
+      while (!this.#writer.empty) {
+        const bytes = this.#writer.take();
+        this.#options.stats.writes++;
+        let written = 0;
+        while (written < bytes.byteLength) {
+          written += await this.#conn.write(
+            written === 0 ? bytes : bytes.subarray(written),
+          );
+        }
+      }
+    } catch (cause) {
+      this.#fail(
+        new RedisConnectionError(
+          `Writing to ${this.#options.label} failed: ${message(cause)}`,
+          { cause },
+        ),
+        true,
+      );
+    } finally {
+      this.#writing = false;
+    }
+  };
+
+  async #readLoop(): Promise<void> {
+    let buf = new Uint8Array(MIN_READ);
+    try {
+      while (true) {
+        const n = await this.#conn.read(buf);
+        if (n === null) break;
+        this.#parser.feed(buf.subarray(0, n), this.#onReply);
+        // Big replies arrive faster with bigger reads.
+        if (n === buf.byteLength && buf.byteLength < MAX_READ) {
+          buf = new Uint8Array(buf.byteLength * 2);
+        }
+      }
+      this.#fail(
+        new RedisConnectionError(
+          `The server at ${this.#options.label} closed the connection.`,
+        ),
+        true,
+      );
+    } catch (cause) {
+      if (this.#failure === null) {
+        this.#fail(
+          new RedisConnectionError(
+            cause instanceof Error && cause.name === "ProtocolError"
+              ? `The server at ${this.#options.label} sent an invalid reply (${cause.message}); the connection was dropped.`
+              : `Reading from ${this.#options.label} failed: ${message(cause)}`,
+            { cause },
+          ),
+          true,
+        );
+      }
+    }
+  }
+
+  #onReply = (reply: ParsedReply): void => {
+    const head = this.#head;
+    if (head === this.#resolvers.length) {
+      throw Object.assign(
+        new Error("a reply arrived that no command asked for"),
+        { name: "ProtocolError" },
+      );
+    }
+    const resolve = this.#resolvers[head];
+    this.#head = head + 1;
+    if (resolve !== null) {
+      if (reply instanceof ErrorReply) {
+        this.#rejecters[head](
+          new RedisReplyError(reply.message, commandName(this.#names[head])),
+        );
+      } else {
+        resolve(reply);
+      }
+    }
+    if (this.#head === this.#resolvers.length) {
+      this.#reset();
+      const drained = this.#drained;
+      this.#drained = null;
+      drained?.();
+    } else if (this.#head >= 4096 && this.#head * 2 >= this.#resolvers.length) {
+      // Drop answered commands so a busy connection's arrays do not grow forever.
+      const from = this.#head;
+      this.#resolvers = this.#resolvers.slice(from);
+      this.#rejecters = this.#rejecters.slice(from);
+      this.#names = this.#names.slice(from);
+      this.#deadlines = this.#deadlines.slice(from);
+      this.#unexpired = Math.max(0, this.#unexpired - from);
+      this.#head = 0;
+    }
+  };
+
+  #reset(): void {
+    this.#resolvers = [];
+    this.#rejecters = [];
+    this.#names = [];
+    this.#deadlines = [];
+    this.#head = 0;
+    this.#unexpired = 0;
+  }
+
+  /**
+   * One timer serves every command: deadlines grow in queue order, so only the
+   * oldest command still waiting needs watching.
+   */
+  #armTimer(delayMs: number): void {
+    const timer = setTimeout(this.#onTimer, Math.max(0, delayMs));
+    // A quiet client must not keep the process alive for its timeout.
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  #onTimer = (): void => {
+    this.#timer = undefined;
+    if (this.#failure !== null) return;
+    const now = performance.now();
+    const count = this.#resolvers.length;
+    let i = Math.max(this.#unexpired, this.#head);
+    for (; i < count; i++) {
+      if (this.#deadlines[i] > now) break;
+      const settled = this.#resolvers[i] === null;
+      this.#resolvers[i] = null;
+      if (!settled) {
+        this.#rejecters[i](
+          new RedisTimeoutError(
+            `${
+              commandName(this.#names[i])
+            } got no reply from ${this.#options.label} within ${this.#timeoutMs} ms.`,
+          ),
+        );
+      }
+    }
+    this.#unexpired = i;
+    if (i < count && this.#deadlines[i] !== Infinity) {
+      this.#armTimer(this.#deadlines[i] - now);
+    }
+  };
+
+  #fail(error: Error, dropped: boolean): void {
+    if (this.#failure !== null) return;
+    this.#failure = error;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    for (let i = this.#head; i < this.#resolvers.length; i++) {
+      if (this.#resolvers[i] !== null) this.#rejecters[i](error);
+    }
+    this.#reset();
+    const drained = this.#drained;
+    this.#drained = null;
+    drained?.();
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer.
+    }
+    if (dropped && !this.#closing) {
+      this.#options.onDrop(error as RedisConnectionError);
+    }
+  }
+}
+
+function commandName(name: unknown): string {
+  return typeof name === "string" ? name.toUpperCase() : "?";
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,20 @@
+/**
+ * Test helpers: throwaway `redis-server` processes on free ports, for your
+ * own tests as much as for this module's.
+ *
+ * @example
+ * ```ts ignore
+ * import { startRedisServer } from "@x/redis-subjects/testing";
+ *
+ * await using server = await startRedisServer({ config: ["appendonly yes"] });
+ * console.log(server.url); // redis://127.0.0.1:PORT/0
+ * ```
+ *
+ * @module
+ */
+export { startRedisServer } from "./src/testing/redis_server.ts";
+export type {
+  RedisServer,
+  RedisServerOptions,
+  RedisServerTlsOptions,
+} from "./src/testing/redis_server.ts";
