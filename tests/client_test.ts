@@ -173,7 +173,7 @@ Deno.test("server killed mid-flight: in-flight commands reject with RedisConnect
   }
   await server.restart();
   assert.equal(await client.send(["PING"]), "PONG");
-  assert.equal(client.stats.reconnects, 1);
+  assert.ok(client.stats.reconnects >= 1);
 });
 
 Deno.test("server paused: a command rejects with RedisTimeoutError within the timeout; after resume the client works", async () => {

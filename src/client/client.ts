@@ -384,6 +384,12 @@ export class RedisClient implements RedisCommands, AsyncDisposable {
       steps.push(conn.send(["CLIENT", "SETNAME", this.#settings.clientName]));
       names.push("CLIENT SETNAME");
     }
+    if (this.#everConnected) {
+      // A dying server's listening socket can still complete a TCP handshake;
+      // a reply proves that a real server will serve the commands now waiting.
+      steps.push(conn.send(["PING"]));
+      names.push("PING");
+    }
     const results = await Promise.allSettled(steps);
     for (const [i, result] of results.entries()) {
       if (result.status === "fulfilled") continue;
