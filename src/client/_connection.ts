@@ -64,6 +64,8 @@ export class Connection {
   #head = 0;
   /** Index of the first command not yet known to have timed out. */
   #unexpired = 0;
+  /** Commands still waiting for a reply, timed-out ones excluded. */
+  #waiting = 0;
   /** The deadline shared by every command sent in the current tick. */
   #tickDeadline = Infinity;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -134,6 +136,7 @@ export class Connection {
     });
     this.#names.push(args[0]);
     this.#deadlines.push(this.#tickDeadline);
+    this.#waiting++;
     this.#options.stats.commands++;
     if (this.#timer === undefined && this.#tickDeadline !== Infinity) {
       this.#armTimer(this.#timeoutMs);
@@ -141,9 +144,12 @@ export class Connection {
     return promise;
   }
 
-  /** Resolves once every command sent so far has its reply (or failed). */
+  /**
+   * Resolves once every command sent so far has its reply, timed out or
+   * failed; a late reply to a timed-out command is not waited for.
+   */
   drain(): Promise<void> {
-    if (this.#head === this.#resolvers.length || this.#failure !== null) {
+    if (this.#waiting === 0 || this.#failure !== null) {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -241,6 +247,7 @@ export class Connection {
     const resolve = this.#resolvers[head];
     this.#head = head + 1;
     if (resolve !== null) {
+      this.#waiting--;
       if (reply instanceof ErrorReply) {
         this.#rejecters[head](
           new RedisReplyError(reply.message, commandName(this.#names[head])),
@@ -251,9 +258,6 @@ export class Connection {
     }
     if (this.#head === this.#resolvers.length) {
       this.#reset();
-      const drained = this.#drained;
-      this.#drained = null;
-      drained?.();
     } else if (this.#head >= 4096 && this.#head * 2 >= this.#resolvers.length) {
       // Drop answered commands so a busy connection's arrays do not grow forever.
       const from = this.#head;
@@ -264,7 +268,14 @@ export class Connection {
       this.#unexpired = Math.max(0, this.#unexpired - from);
       this.#head = 0;
     }
+    if (this.#waiting === 0) this.#notifyDrained();
   };
+
+  #notifyDrained(): void {
+    const drained = this.#drained;
+    this.#drained = null;
+    drained?.();
+  }
 
   #reset(): void {
     this.#resolvers = [];
@@ -297,6 +308,7 @@ export class Connection {
       const settled = this.#resolvers[i] === null;
       this.#resolvers[i] = null;
       if (!settled) {
+        this.#waiting--;
         this.#rejecters[i](
           new RedisTimeoutError(
             `${
@@ -310,6 +322,7 @@ export class Connection {
     if (i < count && this.#deadlines[i] !== Infinity) {
       this.#armTimer(this.#deadlines[i] - now);
     }
+    if (this.#waiting === 0) this.#notifyDrained();
   };
 
   #fail(error: Error, dropped: boolean): void {
@@ -323,9 +336,8 @@ export class Connection {
       if (this.#resolvers[i] !== null) this.#rejecters[i](error);
     }
     this.#reset();
-    const drained = this.#drained;
-    this.#drained = null;
-    drained?.();
+    this.#waiting = 0;
+    this.#notifyDrained();
     try {
       this.#conn.close();
     } catch {

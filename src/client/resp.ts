@@ -227,6 +227,9 @@ interface Frame {
   remaining: number;
 }
 
+/** Redis strings hold at most 512 MiB; a longer length is a corrupt stream. */
+const MAX_BULK = 512 * 1024 * 1024;
+
 /** Longest line (type byte, length or simple string) the parser accepts. */
 const MAX_LINE = 64 * 1024 * 1024;
 
@@ -312,7 +315,9 @@ export class ReplyParser {
               value = null;
               break;
             }
-            if (len < 0) throw new ProtocolError(`bad bulk length ${len}`);
+            if (len < 0 || len > MAX_BULK) {
+              throw new ProtocolError(`bad bulk length ${len}`);
+            }
             if (end - pos >= len + 2) {
               if (buf[pos + len] !== CR || buf[pos + len + 1] !== LF) {
                 throw new ProtocolError("bulk string not followed by CRLF");

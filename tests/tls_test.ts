@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import {
+  createRedisClient,
+  RedisConnectionError,
+  RedisTimeoutError,
+} from "../mod.ts";
+import { startRedisServer } from "../testing.ts";
+
+async function openssl(dir: string, args: string[]): Promise<void> {
+  const { code, stderr } = await new Deno.Command("openssl", {
+    args,
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(
+      `openssl ${args[0]} failed: ${new TextDecoder().decode(stderr)}`,
+    );
+  }
+}
+
+/** A throwaway CA and a server certificate it signed for localhost. */
+async function makeCertificates(dir: string): Promise<void> {
+  const ec = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+  ];
+  await openssl(dir, [
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=redis-subjects test CA",
+  ]);
+  await openssl(dir, [
+    "req",
+    ...ec,
+    "-keyout",
+    "server.key",
+    "-out",
+    "server.csr",
+    "-subj",
+    "/CN=localhost",
+  ]);
+  await Deno.writeTextFile(
+    `${dir}/server.ext`,
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+  );
+  await openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.crt",
+    "-days",
+    "1",
+    "-extfile",
+    "server.ext",
+  ]);
+}
+
+Deno.test("TLS: rediss:// with the CA works; without it the connection fails closed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "redis-subjects-tls-" });
+  try {
+    await makeCertificates(dir);
+    await using server = await startRedisServer({
+      tls: {
+        certFile: `${dir}/server.crt`,
+        keyFile: `${dir}/server.key`,
+        caCertFile: `${dir}/ca.crt`,
+      },
+      config: ["requirepass tls-secret"],
+    });
+    assert.match(server.url, /^rediss:\/\/localhost:\d+\/0$/);
+    const url = server.url.replace("rediss://", "rediss://:tls-secret@");
+    const ca = await Deno.readTextFile(`${dir}/ca.crt`);
+
+    await using client = await createRedisClient(url, {
+      tls: { caCerts: [ca] },
+    });
+    await client.send(["SET", "over-tls", "yes"]);
+    assert.equal(await client.send(["GET", "over-tls"]), "yes");
+
+    const error = await createRedisClient(url, { connectTimeoutMs: 2000 })
+      .catch((e) => e);
+    assert.ok(error instanceof RedisConnectionError, String(error));
+    assert.match(error.message, /certificate|issuer/i);
+    assert.ok(!error.message.includes("tls-secret"));
+
+    // A plaintext client gets nowhere either: the server speaks only TLS.
+    const plain = await createRedisClient(
+      url.replace("rediss://", "redis://"),
+      {
+        connectTimeoutMs: 1000,
+        commandTimeoutMs: 1000,
+      },
+    ).catch((e) => e);
+    assert.ok(
+      plain instanceof RedisConnectionError ||
+        plain instanceof RedisTimeoutError,
+      String(plain),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
