@@ -1,8 +1,39 @@
 /**
- * KRules subjects stored in Redis.
+ * KRules subjects stored in Redis, for Deno.
+ *
+ * A subject is a named entity (`user-123`) holding JSON properties. Work on it
+ * through an async {@linkcode Subject}: reads are cached, writes are batched
+ * into one atomic `store()`, and `set(name, fn, { useCache: false })` is an
+ * atomic read-modify-write. Data lives in one Redis hash per subject, laid out
+ * exactly as KRules' Python `redis_subjects_storage` lays it out, so Deno and
+ * Python services share subjects through one Redis.
+ *
+ * The module has no dependencies: it brings its own auto-pipelining Redis
+ * client ({@linkcode createRedisClient}).
+ *
+ * @example Count logins of a user
+ * ```ts ignore
+ * import { createRedisClient, createRedisStorage, KRules } from "@x/redis-subjects";
+ *
+ * await using client = await createRedisClient("redis://localhost:6379/0");
+ * const krules = new KRules({
+ *   storage: createRedisStorage(client, { keyPrefix: "myapp:" }),
+ * });
+ *
+ * const user = krules.subject("user-123");
+ * await user.set("name", "John Doe");          // cached
+ * await user.set("email", "john@example.com"); // cached
+ * await user.store();                          // one atomic write: HSET s:myapp:user-123 …
+ *
+ * // Atomic increment, safe across processes:
+ * await user.set("logins", (n) => (typeof n === "number" ? n : 0) + 1, { useCache: false });
+ * console.log(await user.dict()); // { name: "user-123", ..., ext: {} }
+ * ```
  *
  * @module
  */
+
+// Redis client
 export { createRedisClient, RedisClient } from "./src/client/client.ts";
 export type {
   ReconnectOptions,
@@ -20,3 +51,64 @@ export type {
   RedisCommands,
   RedisReply,
 } from "./src/client/types.ts";
+
+// Storage
+export {
+  ConflictError,
+  CorruptValueError,
+  InvalidValueError,
+  PropertyNotFoundError,
+} from "./src/storage/errors.ts";
+export {
+  type Property,
+  PropertyType,
+  type PropertyTypeValue,
+  SubjectExtProperty,
+  SubjectProperty,
+} from "./src/storage/property.ts";
+export type {
+  StorageContext,
+  StorageFactory,
+  StoreChanges,
+  SubjectStorage,
+} from "./src/storage/types.ts";
+export {
+  createRedisStorage,
+  DEFAULT_MAX_CAS_ATTEMPTS,
+  type RedisStorageOptions,
+  SubjectsRedisStorage,
+} from "./src/storage/redis_storage.ts";
+export { createMemoryStorage } from "./src/storage/memory_storage.ts";
+export { createEmptyStorage } from "./src/storage/empty_storage.ts";
+
+// Subjects
+export {
+  EventBus,
+  type EventBusOptions,
+  type EventHandler,
+  PayloadConst,
+  type SubjectEvent,
+  SubjectEventType,
+} from "./src/subject/event_bus.ts";
+export {
+  type DeleteOptions,
+  type ExtOptions,
+  type GetOptions,
+  type SetOptions,
+  Subject,
+  type SubjectOptions,
+} from "./src/subject/subject.ts";
+export {
+  KRules,
+  type KRulesOptions,
+  type SubjectFactoryOptions,
+} from "./src/subject/krules.ts";
+
+// Configuration
+export {
+  DEFAULT_KEY_PREFIX,
+  DEFAULT_REDIS_URL,
+  type EnvSource,
+  loadRedisConfig,
+  type RedisConfig,
+} from "./src/config.ts";

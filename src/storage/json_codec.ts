@@ -1,0 +1,159 @@
+/**
+ * The one place values turn into field text and back. Encoding is strict:
+ * a value is stored only if `JSON.parse(JSON.stringify(value))` gives it back
+ * with the same shape, because a value that silently changes on the way to
+ * Redis (a `Date` that comes back as a string, a `Map` that comes back as
+ * `{}`, a `NaN` that comes back as `null`) is a bug found far from its cause.
+ *
+ * @module
+ */
+import { CorruptValueError, InvalidValueError } from "./errors.ts";
+
+/**
+ * Encodes a property value as JSON text, rejecting anything that would not
+ * read back unchanged.
+ *
+ * Accepted: strings, booleans, finite numbers, `null`, arrays without holes,
+ * and objects whose prototype is `Object.prototype` or `null`, nested to any
+ * depth, without cycles. Rejected with {@linkcode InvalidValueError}:
+ * `undefined`, functions, symbols, `BigInt`, `NaN`, `±Infinity`, cycles,
+ * array holes, symbol-keyed properties, and every other object (`Date`,
+ * `Map`, `Set`, typed arrays, boxed primitives, class instances), since JSON
+ * reads those back as something else. `-0` is stored as `0`.
+ *
+ * @param property The property name, for the error message.
+ * @param value The value to encode.
+ * @returns The JSON text.
+ */
+export function encodeValue(property: string, value: unknown): string {
+  checkValue(property, value, "value", []);
+  return JSON.stringify(value);
+}
+
+/**
+ * Decodes the JSON text of one field.
+ *
+ * @param key The key holding the field, for the error message.
+ * @param field The field name, for the error message.
+ * @param text The field's text.
+ * @returns The decoded value.
+ * @throws {CorruptValueError} When the text is not valid JSON.
+ */
+export function decodeValue(key: string, field: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CorruptValueError(key, field, { cause: error });
+  }
+}
+
+function checkValue(
+  property: string,
+  value: unknown,
+  path: string,
+  ancestors: object[],
+): void {
+  const fail = (reason: string): never => {
+    throw new InvalidValueError(property, path, reason);
+  };
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return;
+    case "number":
+      if (Number.isFinite(value)) return;
+      return fail(
+        `is ${value}, which JSON writes as null. Store null or a finite number instead.`,
+      );
+    case "undefined":
+      return fail(
+        "is undefined, which JSON cannot store (it drops it, or writes null inside an array). Delete the property, or store null.",
+      );
+    case "function":
+      return fail(
+        "is a function, which JSON cannot store. Store the data it produces instead.",
+      );
+    case "symbol":
+      return fail(
+        "is a symbol, which JSON cannot store. Store its description as a string instead.",
+      );
+    case "bigint":
+      return fail(
+        "is a BigInt, which JSON cannot store. Store it as a string, or as a number if it is a safe integer.",
+      );
+  }
+  if (value === null) return;
+  const object = value as object;
+  // Only the current path counts: the same object twice side by side is fine
+  // (JSON writes it twice), an object inside itself is not.
+  if (ancestors.includes(object)) {
+    return fail(
+      "refers back to an object that contains it (a cycle), which JSON cannot store.",
+    );
+  }
+  if (Object.getOwnPropertySymbols(object).length > 0) {
+    return fail(
+      "has symbol-keyed properties, which JSON drops. Use string keys instead.",
+    );
+  }
+  ancestors.push(object);
+  if (Array.isArray(object)) {
+    if (Object.getPrototypeOf(object) !== Array.prototype) {
+      return fail(describeForeignObject(object));
+    }
+    for (let i = 0; i < object.length; i++) {
+      if (!(i in object)) {
+        return fail(
+          `has an empty slot at index ${i}, which JSON writes as null. Fill it, or store null there.`,
+        );
+      }
+      checkValue(property, object[i], `${path}[${i}]`, ancestors);
+    }
+  } else {
+    const prototype = Object.getPrototypeOf(object);
+    if (prototype !== Object.prototype && prototype !== null) {
+      return fail(describeForeignObject(object));
+    }
+    const record = object as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      checkValue(property, record[key], path + pathSegment(key), ancestors);
+    }
+  }
+  ancestors.pop();
+}
+
+function describeForeignObject(object: object): string {
+  if (object instanceof Date) {
+    return "is a Date, which JSON reads back as a string. Store date.toISOString() or date.getTime() instead.";
+  }
+  if (object instanceof Map) {
+    return "is a Map, which JSON writes as {}. Store Object.fromEntries(map) instead.";
+  }
+  if (object instanceof Set) {
+    return "is a Set, which JSON writes as {}. Store Array.from(set) instead.";
+  }
+  if (object instanceof Promise) {
+    return "is a Promise. Await it first; an update function passed to set() must return the new value synchronously.";
+  }
+  const name = constructorName(object);
+  return `is ${
+    name === undefined ? "an object with a custom prototype" : `a ${name}`
+  }, which JSON reads back as a plain object or array, if at all. Convert it to plain data first.`;
+}
+
+function constructorName(object: object): string | undefined {
+  try {
+    const name = (object as { constructor?: { name?: unknown } }).constructor
+      ?.name;
+    return typeof name === "string" && name !== "" ? name : undefined;
+  } catch {
+    // A hostile getter or a revoked proxy must not mask the real problem.
+    return undefined;
+  }
+}
+
+function pathSegment(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key)
+    ? `.${key}`
+    : `[${JSON.stringify(key)}]`;
+}

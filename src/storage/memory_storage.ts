@@ -1,0 +1,192 @@
+import { checkProperty, checkSubjectName, fieldOf, setOwn } from "./_checks.ts";
+import { PropertyNotFoundError } from "./errors.ts";
+import { decodeValue, encodeValue } from "./json_codec.ts";
+import { type Property, PropertyType } from "./property.ts";
+import type {
+  StorageContext,
+  StorageFactory,
+  StoreChanges,
+  SubjectStorage,
+} from "./types.ts";
+
+/**
+ * Creates a storage factory that keeps subjects in a `Map` inside this
+ * process: for tests and single-process tools. It behaves like the Redis
+ * storage, errors and JSON checks included, and keeps each value as its JSON
+ * text, so what comes back is always a copy, never the object that was
+ * stored. All storages made by one factory share one map; separate factories
+ * share nothing.
+ *
+ * Every operation runs to completion without yielding to other tasks, so a
+ * function `set()` is an atomic read-modify-write within the process.
+ *
+ * @returns A factory of in-memory subject storages.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStorage, KRules } from "@x/redis-subjects";
+ *
+ * const krules = new KRules({ storage: createMemoryStorage() });
+ * const user = krules.subject("user-1");
+ * await user.set("name", "Ada");
+ * await user.store();
+ * console.log(await krules.subject("user-1").get("name")); // "Ada"
+ * ```
+ */
+export function createMemoryStorage(): StorageFactory {
+  const subjects = new Map<string, Map<string, string>>();
+  return (name: string, _context?: StorageContext): SubjectStorage =>
+    new MemorySubjectStorage(name, subjects);
+}
+
+class MemorySubjectStorage implements SubjectStorage {
+  readonly #subjects: Map<string, Map<string, string>>;
+  readonly #name: string;
+  // Named like the Redis key, so that errors read the same on both storages.
+  readonly #key: string;
+
+  constructor(name: string, subjects: Map<string, Map<string, string>>) {
+    checkSubjectName(name);
+    this.#name = name;
+    this.#key = `s:${name}`;
+    this.#subjects = subjects;
+  }
+
+  isConcurrencySafe(): boolean {
+    return true;
+  }
+
+  isPersistent(): boolean {
+    return false;
+  }
+
+  load(): Promise<
+    [props: Record<string, unknown>, extProps: Record<string, unknown>]
+  > {
+    return settle(() => {
+      const props: Record<string, unknown> = {};
+      const extProps: Record<string, unknown> = {};
+      for (const [field, text] of this.#fields() ?? []) {
+        const target = field[0] === PropertyType.DEFAULT ? props : extProps;
+        setOwn(target, field.slice(1), decodeValue(this.#key, field, text));
+      }
+      return [props, extProps];
+    });
+  }
+
+  store(changes: StoreChanges = {}): Promise<void> {
+    return settle(() => {
+      // Everything is encoded before the first write, so a bad value means
+      // nothing is written, as in the Redis storage.
+      const sets: [string, string][] = [];
+      const deletes: string[] = [];
+      for (const list of [changes.inserts, changes.updates]) {
+        for (const prop of list ?? []) {
+          checkProperty(prop);
+          sets.push([fieldOf(prop), encodeValue(prop.name, prop.value)]);
+        }
+      }
+      for (const prop of changes.deletes ?? []) {
+        checkProperty(prop);
+        deletes.push(fieldOf(prop));
+      }
+      if (sets.length > 0) {
+        const fields = this.#fieldsForWrite();
+        for (const [field, text] of sets) fields.set(field, text);
+      }
+      for (const field of deletes) this.#deleteField(field);
+    });
+  }
+
+  set(
+    prop: Property,
+    oldValueDefault?: unknown,
+  ): Promise<[newValue: unknown, oldValue: unknown]> {
+    return settle(() => {
+      checkProperty(prop);
+      const field = fieldOf(prop);
+      const oldText = this.#fields()?.get(field);
+      const old = oldText === undefined
+        ? oldValueDefault
+        : decodeValue(this.#key, field, oldText);
+      const value = typeof prop.value === "function"
+        ? (prop.value as (old: unknown) => unknown)(old)
+        : prop.value;
+      const text = encodeValue(prop.name, value);
+      this.#fieldsForWrite().set(field, text);
+      return [value, old];
+    });
+  }
+
+  get(prop: Property): Promise<unknown> {
+    return settle(() => {
+      checkProperty(prop);
+      const field = fieldOf(prop);
+      const text = this.#fields()?.get(field);
+      if (text === undefined) {
+        throw new PropertyNotFoundError(
+          prop.name,
+          prop.type === PropertyType.EXTENDED,
+        );
+      }
+      return decodeValue(this.#key, field, text);
+    });
+  }
+
+  delete(prop: Property): Promise<void> {
+    return settle(() => {
+      checkProperty(prop);
+      this.#deleteField(fieldOf(prop));
+    });
+  }
+
+  getExtProps(): Promise<Record<string, unknown>> {
+    return settle(() => {
+      const extProps: Record<string, unknown> = {};
+      for (const [field, text] of this.#fields() ?? []) {
+        if (field[0] !== PropertyType.EXTENDED) continue;
+        setOwn(extProps, field.slice(1), decodeValue(this.#key, field, text));
+      }
+      return extProps;
+    });
+  }
+
+  flush(): Promise<this> {
+    this.#subjects.delete(this.#name);
+    return Promise.resolve(this);
+  }
+
+  #fields(): Map<string, string> | undefined {
+    return this.#subjects.get(this.#name);
+  }
+
+  #fieldsForWrite(): Map<string, string> {
+    let fields = this.#subjects.get(this.#name);
+    if (fields === undefined) {
+      fields = new Map();
+      this.#subjects.set(this.#name, fields);
+    }
+    return fields;
+  }
+
+  // Like Redis, which removes a hash with its last field.
+  #deleteField(field: string): void {
+    const fields = this.#fields();
+    if (fields === undefined) return;
+    fields.delete(field);
+    if (fields.size === 0) this.#subjects.delete(this.#name);
+  }
+}
+
+/**
+ * Runs a synchronous operation and reports its outcome as a promise, so that
+ * errors reject instead of throwing, while the operation itself still runs
+ * without yielding, which is what makes it atomic.
+ */
+function settle<T>(operation: () => T): Promise<T> {
+  try {
+    return Promise.resolve(operation());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

@@ -1,0 +1,377 @@
+import type { RedisCommands, RedisReply } from "../client/types.ts";
+import { checkProperty, checkSubjectName, fieldOf, setOwn } from "./_checks.ts";
+import { compareAndSet } from "./_cas_combiner.ts";
+import { PropertyNotFoundError } from "./errors.ts";
+import { decodeValue, encodeValue } from "./json_codec.ts";
+import { type Property, PropertyType } from "./property.ts";
+import { runScript, SET_SCRIPT, STORE_SCRIPT } from "./scripts.ts";
+import type {
+  StorageContext,
+  StorageFactory,
+  StoreChanges,
+  SubjectStorage,
+} from "./types.ts";
+
+/** The default of {@linkcode RedisStorageOptions.maxCasAttempts}. */
+export const DEFAULT_MAX_CAS_ATTEMPTS = 100;
+
+/** Options of {@linkcode createRedisStorage} and {@linkcode SubjectsRedisStorage}. */
+export interface RedisStorageOptions {
+  /**
+   * Text between `s:` and the subject name in every key, to keep the subjects
+   * of several applications apart in one database. Use the same prefix as the
+   * Python services that share the data.
+   *
+   * @default {""}
+   */
+  keyPrefix?: string;
+  /**
+   * How many compare-and-set attempts a `set()` with a function value makes
+   * before it gives up with `ConflictError`. Attempts after the second wait
+   * a random delay of up to 50 ms, so the default rides out heavy contention
+   * from many processes for a few seconds.
+   *
+   * @default {100}
+   */
+  maxCasAttempts?: number;
+}
+
+/**
+ * The storage of one subject in one Redis hash, laid out exactly as KRules'
+ * Python `SubjectsRedisStorage` lays it out: key `s:{keyPrefix}{subject}`,
+ * field `p{name}` per default property and `e{name}` per extended one, each
+ * value as JSON text. A Python service and this one read each other's data.
+ *
+ * Every command touches the one key, so it works on Redis Cluster, and the
+ * multi-step operations are Lua scripts, so they are atomic without
+ * WATCH/MULTI/EXEC and safe on one shared, auto-pipelined connection.
+ *
+ * Hash fields whose name starts with neither `p` nor `e` belong to someone
+ * else and are ignored.
+ *
+ * @example
+ * ```ts ignore
+ * import { createRedisClient, SubjectProperty, SubjectsRedisStorage } from "@x/redis-subjects";
+ *
+ * await using client = await createRedisClient("redis://localhost:6379/0");
+ * const storage = new SubjectsRedisStorage("user-1", client, { keyPrefix: "app:" });
+ * await storage.set(new SubjectProperty("logins", (n: unknown) => Number(n ?? 0) + 1));
+ * console.log(storage.key); // "s:app:user-1"
+ * ```
+ */
+export class SubjectsRedisStorage implements SubjectStorage {
+  /** The Redis key of the subject's hash: `s:{keyPrefix}{subject}`. */
+  readonly key: string;
+  readonly #client: RedisCommands;
+  readonly #maxCasAttempts: number;
+
+  /**
+   * Opens the storage of one subject. Nothing is sent until the first call.
+   *
+   * @param subject The subject name; an empty name throws `TypeError`.
+   * @param client The connection to send commands on.
+   * @param options The key prefix and compare-and-set limit.
+   */
+  constructor(
+    subject: string,
+    client: RedisCommands,
+    options: RedisStorageOptions = {},
+  ) {
+    checkSubjectName(subject);
+    checkCommands(client);
+    const { keyPrefix, maxCasAttempts } = checkOptions(options);
+    this.key = `s:${keyPrefix}${subject}`;
+    this.#client = client;
+    this.#maxCasAttempts = maxCasAttempts;
+  }
+
+  /**
+   * Always `true`: a function `set()` is an atomic read-modify-write.
+   *
+   * @returns `true`.
+   */
+  isConcurrencySafe(): boolean {
+    return true;
+  }
+
+  /**
+   * Always `true`: values live in Redis.
+   *
+   * @returns `true`.
+   */
+  isPersistent(): boolean {
+    return true;
+  }
+
+  /**
+   * Reads every property with one `HGETALL`.
+   *
+   * @returns The default properties and the extended properties.
+   * @throws {CorruptValueError} When a field does not hold valid JSON.
+   */
+  async load(): Promise<
+    [props: Record<string, unknown>, extProps: Record<string, unknown>]
+  > {
+    const props: Record<string, unknown> = {};
+    const extProps: Record<string, unknown> = {};
+    const entries = hashEntries(
+      await this.#client.send(["HGETALL", this.key]),
+    );
+    for (let i = 0; i < entries.length; i += 2) {
+      const field = entries[i];
+      const target = field[0] === PropertyType.DEFAULT
+        ? props
+        : field[0] === PropertyType.EXTENDED
+        ? extProps
+        : undefined;
+      if (target === undefined) continue;
+      setOwn(
+        target,
+        field.slice(1),
+        decodeValue(this.key, field, entries[i + 1]),
+      );
+    }
+    return [props, extProps];
+  }
+
+  /**
+   * Applies all inserts and updates, then all deletes, in one Lua script: one
+   * round trip, and a concurrent reader sees none or all of it. Sends nothing
+   * when there is nothing to change. Every value is checked before anything
+   * is sent, so one bad value means nothing is written.
+   *
+   * @param changes The properties to insert, update and delete.
+   * @throws {InvalidValueError} When a value does not survive JSON.
+   */
+  async store(changes: StoreChanges = {}): Promise<void> {
+    const args = encodeChanges(changes);
+    if (args === undefined) return;
+    await runScript(this.#client, STORE_SCRIPT, this.key, args);
+  }
+
+  /**
+   * Writes one property.
+   *
+   * A plain value is written in one round trip by a script that returns the
+   * value it replaced, read in the same atomic step. If that old value is
+   * not valid JSON, the new value has still replaced it and the call rejects
+   * with `CorruptValueError`, so the loss is not silent.
+   *
+   * A function value is applied by optimistic compare-and-set: read the
+   * field, call the function with the old value, write only if the field
+   * still holds what was read, and otherwise retry with jittered backoff, up
+   * to `maxCasAttempts` times. Concurrent function sets of the same property
+   * through the same client are combined into one read and one write; each
+   * caller still gets its own `[newValue, oldValue]`, as if the calls ran one
+   * after another. The function may run more than once, so it should have
+   * no side effects.
+   *
+   * @param prop The property and its value, or a function of the old value.
+   * @param oldValueDefault The old value to report (and to pass to a function) when the property is absent.
+   * @returns The new value and the old value.
+   * @throws {InvalidValueError} When the (computed) value does not survive JSON; nothing is written.
+   * @throws {ConflictError} When every compare-and-set attempt lost a race.
+   */
+  async set(
+    prop: Property,
+    oldValueDefault?: unknown,
+  ): Promise<[newValue: unknown, oldValue: unknown]> {
+    checkProperty(prop);
+    const field = fieldOf(prop);
+    const value = prop.value;
+    if (typeof value === "function") {
+      return await compareAndSet(
+        this.#client,
+        this.key,
+        field,
+        prop.name,
+        value as (old: unknown) => unknown,
+        oldValueDefault,
+        this.#maxCasAttempts,
+      );
+    }
+    const text = encodeValue(prop.name, value);
+    const old = await runScript(this.#client, SET_SCRIPT, this.key, [
+      field,
+      text,
+    ]);
+    if (old === null) return [value, oldValueDefault];
+    return [value, decodeValue(this.key, field, expectString(old, "EVALSHA"))];
+  }
+
+  /**
+   * Reads one property with one `HGET`.
+   *
+   * @param prop The property to read.
+   * @returns The stored value; a stored JSON `null` is returned as `null`.
+   * @throws {PropertyNotFoundError} When the property is absent.
+   * @throws {CorruptValueError} When the field does not hold valid JSON.
+   */
+  async get(prop: Property): Promise<unknown> {
+    checkProperty(prop);
+    const field = fieldOf(prop);
+    const text = await this.#client.send(["HGET", this.key, field]);
+    if (text === null) {
+      throw new PropertyNotFoundError(
+        prop.name,
+        prop.type === PropertyType.EXTENDED,
+      );
+    }
+    return decodeValue(this.key, field, expectString(text, "HGET"));
+  }
+
+  /**
+   * Removes one property with one `HDEL`; an absent property is not an error.
+   *
+   * @param prop The property to remove.
+   */
+  async delete(prop: Property): Promise<void> {
+    checkProperty(prop);
+    await this.#client.send(["HDEL", this.key, fieldOf(prop)]);
+  }
+
+  /**
+   * Reads the extended properties with one `HGETALL`.
+   *
+   * @returns The extended properties by name.
+   * @throws {CorruptValueError} When an extended field does not hold valid JSON.
+   */
+  async getExtProps(): Promise<Record<string, unknown>> {
+    const extProps: Record<string, unknown> = {};
+    const entries = hashEntries(
+      await this.#client.send(["HGETALL", this.key]),
+    );
+    for (let i = 0; i < entries.length; i += 2) {
+      const field = entries[i];
+      if (field[0] !== PropertyType.EXTENDED) continue;
+      setOwn(
+        extProps,
+        field.slice(1),
+        decodeValue(this.key, field, entries[i + 1]),
+      );
+    }
+    return extProps;
+  }
+
+  /**
+   * Deletes the subject's key with one `DEL`.
+   *
+   * @returns This storage.
+   */
+  async flush(): Promise<this> {
+    await this.#client.send(["DEL", this.key]);
+    return this;
+  }
+}
+
+/**
+ * Creates the storage factory KRules calls once per subject, every subject
+ * in its own hash on the given connection. The factory ignores the event
+ * context it is given.
+ *
+ * @param client A connection: this module's `RedisClient`, or any object with a `send(args)` method.
+ * @param options The key prefix and compare-and-set limit.
+ * @returns A factory of {@linkcode SubjectsRedisStorage}.
+ *
+ * @example
+ * ```ts ignore
+ * import { createRedisClient, createRedisStorage, KRules } from "@x/redis-subjects";
+ *
+ * await using client = await createRedisClient("redis://localhost:6379/0");
+ * const krules = new KRules({ storage: createRedisStorage(client, { keyPrefix: "app:" }) });
+ * const user = krules.subject("user-123");
+ * await user.set("name", "John");
+ * await user.store();
+ * ```
+ */
+export function createRedisStorage(
+  client: RedisCommands,
+  options: RedisStorageOptions = {},
+): StorageFactory {
+  const commands = toRedisCommands(client);
+  // Checked now, so a bad option fails at start-up rather than on first use.
+  const checked = checkOptions(options);
+  return (name: string, _context?: StorageContext): SubjectStorage =>
+    new SubjectsRedisStorage(name, commands, checked);
+}
+
+/**
+ * Turns whatever client the caller passed into the one port the storage
+ * speaks. This is the single place where other clients' shapes are to be
+ * recognised; it must return the same object for the same client, since
+ * compare-and-set combining is shared per returned object.
+ */
+function toRedisCommands(client: RedisCommands): RedisCommands {
+  checkCommands(client);
+  return client;
+}
+
+function checkCommands(client: RedisCommands): void {
+  if (
+    typeof client !== "object" || client === null ||
+    typeof client.send !== "function"
+  ) {
+    throw new TypeError(
+      "The Redis storage needs a client with a send(args) method, such as the one createRedisClient() returns.",
+    );
+  }
+}
+
+function checkOptions(
+  options: RedisStorageOptions,
+): Required<RedisStorageOptions> {
+  const keyPrefix = options.keyPrefix ?? "";
+  const maxCasAttempts = options.maxCasAttempts ?? DEFAULT_MAX_CAS_ATTEMPTS;
+  if (typeof keyPrefix !== "string" || !keyPrefix.isWellFormed()) {
+    throw new TypeError(
+      'keyPrefix must be a string of well-formed Unicode, e.g. "app:".',
+    );
+  }
+  if (!Number.isSafeInteger(maxCasAttempts) || maxCasAttempts < 1) {
+    throw new RangeError(
+      `maxCasAttempts must be a positive integer, got ${maxCasAttempts}.`,
+    );
+  }
+  return { keyPrefix, maxCasAttempts };
+}
+
+/**
+ * Encodes a store's changes as the store script's `ARGV`, checking every
+ * property and value first.
+ *
+ * @returns The arguments, or `undefined` when there is nothing to change.
+ */
+function encodeChanges(changes: StoreChanges): (string | number)[] | undefined {
+  const sets: string[] = [];
+  const deletes: string[] = [];
+  for (const list of [changes.inserts, changes.updates]) {
+    for (const prop of list ?? []) {
+      checkProperty(prop);
+      sets.push(fieldOf(prop), encodeValue(prop.name, prop.value));
+    }
+  }
+  for (const prop of changes.deletes ?? []) {
+    checkProperty(prop);
+    deletes.push(fieldOf(prop));
+  }
+  if (sets.length === 0 && deletes.length === 0) return undefined;
+  return [sets.length / 2, ...sets, ...deletes];
+}
+
+function hashEntries(reply: RedisReply): string[] {
+  if (!Array.isArray(reply) || reply.length % 2 !== 0) {
+    throw new TypeError(
+      `Unexpected reply to HGETALL: ${JSON.stringify(reply)}`,
+    );
+  }
+  return reply.map((item) => expectString(item, "HGETALL"));
+}
+
+function expectString(reply: RedisReply, command: string): string {
+  if (typeof reply !== "string") {
+    throw new TypeError(
+      `Unexpected reply to ${command}: ${JSON.stringify(reply)}`,
+    );
+  }
+  return reply;
+}

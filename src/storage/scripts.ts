@@ -1,0 +1,149 @@
+/**
+ * The Lua scripts behind the Redis storage's atomic operations. Redis runs a
+ * script without interleaving any other command, so each one is an atomic
+ * step that needs no WATCH, no MULTI/EXEC and no dedicated connection. Every
+ * script touches exactly one key, `KEYS[1]`, so every operation also works on
+ * Redis Cluster.
+ *
+ * @module
+ */
+import { RedisReplyError } from "../client/errors.ts";
+import type { RedisArg, RedisCommands, RedisReply } from "../client/types.ts";
+
+/** A Lua script with the SHA1 Redis knows it by, computed once on first use. */
+export class LuaScript {
+  /** The Lua source, exactly as sent with `EVAL`. */
+  readonly source: string;
+  /**
+   * Clients this script has run on. The first run on a client sends `EVAL`,
+   * which also caches the script in the server: a fresh server would answer
+   * `EVALSHA` with `NOSCRIPT` and cost a second round trip.
+   */
+  readonly ranOn: WeakSet<RedisCommands> = new WeakSet();
+  #sha: string | undefined;
+  #shaPromise: Promise<string> | undefined;
+
+  /**
+   * Wraps a Lua source.
+   *
+   * @param source The script; it must use only `KEYS[1]`.
+   */
+  constructor(source: string) {
+    this.source = source;
+  }
+
+  /**
+   * The hex SHA1 of the source, as `EVALSHA` expects.
+   *
+   * @returns The digest; later calls return the cached one.
+   */
+  sha(): string | Promise<string> {
+    if (this.#sha !== undefined) return this.#sha;
+    this.#shaPromise ??= crypto.subtle.digest(
+      "SHA-1",
+      new TextEncoder().encode(this.source),
+    ).then((digest) => {
+      this.#sha = Array.from(
+        new Uint8Array(digest),
+        (byte) => byte.toString(16).padStart(2, "0"),
+      ).join("");
+      return this.#sha;
+    });
+    return this.#shaPromise;
+  }
+}
+
+/**
+ * Sets and deletes any number of fields of one hash as one atomic step, so a
+ * concurrent reader sees either none or all of a `store()`.
+ *
+ * `ARGV[1]` is the number N of field/value pairs that follow; after the 2N
+ * pair arguments, every remaining argument is a field to delete. Sets run
+ * before deletes, as in the Python storage's pipeline.
+ */
+export const STORE_SCRIPT: LuaScript = new LuaScript(`
+local key = KEYS[1]
+local last_pair = 1 + 2 * tonumber(ARGV[1])
+for i = 2, last_pair, 2 do
+  redis.call('HSET', key, ARGV[i], ARGV[i + 1])
+end
+for i = last_pair + 1, #ARGV do
+  redis.call('HDEL', key, ARGV[i])
+end
+return 1
+`);
+
+/**
+ * Writes one field and returns the value it held just before (nil when it
+ * was absent), read in the same atomic step: no write can land in between,
+ * so the returned old value is exactly the one this write replaced.
+ *
+ * `ARGV[1]` is the field, `ARGV[2]` the new value.
+ */
+export const SET_SCRIPT: LuaScript = new LuaScript(`
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return old
+`);
+
+/**
+ * Compare-and-set of one field: writes the new value only if the field still
+ * holds exactly the bytes the caller read (or is still absent, if it was),
+ * so a read-modify-write never overwrites a write it did not see.
+ *
+ * `ARGV[1]` is the field, `ARGV[2]` is `"1"` if the caller read a value and
+ * `"0"` if the field was absent, `ARGV[3]` the value read (ignored when
+ * absent), `ARGV[4]` the new value. Returns 1 when written; otherwise a
+ * one-element array holding the field's current value (nil when absent), so
+ * the caller can retry without reading again.
+ */
+export const CAS_SCRIPT: LuaScript = new LuaScript(`
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+local unchanged
+if ARGV[2] == '0' then
+  unchanged = current == false
+else
+  unchanged = current == ARGV[3]
+end
+if unchanged then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+  return 1
+end
+return { current }
+`);
+
+/**
+ * Runs a script on one key: with `EVAL` the first time on a client, then
+ * with `EVALSHA`, falling back to `EVAL` when the server does not have it
+ * cached (`NOSCRIPT`), e.g. after a restart or a `SCRIPT FLUSH`. `EVAL` caches
+ * it again, so the fallback costs one extra round trip once per server.
+ *
+ * @param client Where to send the commands.
+ * @param script The script to run.
+ * @param key The one key the script touches, passed as `KEYS[1]`.
+ * @param args The script's `ARGV`.
+ * @returns The script's reply.
+ */
+export async function runScript(
+  client: RedisCommands,
+  script: LuaScript,
+  key: string,
+  args: readonly RedisArg[],
+): Promise<RedisReply> {
+  const known = script.sha();
+  if (typeof known !== "string" || !script.ranOn.has(client)) {
+    // The command goes out now, in the caller's tick, keeping its place among
+    // the caller's other commands; the digest is ready by the next run.
+    const reply = await client.send(["EVAL", script.source, 1, key, ...args]);
+    script.ranOn.add(client);
+    return reply;
+  }
+  try {
+    return await client.send(["EVALSHA", known, 1, key, ...args]);
+  } catch (error) {
+    if (!(error instanceof RedisReplyError) || error.code !== "NOSCRIPT") {
+      throw error;
+    }
+    return await client.send(["EVAL", script.source, 1, key, ...args]);
+  }
+}

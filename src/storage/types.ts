@@ -1,0 +1,100 @@
+import type { Property } from "./property.ts";
+
+/**
+ * The writes one `store()` call applies together: new properties, changed
+ * properties and removed properties. Empty or missing lists mean nothing.
+ */
+export interface StoreChanges {
+  /** Properties that did not exist before. */
+  inserts?: readonly Property[];
+  /** Properties that existed before and get a new value. */
+  updates?: readonly Property[];
+  /** Properties to remove; their `value` is ignored. */
+  deletes?: readonly Property[];
+}
+
+/**
+ * What KRules knows about the event that made it open a subject. Storage
+ * factories receive it so they could pick a backend per event; the ones in
+ * this module ignore it.
+ */
+export interface StorageContext {
+  /** The event's metadata, e.g. its type and source. */
+  eventInfo?: Record<string, unknown>;
+  /** The event's payload. */
+  eventData?: unknown;
+}
+
+/**
+ * Opens the storage of one subject.
+ *
+ * @param name The subject name; an empty name throws `TypeError`.
+ * @param context The event that opens the subject, if any.
+ * @returns The subject's storage.
+ */
+export type StorageFactory = (
+  name: string,
+  context?: StorageContext,
+) => SubjectStorage;
+
+/**
+ * The persistence of one subject: two maps of JSON values, default and
+ * extended properties. The contract is the one of KRules' Python storages.
+ */
+export interface SubjectStorage {
+  /** Whether `set()` with a function value is an atomic read-modify-write across processes. */
+  isConcurrencySafe(): boolean;
+  /** Whether values outlive the process. */
+  isPersistent(): boolean;
+  /**
+   * Reads every property.
+   *
+   * @returns The default properties and the extended properties.
+   */
+  load(): Promise<
+    [props: Record<string, unknown>, extProps: Record<string, unknown>]
+  >;
+  /**
+   * Applies inserts, updates and deletes atomically.
+   *
+   * @param changes The writes to apply; nothing happens when they are empty.
+   */
+  store(changes?: StoreChanges): Promise<void>;
+  /**
+   * Writes one property. A function value is called with the old value and
+   * its result is written, atomically with respect to other writers.
+   *
+   * @param prop The property and its value (or a function of the old value).
+   * @param oldValueDefault What counts as the old value when the property is absent.
+   * @returns The new value and the old value.
+   */
+  set(
+    prop: Property,
+    oldValueDefault?: unknown,
+  ): Promise<[newValue: unknown, oldValue: unknown]>;
+  /**
+   * Reads one property; rejects with `PropertyNotFoundError` when it is absent.
+   *
+   * @param prop The property to read; its value is ignored.
+   * @returns The stored value (JSON `null` is a value).
+   */
+  get(prop: Property): Promise<unknown>;
+  /**
+   * Removes one property; an absent property is not an error.
+   *
+   * @param prop The property to remove; its value is ignored.
+   */
+  delete(prop: Property): Promise<void>;
+  /**
+   * Reads the extended properties only.
+   *
+   * @returns The extended properties by name.
+   */
+  getExtProps(): Promise<Record<string, unknown>>;
+  /**
+   * Deletes the whole subject.
+   *
+   * @returns This storage, for chaining.
+   */
+  flush(): Promise<this>;
+}

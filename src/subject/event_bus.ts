@@ -1,0 +1,186 @@
+import type { Subject } from "./subject.ts";
+
+/**
+ * The payload keys of subject events. They stay snake_case because they are
+ * KRules' wire format, shared with Python services.
+ */
+export const PayloadConst = {
+  /** The name of the property that changed or was deleted. */
+  PROPERTY_NAME: "property_name",
+  /** The property's new value. */
+  VALUE: "value",
+  /** The property's value before the change (`undefined` if it was absent). */
+  OLD_VALUE: "old_value",
+} as const;
+
+/** The types of the events a {@linkcode Subject} emits. */
+export const SubjectEventType = {
+  /** A default property got a different value: payload `{ property_name, old_value, value }`. */
+  PROPERTY_CHANGED: "subject-property-changed",
+  /** A default property was deleted: payload `{ property_name, old_value }`. */
+  PROPERTY_DELETED: "subject-property-deleted",
+  /** The whole subject was flushed: payload `{ props, ext_props }`. */
+  SUBJECT_DELETED: "subject-deleted",
+} as const;
+
+/** One event as handlers receive it. */
+export interface SubjectEvent {
+  /** The event type, e.g. `"subject-property-changed"`. */
+  type: string;
+  /** The subject the event is about. */
+  subject: Subject;
+  /** The event data; see {@linkcode PayloadConst} for the keys of subject events. */
+  payload: Record<string, unknown>;
+  /** The `extra` passed to the `set()`/`delete()` that caused the event, if any. */
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * A function that reacts to events. It may be async; `emit` waits for it.
+ *
+ * @param event The event.
+ */
+export type EventHandler = (event: SubjectEvent) => void | Promise<void>;
+
+/** Options of {@linkcode EventBus}. */
+export interface EventBusOptions {
+  /**
+   * Receives the error of a handler that threw or rejected. The bus goes on
+   * with the remaining handlers either way.
+   *
+   * @default {reporting to console.error}
+   */
+  onError?: (error: unknown, event: SubjectEvent) => void;
+}
+
+interface Registration {
+  readonly matches: (eventType: string) => boolean;
+  readonly handler: EventHandler;
+}
+
+/**
+ * Delivers subject events to handlers, in registration order, awaiting each.
+ * As in the Python bus, a handler that throws is reported and the others
+ * still run, so one broken handler cannot stop a `set()` or `delete()`.
+ *
+ * @example
+ * ```ts
+ * import { EventBus, KRules, PayloadConst } from "@x/redis-subjects";
+ *
+ * const eventBus = new EventBus();
+ * eventBus.on("subject-property-changed", ({ subject, payload }) => {
+ *   console.log(subject.name, payload[PayloadConst.PROPERTY_NAME], payload[PayloadConst.VALUE]);
+ * });
+ * const krules = new KRules({ eventBus });
+ * await krules.subject("user-1").set("status", "active"); // logs: user-1 status active
+ * ```
+ */
+export class EventBus {
+  #registrations: Registration[] = [];
+  readonly #onError:
+    | ((error: unknown, event: SubjectEvent) => void)
+    | undefined;
+
+  /**
+   * Creates a bus with no handlers.
+   *
+   * @param options Where handler errors go.
+   */
+  constructor(options: EventBusOptions = {}) {
+    this.#onError = options.onError;
+  }
+
+  /**
+   * Registers a handler.
+   *
+   * @param eventType The event type to handle; `*` in it matches any run of
+   *   characters and `?` any one character, so `"*"` handles every event and
+   *   `"subject-property-*"` both property events.
+   * @param handler The function to call with each matching event.
+   * @returns A function that unregisters the handler; calling it again does nothing.
+   */
+  on(eventType: string, handler: EventHandler): () => void {
+    if (typeof eventType !== "string") {
+      throw new TypeError('The event type must be a string, e.g. "*".');
+    }
+    if (typeof handler !== "function") {
+      throw new TypeError("The event handler must be a function.");
+    }
+    const registration: Registration = { matches: matcher(eventType), handler };
+    this.#registrations = [...this.#registrations, registration];
+    return () => {
+      this.#registrations = this.#registrations.filter((r) =>
+        r !== registration
+      );
+    };
+  }
+
+  /**
+   * Delivers an event to every matching handler, one after another, in the
+   * order they were registered. Handlers registered or removed while the
+   * event is being delivered take effect from the next event.
+   *
+   * @param eventType The event type.
+   * @param subject The subject the event is about.
+   * @param payload The event data.
+   * @param extra Context from the caller, passed to handlers as `event.extra`.
+   * @returns A promise that resolves when every handler has finished; it
+   *   never rejects because of a handler.
+   */
+  async emit(
+    eventType: string,
+    subject: Subject,
+    payload: Record<string, unknown>,
+    extra?: Record<string, unknown>,
+  ): Promise<void> {
+    const event: SubjectEvent = extra === undefined
+      ? { type: eventType, subject, payload }
+      : { type: eventType, subject, payload, extra };
+    for (const { matches, handler } of this.#registrations) {
+      if (!matches(eventType)) continue;
+      try {
+        await handler(event);
+      } catch (error) {
+        this.#report(error, event);
+      }
+    }
+  }
+
+  #report(error: unknown, event: SubjectEvent): void {
+    if (this.#onError !== undefined) {
+      try {
+        this.#onError(error, event);
+        return;
+      } catch (onErrorError) {
+        // Falls through: an error reporter that fails must not hide the error.
+        error = new AggregateError(
+          [error, onErrorError],
+          "The event handler failed, and so did the onError callback",
+        );
+      }
+    }
+    // deno-lint-ignore no-console -- the documented default sink for handler errors, as in the Python bus
+    console.error(
+      `An event handler for ${JSON.stringify(event.type)} on subject ${
+        JSON.stringify(event.subject.name)
+      } failed; the remaining handlers ran. Pass onError to EventBus to handle this yourself.`,
+      error,
+    );
+  }
+}
+
+function matcher(pattern: string): (eventType: string) => boolean {
+  if (pattern === "*") return () => true;
+  if (!/[*?]/.test(pattern)) return (eventType) => eventType === pattern;
+  const source = Array.from(
+    pattern,
+    (char) =>
+      char === "*"
+        ? ".*"
+        : char === "?"
+        ? "."
+        : char.replace(/[\\^$.|+()[\]{}]/g, "\\$&"),
+  ).join("");
+  const regex = new RegExp(`^${source}$`, "su");
+  return (eventType) => regex.test(eventType);
+}

@@ -1,0 +1,335 @@
+import assert from "node:assert/strict";
+import { ConflictError, CorruptValueError } from "../src/storage/errors.ts";
+import {
+  SubjectExtProperty,
+  SubjectProperty,
+} from "../src/storage/property.ts";
+import {
+  createRedisStorage,
+  DEFAULT_MAX_CAS_ATTEMPTS,
+  SubjectsRedisStorage,
+} from "../src/storage/redis_storage.ts";
+import { KRules } from "../src/subject/krules.ts";
+import { defineBehaviourSuite, ODD_NAMES } from "./helpers_behaviour_suite.ts";
+import { recording, startRedisFixture } from "./helpers_redis.ts";
+
+const PREFIX = "test:";
+const p = (name: string, value?: unknown) => new SubjectProperty(name, value);
+const e = (name: string, value?: unknown) =>
+  new SubjectExtProperty(name, value);
+
+defineBehaviourSuite("redis", async () => {
+  const fixture = await startRedisFixture();
+  return {
+    storage: createRedisStorage(fixture.client, { keyPrefix: PREFIX }),
+    persistent: true,
+    reopen: async () =>
+      createRedisStorage(await fixture.connect(), { keyPrefix: PREFIX }),
+    [Symbol.asyncDispose]: () => fixture[Symbol.asyncDispose](),
+  };
+});
+
+Deno.test("redis: the hash layout is the Python one: s:{prefix}{subject}, p/e fields, JSON text", async () => {
+  await using redis = await startRedisFixture();
+  const krules = new KRules({
+    storage: createRedisStorage(redis.client, { keyPrefix: "myapp:" }),
+  });
+  const user = krules.subject("user-123");
+  await user.set("name", "John Doe");
+  await user.set("email", "john@example.com");
+  await user.set("age", 30);
+  await user.setExt("lastlogin", "2024-01-01T12:00:00");
+  await user.store();
+  assert.deepEqual(await redis.client.send(["KEYS", "*"]), [
+    "s:myapp:user-123",
+  ]);
+  const raw = await redis.client.send([
+    "HGETALL",
+    "s:myapp:user-123",
+  ]) as string[];
+  const fields = Object.fromEntries(
+    Array.from(
+      { length: raw.length / 2 },
+      (_, i) => [raw[2 * i], raw[2 * i + 1]],
+    ),
+  );
+  assert.deepEqual(fields, {
+    pname: '"John Doe"',
+    pemail: '"john@example.com"',
+    page: "30",
+    elastlogin: '"2024-01-01T12:00:00"',
+  });
+  assert.equal(
+    new SubjectsRedisStorage("user-123", redis.client, { keyPrefix: "myapp:" })
+      .key,
+    "s:myapp:user-123",
+  );
+  assert.equal(
+    new SubjectsRedisStorage("user-123", redis.client).key,
+    "s:user-123",
+    "the default prefix is empty, as in Python",
+  );
+});
+
+Deno.test("redis: odd subject names map to exactly s:{prefix}{name}", async () => {
+  await using redis = await startRedisFixture();
+  const factory = createRedisStorage(redis.client, { keyPrefix: PREFIX });
+  for (const name of ODD_NAMES) {
+    await factory(name).set(p("a", 1));
+    assert.equal(await redis.client.send(["EXISTS", `s:${PREFIX}${name}`]), 1);
+    assert.equal(
+      await redis.client.send(["HGET", `s:${PREFIX}${name}`, "pa"]),
+      "1",
+    );
+  }
+  assert.equal(await redis.client.send(["DBSIZE"]), ODD_NAMES.length);
+});
+
+Deno.test("redis: key prefixes isolate subjects of the same name", async () => {
+  await using redis = await startRedisFixture();
+  const storage1 = createRedisStorage(redis.client, { keyPrefix: PREFIX })(
+    "shared-name",
+  );
+  const storage2 = new SubjectsRedisStorage("shared-name", redis.client, {
+    keyPrefix: "other:",
+  });
+  await storage1.store({ inserts: [p("name", "Storage1")] });
+  assert.deepEqual(await storage2.load(), [{}, {}]);
+  await storage2.store({ inserts: [p("name", "Storage2")] });
+  assert.deepEqual((await storage1.load())[0], { name: "Storage1" });
+  assert.deepEqual((await storage2.load())[0], { name: "Storage2" });
+  await storage2.flush();
+  assert.deepEqual((await storage1.load())[0], { name: "Storage1" });
+});
+
+Deno.test("redis: store is one round trip, and an empty store is none", async () => {
+  await using redis = await startRedisFixture();
+  const port = recording(redis.client);
+  const storage = createRedisStorage(port)("s");
+  await storage.store({ inserts: [p("warm", 0)] }); // loads the script once
+  port.log.length = 0;
+  await storage.store({
+    inserts: Array.from({ length: 100 }, (_, i) => p(`f${i}`, i)),
+    updates: [p("warm", 1), e("x", "y")],
+    deletes: [p("nothing")],
+  });
+  assert.equal(port.log.length, 1);
+  assert.equal(port.log[0][0], "EVALSHA");
+  port.log.length = 0;
+  await storage.store();
+  await storage.store({ inserts: [], updates: [], deletes: [] });
+  assert.equal(port.log.length, 0);
+  assert.equal(Object.keys((await storage.load())[0]).length, 101);
+});
+
+Deno.test("redis: a cached subject's 100 sets and store() cost one load and one write", async () => {
+  await using redis = await startRedisFixture();
+  const port = recording(redis.client);
+  const subject = new KRules({ storage: createRedisStorage(port) }).subject(
+    "s",
+  );
+  await createRedisStorage(redis.client)("warm").store({
+    inserts: [p("a", 1)],
+  });
+  for (let i = 0; i < 100; i++) await subject.set(`field${i}`, i);
+  await subject.store();
+  // The write is EVAL the first time a script runs on a client, EVALSHA after.
+  assert.deepEqual(port.log.map((args) => String(args[0]).slice(0, 4)), [
+    "HGET",
+    "EVAL",
+  ]);
+});
+
+Deno.test("redis: plain set, get and delete are one round trip each", async () => {
+  await using redis = await startRedisFixture();
+  const port = recording(redis.client);
+  const storage = createRedisStorage(port)("s");
+  await storage.set(p("warm", 0));
+  port.log.length = 0;
+  assert.deepEqual(await storage.set(p("a", 1)), [1, undefined]);
+  assert.equal(port.log.length, 1);
+  assert.equal(await storage.get(p("a")), 1);
+  assert.equal(port.log.length, 2);
+  await storage.delete(p("a"));
+  assert.equal(port.log.length, 3);
+});
+
+Deno.test("redis: every command names exactly one key, so every operation works on Redis Cluster", async () => {
+  await using redis = await startRedisFixture();
+  const port = recording(redis.client);
+  const krules = new KRules({
+    storage: createRedisStorage(port, { keyPrefix: PREFIX }),
+  });
+  const subject = krules.subject("s");
+  await subject.set("a", 1);
+  await subject.setExt("b", 2);
+  await subject.store();
+  await subject.set("a", (n: number) => n + 1, { useCache: false });
+  await subject.set("c", 3, { useCache: false });
+  await subject.get("a", { useCache: false });
+  await subject.delete("c", { useCache: false });
+  await subject.getExtProps();
+  await krules.subject("s").flush();
+  const key = `s:${PREFIX}s`;
+  const singleKey = new Set(["HGETALL", "HGET", "HDEL", "DEL"]);
+  for (const args of port.log) {
+    const command = String(args[0]);
+    if (command === "EVALSHA" || command === "EVAL") {
+      assert.equal(args[2], 1, `${command} declares one key`);
+      assert.equal(args[3], key);
+      const source = command === "EVAL" ? String(args[1]) : "";
+      assert.doesNotMatch(source, /KEYS\[[2-9]/);
+    } else {
+      assert.ok(singleKey.has(command), `unexpected command ${command}`);
+      assert.equal(args[1], key);
+    }
+  }
+  assert.ok(port.log.length >= 8);
+});
+
+Deno.test("redis: scripts keep working after the server's script cache is flushed (NOSCRIPT falls back to EVAL)", async () => {
+  await using redis = await startRedisFixture();
+  const port = recording(redis.client);
+  const storage = createRedisStorage(port)("s");
+  await storage.store({ inserts: [p("n", 0)] });
+  await storage.set(p("n", (n: number) => n + 1));
+  await storage.set(p("m", 1));
+  for (let round = 0; round < 2; round++) {
+    assert.equal(await redis.client.send(["SCRIPT", "FLUSH"]), "OK");
+    port.log.length = 0;
+    await storage.store({ inserts: [p("x", round)] });
+    assert.deepEqual(await storage.set(p("n", (n: number) => n + 1)), [
+      round + 2,
+      round + 1,
+    ]);
+    assert.deepEqual(await storage.set(p("m", round + 2)), [
+      round + 2,
+      round + 1,
+    ]);
+    const commands = port.log.map((args) => args[0]);
+    assert.deepEqual(
+      commands.filter((c) => c === "EVAL").length,
+      3,
+      `each script fell back once: ${commands.join(" ")}`,
+    );
+  }
+  assert.deepEqual(await storage.load(), [{ n: 3, m: 3, x: 1 }, {}]);
+});
+
+Deno.test("redis: compare-and-set retries when another writer got in between, and reports the value it replaced", async () => {
+  await using redis = await startRedisFixture();
+  const other = await redis.connect();
+  let interferences = 2;
+  const port = recording(redis.client, async (args) => {
+    if (String(args[0]).startsWith("EVAL") && interferences > 0) {
+      interferences--;
+      await other.send(["HINCRBY", "s:s", "pn", 100]);
+    }
+  });
+  const storage = createRedisStorage(port)("s");
+  await createRedisStorage(redis.client)("s").set(p("n", 0));
+  assert.deepEqual(await storage.set(p("n", (n: number) => n + 1)), [201, 200]);
+  assert.equal(await storage.get(p("n")), 201);
+});
+
+Deno.test("redis: compare-and-set gives up with ConflictError after maxCasAttempts, writing nothing", async () => {
+  await using redis = await startRedisFixture();
+  // Each attempt below is exactly one script call (EVAL first, then EVALSHA).
+  await createRedisStorage(redis.client)("warm").set(p("n", () => 1));
+  const other = await redis.connect();
+  let writes = 0;
+  const port = recording(redis.client, async (args) => {
+    if (String(args[0]).startsWith("EVAL")) {
+      writes++;
+      await other.send(["HSET", "s:s", "pn", String(writes * 1000)]);
+    }
+  });
+  const storage = createRedisStorage(port, { maxCasAttempts: 3 })("s");
+  let calls = 0;
+  await assert.rejects(
+    storage.set(p("n", (n: unknown) => {
+      calls++;
+      return Number(n ?? 0) + 1;
+    })),
+    (error) => {
+      assert.ok(error instanceof ConflictError);
+      assert.equal(error.attempts, 3);
+      assert.equal(error.key, "s:s");
+      assert.equal(error.property, "n");
+      assert.match(error.message, /maxCasAttempts/);
+      return true;
+    },
+  );
+  assert.equal(calls, 3);
+  assert.equal(await redis.client.send(["HGET", "s:s", "pn"]), "3000");
+  assert.equal(DEFAULT_MAX_CAS_ATTEMPTS, 100);
+});
+
+Deno.test("redis: a function set on a field holding invalid UTF-8 fails fast with CorruptValueError", async () => {
+  await using redis = await startRedisFixture();
+  // `"\xff"`: decodes to valid-looking JSON text, but the bytes can never match it.
+  await redis.client.send([
+    "HSET",
+    "s:s",
+    "pbad",
+    new Uint8Array([0x22, 0xff, 0x22]),
+  ]);
+  const storage = createRedisStorage(redis.client)("s");
+  await assert.rejects(
+    storage.set(p("bad", (old: unknown) => `${old}!`)),
+    CorruptValueError,
+  );
+  assert.equal(await redis.client.send(["HSTRLEN", "s:s", "pbad"]), 3);
+});
+
+Deno.test("redis: a plain set over a corrupt value replaces it and reports the corruption", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send(["HSET", "s:s", "pbad", "{not json"]);
+  const storage = createRedisStorage(redis.client)("s");
+  await assert.rejects(storage.set(p("bad", "fixed")), (error) => {
+    assert.ok(error instanceof CorruptValueError);
+    assert.equal(error.field, "pbad");
+    return true;
+  });
+  assert.equal(await storage.get(p("bad")), "fixed");
+});
+
+Deno.test("redis: hash fields without a p or e prefix are left alone", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send(["HSET", "s:s", "xforeign", "not json", "pa", "1"]);
+  const storage = createRedisStorage(redis.client)("s");
+  assert.deepEqual(await storage.load(), [{ a: 1 }, {}]);
+  await storage.store({ updates: [p("a", 2)] });
+  assert.equal(
+    await redis.client.send(["HGET", "s:s", "xforeign"]),
+    "not json",
+  );
+});
+
+Deno.test("redis: subject.store() that fails keeps its changes for a retry", async () => {
+  await using redis = await startRedisFixture();
+  const subject = new KRules({ storage: createRedisStorage(redis.client) })
+    .subject("s");
+  await subject.set("a", 1);
+  await redis.client.send(["SET", "s:s", "a string"]);
+  await assert.rejects(subject.store(), { code: "WRONGTYPE" });
+  await redis.client.send(["DEL", "s:s"]);
+  await subject.store();
+  assert.equal(await redis.client.send(["HGET", "s:s", "pa"]), "1");
+});
+
+Deno.test("redis: createRedisStorage rejects a client without send and bad options at once", async () => {
+  await using redis = await startRedisFixture();
+  assert.throws(
+    () => createRedisStorage({} as never),
+    /send\(args\)/,
+  );
+  assert.throws(
+    () => createRedisStorage(redis.client, { maxCasAttempts: 0 }),
+    RangeError,
+  );
+  assert.throws(
+    () => createRedisStorage(redis.client, { keyPrefix: 5 as never }),
+    TypeError,
+  );
+});
