@@ -17,16 +17,18 @@ import {
 } from "../mod.ts";
 import { type RedisServer, startRedisServer } from "../testing.ts";
 
-/** Calls of a script command the server has counted so far (`INFO commandstats`). */
-async function scriptCalls(client: RedisClient): Promise<number> {
+/** Commands the server has run so far by name, not counting INFO itself. */
+async function commandCounts(
+  client: RedisClient,
+): Promise<Map<string, number>> {
   const info = String(await client.send(["INFO", "commandstats"]));
-  let calls = 0;
+  const counts = new Map<string, number>();
   for (
-    const match of info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)
+    const [, name, calls] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)
   ) {
-    calls += Number(match[1]);
+    if (name !== "info") counts.set(name.toUpperCase(), Number(calls));
   }
-  return calls;
+  return counts;
 }
 
 let server: RedisServer | undefined;
@@ -69,13 +71,20 @@ try {
   await user.set("email", "john@example.com");
   for (let i = 0; i < 98; i++) await user.set(`score${i}`, i * 1.5);
   await user.setExt("lastlogin", "2024-01-01T12:00:00");
-  const scriptsBefore = await scriptCalls(client);
-  const commandsBefore = client.stats.commands;
+  const serverBefore = await commandCounts(client);
+  const sentBefore = client.stats.commands;
   await user.store();
-  const commands = client.stats.commands - commandsBefore;
-  const scripts = (await scriptCalls(client)) - scriptsBefore;
+  const sent = client.stats.commands - sentBefore;
+  const ran = [...await commandCounts(client)]
+    .map(([name, calls]) =>
+      [name, calls - (serverBefore.get(name) ?? 0)] as const
+    )
+    .filter(([, calls]) => calls > 0)
+    .map(([name, calls]) => `${calls} ${name}`);
   console.log(
-    `1. 100 cached set()s + 1 setExt(), then store(): ${commands} command(s) sent, ${scripts} script call(s) counted by the server`,
+    `1. 100 cached set()s and 1 setExt(), then store(): ${sent} command sent, the server ran ${
+      ran.join(", ")
+    }`,
   );
 
   // 2. A fresh subject object reloads what was stored.

@@ -25,7 +25,7 @@ function assertExactIncrements(results: [unknown, unknown][], n: number): void {
   );
 }
 
-Deno.test("store is atomic: a reader on another connection never sees half of any of 2,000 stores", async () => {
+Deno.test("store is atomic: a reader on another connection never sees half of any of 2,000 stores, with or without deletes", async () => {
   await using redis = await startRedisFixture();
   const reader = await redis.connect();
   const storage = createRedisStorage(redis.client, { keyPrefix: "app:" })(
@@ -54,11 +54,16 @@ Deno.test("store is atomic: a reader on another connection never sees half of an
   try {
     for (let i = 0; i < 2000; i++) {
       const value = `${i}:${padding}`;
+      // Alternate the two ways a store is written: sets alone are one HSET,
+      // sets with deletes are one script. Both must be atomic.
       await storage.store({
         updates: [
           new SubjectProperty("a", value),
           new SubjectProperty("b", value),
         ],
+        ...(i % 2 === 0
+          ? { inserts: [new SubjectProperty("c", i)] }
+          : { deletes: [new SubjectProperty("c")] }),
       });
     }
   } finally {

@@ -400,7 +400,7 @@ function parseInteger(buf: Uint8Array, start: number, end: number): number {
 
 /** Short ASCII text is built directly: much cheaper than a TextDecoder call. */
 function decodeText(buf: Uint8Array, start: number, end: number): string {
-  if (end - start <= 32) {
+  if (end - start <= 16) {
     let s = "";
     for (let i = start; i < end; i++) {
       const b = buf[i];

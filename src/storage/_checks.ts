@@ -80,6 +80,12 @@ export function setOwn(
   key: string,
   value: unknown,
 ): void {
+  if (key !== "__proto__") {
+    // Plain assignment keeps the record a fast object; defineProperty on
+    // every key would turn it into a slow dictionary.
+    record[key] = value;
+    return;
+  }
   Object.defineProperty(record, key, {
     value,
     enumerable: true,

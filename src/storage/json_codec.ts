@@ -26,7 +26,22 @@ import { CorruptValueError, InvalidValueError } from "./errors.ts";
  * @returns The JSON text.
  */
 export function encodeValue(property: string, value: unknown): string {
-  checkValue(property, value, "value", []);
+  // Most values are primitives: skip the walk and its bookkeeping for them.
+  const type = typeof value;
+  if (
+    type === "string" || type === "boolean" || value === null ||
+    (type === "number" && Number.isFinite(value))
+  ) {
+    return JSON.stringify(value);
+  }
+  const problem = findProblem(value, []);
+  if (problem !== undefined) {
+    throw new InvalidValueError(
+      property,
+      "value" + problem.path.reverse().join(""),
+      problem.reason,
+    );
+  }
   return JSON.stringify(value);
 }
 
@@ -47,79 +62,94 @@ export function decodeValue(key: string, field: string, text: string): unknown {
   }
 }
 
-function checkValue(
-  property: string,
-  value: unknown,
-  path: string,
-  ancestors: object[],
-): void {
-  const fail = (reason: string): never => {
-    throw new InvalidValueError(property, path, reason);
-  };
+/** Why a value cannot be stored, and where: path segments, innermost first. */
+interface Problem {
+  path: string[];
+  reason: string;
+}
+
+function problem(reason: string): Problem {
+  return { path: [], reason };
+}
+
+/**
+ * Finds the first part of `value` that JSON would not give back unchanged.
+ * The path is built only on failure, so a valid value costs no strings.
+ */
+function findProblem(value: unknown, ancestors: object[]): Problem | undefined {
   switch (typeof value) {
     case "string":
     case "boolean":
-      return;
+      return undefined;
     case "number":
-      if (Number.isFinite(value)) return;
-      return fail(
+      if (Number.isFinite(value)) return undefined;
+      return problem(
         `is ${value}, which JSON writes as null. Store null or a finite number instead.`,
       );
     case "undefined":
-      return fail(
+      return problem(
         "is undefined, which JSON cannot store (it drops it, or writes null inside an array). Delete the property, or store null.",
       );
     case "function":
-      return fail(
+      return problem(
         "is a function, which JSON cannot store. Store the data it produces instead.",
       );
     case "symbol":
-      return fail(
+      return problem(
         "is a symbol, which JSON cannot store. Store its description as a string instead.",
       );
     case "bigint":
-      return fail(
+      return problem(
         "is a BigInt, which JSON cannot store. Store it as a string, or as a number if it is a safe integer.",
       );
   }
-  if (value === null) return;
+  if (value === null) return undefined;
   const object = value as object;
   // Only the current path counts: the same object twice side by side is fine
   // (JSON writes it twice), an object inside itself is not.
   if (ancestors.includes(object)) {
-    return fail(
+    return problem(
       "refers back to an object that contains it (a cycle), which JSON cannot store.",
     );
   }
   if (Object.getOwnPropertySymbols(object).length > 0) {
-    return fail(
+    return problem(
       "has symbol-keyed properties, which JSON drops. Use string keys instead.",
     );
   }
   ancestors.push(object);
   if (Array.isArray(object)) {
     if (Object.getPrototypeOf(object) !== Array.prototype) {
-      return fail(describeForeignObject(object));
+      return problem(describeForeignObject(object));
     }
     for (let i = 0; i < object.length; i++) {
       if (!(i in object)) {
-        return fail(
+        return problem(
           `has an empty slot at index ${i}, which JSON writes as null. Fill it, or store null there.`,
         );
       }
-      checkValue(property, object[i], `${path}[${i}]`, ancestors);
+      const inner = findProblem(object[i], ancestors);
+      if (inner !== undefined) {
+        inner.path.push(`[${i}]`);
+        return inner;
+      }
     }
   } else {
     const prototype = Object.getPrototypeOf(object);
     if (prototype !== Object.prototype && prototype !== null) {
-      return fail(describeForeignObject(object));
+      return problem(describeForeignObject(object));
     }
     const record = object as Record<string, unknown>;
     for (const key of Object.keys(record)) {
-      checkValue(property, record[key], path + pathSegment(key), ancestors);
+      const inner = findProblem(record[key], ancestors);
+      if (inner !== undefined) {
+        inner.path.push(pathSegment(key));
+        return inner;
+      }
     }
   }
   ancestors.pop();
+  return undefined;
 }
 
 function describeForeignObject(object: object): string {

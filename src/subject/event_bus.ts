@@ -127,6 +127,20 @@ export class EventBus {
    * @returns A promise that resolves when every handler has finished; it
    *   never rejects because of a handler.
    */
+  /**
+   * Whether any handler would receive an event of this type. Subjects check
+   * it before building an event, so a bus nobody listens to costs nothing.
+   *
+   * @param eventType The event type.
+   * @returns `true` when at least one registered pattern matches.
+   */
+  listens(eventType: string): boolean {
+    for (const { matches } of this.#registrations) {
+      if (matches(eventType)) return true;
+    }
+    return false;
+  }
+
   async emit(
     eventType: string,
     subject: Subject,

@@ -202,30 +202,40 @@ export class Subject {
    * @returns The new value and the old value (`undefined` when it was absent).
    * @throws {InvalidValueError} When the value does not survive JSON; nothing changes.
    */
-  async set(
+  set(
     prop: string,
     value: unknown,
     options: SetOptions = {},
   ): Promise<[unknown, unknown]> {
-    const [newValue, oldValue] = await this.#set(
+    const result = this.#set(
       PropertyType.DEFAULT,
       prop,
       value,
       options.useCache,
     );
-    if (options.muted !== true && !jsonEqual(newValue, oldValue)) {
-      await this.#eventBus.emit(
-        SubjectEventType.PROPERTY_CHANGED,
-        this,
-        {
-          [PayloadConst.PROPERTY_NAME]: prop,
-          [PayloadConst.OLD_VALUE]: oldValue,
-          [PayloadConst.VALUE]: newValue,
-        },
-        options.extra,
-      );
+    // Not async: a cached set with nobody listening settles without any
+    // further promise, which is most of what a batch of sets costs.
+    if (
+      options.muted === true ||
+      !this.#eventBus.listens(SubjectEventType.PROPERTY_CHANGED)
+    ) {
+      return result;
     }
-    return [newValue, oldValue];
+    return result.then(async ([newValue, oldValue]) => {
+      if (!jsonEqual(newValue, oldValue)) {
+        await this.#eventBus.emit(
+          SubjectEventType.PROPERTY_CHANGED,
+          this,
+          {
+            [PayloadConst.PROPERTY_NAME]: prop,
+            [PayloadConst.OLD_VALUE]: oldValue,
+            [PayloadConst.VALUE]: newValue,
+          },
+          options.extra,
+        );
+      }
+      return [newValue, oldValue];
+    });
   }
 
   /**
@@ -449,35 +459,30 @@ export class Subject {
     }
   }
 
-  async #set(
+  #set(
     type: PropertyTypeValue,
     prop: string,
     value: unknown,
     useCache: boolean | undefined,
   ): Promise<[unknown, unknown]> {
-    checkPropertyName(prop);
-    if (!(useCache ?? this.#useCacheDefault)) {
-      const result = await this.#storage.set(makeProperty(type, prop, value));
-      this.#refresh(type, prop, true, result[0]);
-      return result;
-    }
-    return await this.#withCache((cache): [unknown, unknown] => {
-      const section = cache[type];
-      const present = section.values.has(prop);
-      const oldValue = section.values.get(prop);
-      const newValue = typeof value === "function"
-        ? value(present ? copy(oldValue) : undefined)
-        : value;
-      // Checked now so the error points at this call, not at a later store().
-      encodeValue(prop, newValue);
-      if (!section.created.has(prop)) {
-        if (present || section.deleted.has(prop)) section.updated.add(prop);
-        else section.created.add(prop);
+    try {
+      checkPropertyName(prop);
+      if (!(useCache ?? this.#useCacheDefault)) {
+        return this.#storage.set(makeProperty(type, prop, value)).then(
+          (result) => {
+            this.#refresh(type, prop, true, result[0]);
+            return result;
+          },
+        );
       }
-      section.deleted.delete(prop);
-      section.values.set(prop, newValue);
-      return [newValue, oldValue];
-    });
+      const cache = this.#cache;
+      if (cache !== null) {
+        return Promise.resolve(setCached(cache[type], prop, value));
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#withCache((cache) => setCached(cache[type], prop, value));
   }
 
   /** Deletes a property and returns the value it had. */
@@ -559,13 +564,41 @@ export class Subject {
   }
 }
 
+/** Sets a property in a loaded cache section and records the change for store(). */
+function setCached(
+  section: CacheSection,
+  prop: string,
+  value: unknown,
+): [unknown, unknown] {
+  const present = section.values.has(prop);
+  const oldValue = section.values.get(prop);
+  const newValue = typeof value === "function"
+    ? value(present ? copy(oldValue) : undefined)
+    : value;
+  // Checked now so the error points at this call, not at a later store().
+  encodeValue(prop, newValue);
+  if (!section.created.has(prop)) {
+    if (present || section.deleted.has(prop)) section.updated.add(prop);
+    else section.created.add(prop);
+  }
+  section.deleted.delete(prop);
+  section.values.set(prop, newValue);
+  return [newValue, oldValue];
+}
+
 function newSection(values: Record<string, unknown>): CacheSection {
   return {
-    values: new Map(Object.entries(values)),
+    values: toMap(values),
     created: new Set(),
     updated: new Set(),
     deleted: new Set(),
   };
+}
+
+function toMap(values: Record<string, unknown>): Map<string, unknown> {
+  const map = new Map<string, unknown>();
+  for (const key of Object.keys(values)) map.set(key, values[key]);
+  return map;
 }
 
 function makeProperty(
