@@ -51,6 +51,29 @@ export type {
   RedisCommands,
   RedisReply,
 } from "./src/client/types.ts";
+export {
+  createRedisClusterClient,
+  RedisClusterClient,
+} from "./src/client/cluster.ts";
+export type {
+  RedisClusterClientOptions,
+  RedisClusterClientStats,
+} from "./src/client/cluster.ts";
+
+// Bring your own client
+export {
+  fromDenoRedis,
+  fromIoredis,
+  fromNodeRedis,
+  toRedisCommands,
+} from "./src/client/adapters.ts";
+export type {
+  DenoRedisClient,
+  IoredisClient,
+  NodeRedisClient,
+  NodeRedisCluster,
+  SupportedClient,
+} from "./src/client/adapters.ts";
 
 // Storage
 export {

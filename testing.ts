@@ -18,3 +18,8 @@ export type {
   RedisServerOptions,
   RedisServerTlsOptions,
 } from "./src/testing/redis_server.ts";
+export { startRedisCluster } from "./src/testing/redis_cluster.ts";
+export type {
+  RedisCluster,
+  RedisClusterOptions,
+} from "./src/testing/redis_cluster.ts";

@@ -50,18 +50,27 @@ export const ODD_NAMES: readonly string[] = [
   "x".repeat(10 * 1024),
 ];
 
+/** Registers one test of the suite; `Deno.test` by default. */
+export type Register = (name: string, fn: () => Promise<void>) => void;
+
 /**
  * Registers the behaviour suite for one backend.
  *
  * @param label Prefixed to every test name, e.g. `"redis"`.
  * @param open Opens a fresh backend for one test.
+ * @param register How to register each test: `Deno.test`, or a collector
+ *   that runs them as steps of one test sharing a costly server or cluster.
  */
-export function defineBehaviourSuite(label: string, open: BackendOpener): void {
+export function defineBehaviourSuite(
+  label: string,
+  open: BackendOpener,
+  register: Register = (name, fn) => Deno.test(name, fn),
+): void {
   const test = (
     name: string,
     fn: (backend: Backend) => Promise<void> | void,
   ) =>
-    Deno.test(`${label}: ${name}`, async () => {
+    register(`${label}: ${name}`, async () => {
       await using backend = await open();
       await fn(backend);
     });

@@ -97,6 +97,7 @@ const FAILURE_REFRESH_GAP_MS = 1000;
  */
 export class RedisClusterClient implements RedisCommands, AsyncDisposable {
   readonly #seeds: Seed[];
+  readonly #seedUrls: string[];
   readonly #seedLabel: string;
   /** `redis[s]://[user:password@]`, the scheme and credentials every node shares. */
   readonly #urlPrefix: string;
@@ -149,7 +150,8 @@ export class RedisClusterClient implements RedisCommands, AsyncDisposable {
       }
       return { hostname: endpoint.hostname, port: endpoint.port };
     });
-    this.#seedLabel = list.map((s) => redactUrl(s)).join(", ");
+    this.#seedUrls = list.map((s) => redactUrl(s));
+    this.#seedLabel = this.#seedUrls.join(", ");
     const first = new URL(typeof list[0] === "string" ? list[0] : list[0].href);
     const auth = userinfo(first);
     this.#urlPrefix = `${first.protocol}//${auth}`;
@@ -172,8 +174,8 @@ export class RedisClusterClient implements RedisCommands, AsyncDisposable {
   }
 
   /** The seed URLs, passwords replaced by `***`. */
-  get url(): string {
-    return this.#seedLabel;
+  get urls(): string[] {
+    return [...this.#seedUrls];
   }
 
   /** The masters' URLs, passwords replaced by `***`, as of the last slot map. */
@@ -233,11 +235,15 @@ export class RedisClusterClient implements RedisCommands, AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    const node = slot === -1 ? this.#anyMaster() : this.#slots[slot];
+    // A slot no master serves goes to any master, whose CLUSTERDOWN reply
+    // tells the caller what the cluster thinks.
+    const node = slot === -1
+      ? this.#anyMaster()
+      : this.#slots[slot] ?? this.#anyMaster();
     if (node === undefined) {
       return Promise.reject(
         new RedisConnectionError(
-          `No master is known for slot ${slot} of the cluster at ${this.#seedLabel}; call connect() first.`,
+          `The cluster client for ${this.#seedLabel} has no slot map yet; call connect() first.`,
         ),
       );
     }
@@ -280,13 +286,13 @@ export class RedisClusterClient implements RedisCommands, AsyncDisposable {
   }
 
   /** Keeps `JSON.stringify` to the redacted URLs. */
-  toJSON(): { url: string; masters: string[] } {
-    return { url: this.url, masters: this.masters };
+  toJSON(): { urls: string[]; masters: string[] } {
+    return { urls: this.urls, masters: this.masters };
   }
 
   /** Shows only redacted URLs and state in `console.log` and `Deno.inspect`. */
   [Symbol.for("Deno.customInspect")](): string {
-    return `RedisClusterClient { url: ${JSON.stringify(this.url)}, masters: ${
+    return `RedisClusterClient { urls: ${JSON.stringify(this.urls)}, masters: ${
       JSON.stringify(this.masters)
     }, state: "${this.#closed ? "closed" : "open"}" }`;
   }
@@ -338,28 +344,13 @@ export class RedisClusterClient implements RedisCommands, AsyncDisposable {
         }
         throw error;
       }
-      if (redirects >= this.#maxRedirects) {
-        throw new RedisError(
-          `${
-            String(args[0]).toUpperCase()
-          } was redirected ${redirects} times without reaching its slot's owner (last: ${
-            redirectText(error)
-          }); the cluster's slot map keeps changing, check CLUSTER SLOTS on ${this.#seedLabel}.`,
-          { cause: error },
-        );
-      }
       if (this.#closed) throw this.#closedError();
-      let reply: Promise<RedisReply>;
-      if (code === "TRYAGAIN") {
-        // A multi-key command during a slot migration: the keys are split
-        // between two nodes for a moment.
-        await delay(10 + Math.random() * 40);
-        if (this.#closed) throw this.#closedError();
-        reply = node.client.send(args);
-      } else {
+      let target = node;
+      let ask = false;
+      if (code !== "TRYAGAIN") {
         const { slot, hostname, port } = parseRedirect(error);
         // An unknown endpoint ("" or "?") means "the host that answered".
-        const target = this.#nodeAt(
+        target = this.#nodeAt(
           joinAddress(
             hostname === "" || hostname === "?"
               ? splitAddress(node.address).hostname
@@ -367,23 +358,45 @@ export class RedisClusterClient implements RedisCommands, AsyncDisposable {
             port,
           ),
         );
-        node = target;
-        if (code === "MOVED") {
-          this.#counts.moved++;
-          if (this.#slots[slot] !== target) {
-            this.#slots[slot] = target;
-            // One slot moving usually means a resharding: fetch the whole
-            // map, from the node that now owns this slot.
-            this.#scheduleRefresh(target);
-          }
-          reply = target.client.send(args);
-        } else {
-          this.#counts.ask++;
-          // Both are queued in this tick on one connection, so ASKING is
-          // immediately followed by the command, as the target requires.
-          target.client.send(["ASKING"]).catch(() => {});
-          reply = target.client.send(args);
+        if (code === "MOVED" && this.#slots[slot] !== target) {
+          // Learnt even when the command may not follow it.
+          this.#slots[slot] = target;
+          // One slot moving usually means a resharding: fetch the whole
+          // map, from the node that now owns this slot.
+          this.#scheduleRefresh(target);
         }
+        ask = code === "ASK";
+      }
+      if (redirects >= this.#maxRedirects) {
+        throw new RedisError(
+          `${
+            String(args[0]).toUpperCase()
+          } did not reach its slot's owner within maxRedirects (${this.#maxRedirects}); the last reply was ${
+            redirectText(error)
+          }. If the cluster's slot map keeps changing, check CLUSTER SLOTS on ${this.#seedLabel}.`,
+          { cause: error },
+        );
+      }
+      let reply: Promise<RedisReply>;
+      if (code === "TRYAGAIN") {
+        // A multi-key command during a slot migration: the keys are split
+        // between two nodes for a moment.
+        await delay(10 + Math.random() * 40);
+        if (this.#closed) throw this.#closedError();
+        // Looked up again: a refresh meanwhile may have replaced the node.
+        node = this.#nodeAt(node.address);
+        reply = node.client.send(args);
+      } else if (ask) {
+        this.#counts.ask++;
+        node = target;
+        // Both are queued in this tick on one connection, so ASKING is
+        // immediately followed by the command, as the target requires.
+        target.client.send(["ASKING"]).catch(() => {});
+        reply = target.client.send(args);
+      } else {
+        this.#counts.moved++;
+        node = target;
+        reply = target.client.send(args);
       }
       try {
         return await reply;
@@ -430,18 +443,29 @@ export class RedisClusterClient implements RedisCommands, AsyncDisposable {
   async #discover(first: ClusterNode[]): Promise<void> {
     this.#lastRefreshAt = performance.now();
     const masters = [...this.#masters].sort((a, b) => a.failedAt - b.failedAt);
-    const candidates = new Set<ClusterNode>([...first, ...masters]);
-    for (const seed of this.#seeds) {
-      if (this.#closed) break;
-      candidates.add(this.#nodeAt(joinAddress(seed.hostname, seed.port)));
-    }
+    // Seeds last, and only made into nodes when reached: most refreshes are
+    // answered by the first master asked.
+    const candidates: (ClusterNode | Seed)[] = [
+      ...new Set([...first, ...masters]),
+      ...this.#seeds,
+    ];
+    const tried = new Set<ClusterNode>();
     let lastError: unknown;
-    for (const node of candidates) {
+    for (const candidate of candidates) {
       if (this.#closed) throw this.#closedError();
+      const node = "client" in candidate
+        ? candidate
+        : this.#nodeAt(joinAddress(candidate.hostname, candidate.port));
+      if (tried.has(node)) continue;
+      tried.add(node);
       let reply: RedisReply;
       try {
         reply = await node.client.send(["CLUSTER", "SLOTS"]);
       } catch (error) {
+        // A refused handshake (AUTH, say) has no command and says it all.
+        if (error instanceof RedisReplyError && error.command === undefined) {
+          throw error;
+        }
         if (error instanceof RedisReplyError) {
           throw new RedisReplyError(
             error.message.replace(/ \(command: [^)]*\)$/, ""),

@@ -1,3 +1,4 @@
+import { type SupportedClient, toRedisCommands } from "../client/adapters.ts";
 import type { RedisCommands, RedisReply } from "../client/types.ts";
 import { checkProperty, checkSubjectName, fieldOf, setOwn } from "./_checks.ts";
 import { compareAndSet } from "./_cas_combiner.ts";
@@ -284,7 +285,10 @@ export class SubjectsRedisStorage implements SubjectStorage {
  * in its own hash on the given connection. The factory ignores the event
  * context it is given.
  *
- * @param client A connection: this module's `RedisClient`, or any object with a `send(args)` method.
+ * @param client A connection: this module's `RedisClient` or
+ * `RedisClusterClient`, any object with a `send(args)` method, or a
+ * node-redis, ioredis or `@db/redis` client (single or cluster), which is
+ * recognised by its shape and adapted.
  * @param options The key prefix and compare-and-set limit.
  * @returns A factory of {@linkcode SubjectsRedisStorage}.
  *
@@ -300,25 +304,16 @@ export class SubjectsRedisStorage implements SubjectStorage {
  * ```
  */
 export function createRedisStorage(
-  client: RedisCommands,
+  client: RedisCommands | SupportedClient,
   options: RedisStorageOptions = {},
 ): StorageFactory {
+  // The same client always maps to the same port object, which the
+  // compare-and-set combining keys its queues by.
   const commands = toRedisCommands(client);
   // Checked now, so a bad option fails at start-up rather than on first use.
   const checked = checkOptions(options);
   return (name: string, _context?: StorageContext): SubjectStorage =>
     new SubjectsRedisStorage(name, commands, checked);
-}
-
-/**
- * Turns whatever client the caller passed into the one port the storage
- * speaks. This is the single place where other clients' shapes are to be
- * recognised; it must return the same object for the same client, since
- * compare-and-set combining is shared per returned object.
- */
-function toRedisCommands(client: RedisCommands): RedisCommands {
-  checkCommands(client);
-  return client;
 }
 
 function checkCommands(client: RedisCommands): void {

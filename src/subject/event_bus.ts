@@ -116,18 +116,6 @@ export class EventBus {
   }
 
   /**
-   * Delivers an event to every matching handler, one after another, in the
-   * order they were registered. Handlers registered or removed while the
-   * event is being delivered take effect from the next event.
-   *
-   * @param eventType The event type.
-   * @param subject The subject the event is about.
-   * @param payload The event data.
-   * @param extra Context from the caller, passed to handlers as `event.extra`.
-   * @returns A promise that resolves when every handler has finished; it
-   *   never rejects because of a handler.
-   */
-  /**
    * Whether any handler would receive an event of this type. Subjects check
    * it before building an event, so a bus nobody listens to costs nothing.
    *
@@ -141,6 +129,18 @@ export class EventBus {
     return false;
   }
 
+  /**
+   * Delivers an event to every matching handler, one after another, in the
+   * order they were registered. Handlers registered or removed while the
+   * event is being delivered take effect from the next event.
+   *
+   * @param eventType The event type.
+   * @param subject The subject the event is about.
+   * @param payload The event data.
+   * @param extra Context from the caller, passed to handlers as `event.extra`.
+   * @returns A promise that resolves when every handler has finished; it
+   *   never rejects because of a handler.
+   */
   async emit(
     eventType: string,
     subject: Subject,
