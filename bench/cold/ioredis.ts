@@ -1,0 +1,9 @@
+// Cold start with ioredis v5: import, connect, first HGET (+ JSON decode).
+import { Redis } from "ioredis";
+
+const client = new Redis(Deno.args[0]);
+const name = JSON.parse(
+  String(await client.hget("s:bench:cold:user-1", "pname")),
+);
+await client.quit();
+if (name !== "Ada") throw new Error(`unexpected value ${name}`);

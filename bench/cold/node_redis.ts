@@ -1,0 +1,10 @@
+// Cold start with node-redis v5: import, connect, first HGET (+ JSON decode).
+import { createClient } from "redis";
+
+const client = createClient({ url: Deno.args[0] });
+await client.connect();
+const name = JSON.parse(
+  String(await client.hGet("s:bench:cold:user-1", "pname")),
+);
+await client.quit();
+if (name !== "Ada") throw new Error(`unexpected value ${name}`);

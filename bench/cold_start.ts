@@ -1,0 +1,67 @@
+/**
+ * Cold start: what a new worker isolate pays before its first answer. Each
+ * sample is a fresh `deno run` process that imports a client, connects and
+ * reads one property, timed from spawn to exit.
+ *
+ * @module
+ */
+
+import { createRedisClient } from "../mod.ts";
+import { median, type Row } from "./_table.ts";
+
+const scripts = {
+  ours: new URL("./cold/ours.ts", import.meta.url),
+  "node-redis": new URL("./cold/node_redis.ts", import.meta.url),
+  ioredis: new URL("./cold/ioredis.ts", import.meta.url),
+};
+
+async function timeRun(script: URL, url: string): Promise<number> {
+  const started = performance.now();
+  const { code, stderr } = await new Deno.Command("deno", {
+    args: [
+      "run",
+      "--quiet",
+      // Same flags for every client; npm packages read a few variables.
+      "--allow-net=127.0.0.1",
+      "--allow-env",
+      "--allow-read",
+      script.pathname,
+      url,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const elapsed = performance.now() - started;
+  if (code !== 0) {
+    throw new Error(
+      `${script.pathname} failed: ${new TextDecoder().decode(stderr)}`,
+    );
+  }
+  return elapsed;
+}
+
+/** Median cold start of each client, in milliseconds. */
+export async function benchColdStart(url: string, runs = 7): Promise<Row> {
+  {
+    await using client = await createRedisClient(url);
+    await client.send(["HSET", "s:bench:cold:user-1", "pname", '"Ada"']);
+  }
+  const times: Record<string, number[]> = {};
+  // One unmeasured run each fills Deno's module and code caches.
+  for (const script of Object.values(scripts)) await timeRun(script, url);
+  for (let r = 0; r < runs; r++) {
+    for (const [name, script] of Object.entries(scripts)) {
+      (times[name] ??= []).push(await timeRun(script, url));
+    }
+  }
+  return {
+    scenario: "cold start: new process, import, connect, first get (ms)",
+    ours: median(times.ours),
+    baselines: {
+      "node-redis": median(times["node-redis"]),
+      ioredis: median(times.ioredis),
+    },
+    target: 0.2,
+    lowerIsBetter: true,
+  };
+}
