@@ -41,7 +41,7 @@ const seconds = (performance.now() - started) / 1000;
 
 console.log(formatTable(rows));
 console.log(
-  `\n${rows.length} rows in ${
+  `\n${rows.length} scenarios in ${
     seconds.toFixed(0)
   } s on ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}; every figure is the median of 5 or more runs.`,
 );
