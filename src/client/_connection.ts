@@ -73,6 +73,12 @@ export class Connection {
   #flushScheduled = false;
   /** Set once the connection can take no more commands. */
   #failure: Error | null = null;
+  /**
+   * Set when a write failed. The replies the server sent before the
+   * connection broke are still readable (the error reply to an oversized
+   * command, say), so the reader delivers them before failing the rest.
+   */
+  #writeFailure: RedisConnectionError | null = null;
   #closing = false;
   #drained: (() => void) | null = null;
   readonly #reading: Promise<void>;
@@ -105,7 +111,8 @@ export class Connection {
 
   /** Whether the connection still takes commands. */
   get usable(): boolean {
-    return this.#failure === null && !this.#closing;
+    return this.#failure === null && this.#writeFailure === null &&
+      !this.#closing;
   }
 
   /**
@@ -116,7 +123,8 @@ export class Connection {
    * @returns The reply; error replies reject with `RedisReplyError`.
    */
   send(args: readonly RedisArg[]): Promise<RedisReply> {
-    if (this.#failure !== null) return Promise.reject(this.#failure);
+    const failure = this.#failure ?? this.#writeFailure;
+    if (failure !== null) return Promise.reject(failure);
     try {
       this.#writer.push(args);
     } catch (error) {
@@ -177,7 +185,11 @@ export class Connection {
 
   #flush = async (): Promise<void> => {
     this.#flushScheduled = false;
-    if (this.#writing || this.#failure !== null) return;
+    if (
+      this.#writing || this.#failure !== null || this.#writeFailure !== null
+    ) {
+      return;
+    }
     this.#writing = true;
     try {
       while (!this.#writer.empty) {
@@ -191,12 +203,11 @@ export class Connection {
         }
       }
     } catch (cause) {
-      this.#fail(
-        new RedisConnectionError(
-          `Writing to ${this.#options.label} failed: ${message(cause)}`,
-          { cause },
-        ),
-        true,
+      // New commands get this; the reader fails the waiting ones once it has
+      // read what the server sent before the connection broke.
+      this.#writeFailure = new RedisConnectionError(
+        `Writing to ${this.#options.label} failed: ${message(cause)}`,
+        { cause },
       );
     } finally {
       this.#writing = false;
@@ -269,6 +280,19 @@ export class Connection {
       this.#head = 0;
     }
     if (this.#waiting === 0) this.#notifyDrained();
+    if (
+      reply instanceof ErrorReply &&
+      reply.message.startsWith("ERR Protocol error")
+    ) {
+      // Redis closes the connection after this reply. Retiring it now sends
+      // the next command to a fresh connection instead of into the closing one.
+      this.#fail(
+        new RedisConnectionError(
+          `The server at ${this.#options.label} closed the connection after a protocol error (${reply.message}).`,
+        ),
+        true,
+      );
+    }
   };
 
   #notifyDrained(): void {

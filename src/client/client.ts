@@ -6,7 +6,12 @@
  */
 
 import { Connection, type ConnectionStats } from "./_connection.ts";
-import { RedisConnectionError, RedisError, RedisReplyError } from "./errors.ts";
+import {
+  RedisConnectionError,
+  RedisError,
+  RedisReplyError,
+  RedisTimeoutError,
+} from "./errors.ts";
 import type { RedisArg, RedisCommands, RedisReply } from "./types.ts";
 import { parseRedisUrl, type RedisEndpoint } from "./url.ts";
 
@@ -357,6 +362,14 @@ export class RedisClient implements RedisCommands, AsyncDisposable {
       await this.#handshake(conn);
     } catch (error) {
       await conn.close();
+      // A server that takes the socket but does not answer the handshake
+      // within the connect timeout has not been connected to.
+      if (error instanceof RedisTimeoutError) {
+        throw new RedisConnectionError(
+          `Cannot connect to ${this.url}: ${error.message}`,
+          { cause: error },
+        );
+      }
       throw error;
     }
     return conn.withTimeout(this.#settings.commandTimeoutMs);
