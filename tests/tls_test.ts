@@ -5,75 +5,7 @@ import {
   RedisTimeoutError,
 } from "../mod.ts";
 import { startRedisServer } from "../testing.ts";
-
-async function openssl(dir: string, args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command("openssl", {
-    args,
-    cwd: dir,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) {
-    throw new Error(
-      `openssl ${args[0]} failed: ${new TextDecoder().decode(stderr)}`,
-    );
-  }
-}
-
-/** A throwaway CA and a server certificate it signed for localhost. */
-async function makeCertificates(dir: string): Promise<void> {
-  const ec = [
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-  ];
-  await openssl(dir, [
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.crt",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=redis-subjects test CA",
-  ]);
-  await openssl(dir, [
-    "req",
-    ...ec,
-    "-keyout",
-    "server.key",
-    "-out",
-    "server.csr",
-    "-subj",
-    "/CN=localhost",
-  ]);
-  await Deno.writeTextFile(
-    `${dir}/server.ext`,
-    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-  );
-  await openssl(dir, [
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "server.crt",
-    "-days",
-    "1",
-    "-extfile",
-    "server.ext",
-  ]);
-}
+import { makeCertificates } from "./helpers_tls.ts";
 
 Deno.test("TLS: rediss:// with the CA works; without it the connection fails closed", async () => {
   const dir = await Deno.makeTempDir({ prefix: "redis-subjects-tls-" });

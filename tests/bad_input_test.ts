@@ -1,0 +1,713 @@
+/**
+ * Bad input across every layer, as one table: malformed URLs, refused
+ * credentials and databases, bad command arguments, values JSON cannot
+ * carry, names too long or empty, corrupt fields, keys of the wrong type,
+ * values past the server's `proto-max-bulk-len`, and broken RESP from a proxy
+ * that corrupts one reply of a real server.
+ *
+ * Every case runs against its own server and proves the same four things:
+ * the error is typed and says what went wrong, nothing was written, the
+ * password never shows, and the very client that was in use then serves a
+ * valid call.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  CorruptValueError,
+  createRedisClient,
+  createRedisStorage,
+  InvalidValueError,
+  KRules,
+  loadRedisConfig,
+  type Property,
+  RedisClient,
+  RedisConnectionError,
+  RedisReplyError,
+  type StorageFactory,
+  SubjectExtProperty,
+  SubjectProperty,
+} from "../mod.ts";
+import { startRedisServer } from "../src/testing/redis_server.ts";
+
+const PASSWORD = "b4d-input-Pa55";
+const PREFIX = "bad:";
+/** Larger than the servers' `proto-max-bulk-len` below. */
+const OVER_LIMIT = 1024 * 1024 + 1;
+const SERVER_CONFIG = [`requirepass ${PASSWORD}`, "proto-max-bulk-len 1mb"];
+
+const p = (name: string, value?: unknown): Property =>
+  new SubjectProperty(name, value);
+const e = (name: string, value?: unknown): Property =>
+  new SubjectExtProperty(name, value);
+
+/** What a case works with. */
+interface Context {
+  /** `redis://:PASSWORD@127.0.0.1:PORT/0` of the case's server. */
+  readonly url: string;
+  /** The client under test: straight to the server, or through the proxy. */
+  readonly client: RedisClient;
+  /** Storage with the key prefix `bad:` on `client`. */
+  readonly storage: StorageFactory;
+}
+
+type Layer = "url" | "client" | "storage" | "resp";
+
+interface Case {
+  readonly layer: Layer;
+  readonly name: string;
+  /** Raw writes that create the bad state; part of the "before" snapshot. */
+  readonly setup?: (raw: RedisClient) => Promise<unknown>;
+  /** For `resp` cases: what the proxy answers instead of the server. */
+  readonly reply?: { readonly bytes: string; readonly close: boolean };
+  readonly act: (ctx: Context) => unknown;
+  /** The error's class, and a pattern its message must match. */
+  readonly error: abstract new (...args: never[]) => Error;
+  readonly message: RegExp;
+  /** More checks on the error. */
+  readonly check?: (error: never) => void;
+}
+
+const code = (expected: string) => (error: RedisReplyError) =>
+  assert.equal(error.code, expected);
+
+// ---------------------------------------------------------------- URL layer
+
+/** Every URL points at the case's server, so a connection attempt would show. */
+const urlCases = (
+  [
+    ["an empty URL", () => "", /empty/],
+    [
+      "a URL of another scheme",
+      (port) => `http://127.0.0.1:${port}`,
+      /scheme "http:"/,
+    ],
+    ["a URL without //", (port) => `redis:127.0.0.1:${port}`, /lacks "\/\/"/],
+    ["a URL without a host", () => "redis://", /has no host|not a valid URL/],
+    [
+      "a database path that is not a number",
+      (port) => `redis://:${PASSWORD}@127.0.0.1:${port}/db1`,
+      /database number/,
+    ],
+    [
+      "a port past 65535",
+      () => "redis://127.0.0.1:70000/0",
+      /not a valid URL|port/,
+    ],
+    [
+      "a query string",
+      (port) => `redis://127.0.0.1:${port}/0?ssl=true`,
+      /query string/,
+    ],
+    [
+      "a user without a password",
+      (port) => `redis://alice@127.0.0.1:${port}/0`,
+      /no password/,
+    ],
+    [
+      "a badly percent-encoded password",
+      (port) => `redis://u:%E0%A4%A@127.0.0.1:${port}/0`,
+      /percent-encoded password/,
+    ],
+  ] satisfies [string, (port: number) => string, RegExp][]
+).map(([name, url, message]): Case => ({
+  layer: "url",
+  name,
+  act: (ctx) => createRedisClient(url(Number(new URL(ctx.url).port))),
+  error: TypeError,
+  message,
+}));
+
+urlCases.push(
+  {
+    layer: "url",
+    name: "a malformed URL given to the lazy constructor",
+    act: (ctx) => new RedisClient(ctx.url.replace("/0", "/0/1")),
+    error: TypeError,
+    message: /path "\/0\/1"/,
+  },
+  {
+    layer: "url",
+    name: "a malformed REDIS_URL in loadRedisConfig",
+    act: (ctx) =>
+      loadRedisConfig(
+        new Map([["REDIS_URL", ctx.url.replace("redis", "rdis")]]),
+      ),
+    error: TypeError,
+    message: /^REDIS_URL is invalid: .*scheme "rdis:"/,
+  },
+);
+
+// ------------------------------------------------------------- client layer
+
+const clientCases: Case[] = [
+  {
+    layer: "client",
+    name: "a wrong password",
+    act: (ctx) => createRedisClient(ctx.url.replace(PASSWORD, "not-it")),
+    error: RedisReplyError,
+    message: /^AUTH failed on redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0: WRONGPASS/,
+    check: code("WRONGPASS"),
+  },
+  {
+    layer: "client",
+    name: "an unknown user",
+    act: (ctx) => createRedisClient(ctx.url.replace("//:", "//nobody:")),
+    error: RedisReplyError,
+    message: /^AUTH failed on redis:\/\/nobody:\*\*\*@.*WRONGPASS/,
+    check: code("WRONGPASS"),
+  },
+  {
+    layer: "client",
+    name: "no password for a server that requires one",
+    act: async (ctx) => {
+      await using anonymous = new RedisClient(
+        ctx.url.replace(`:${PASSWORD}@`, ""),
+      );
+      await anonymous.send(["SET", "anonymous", "1"]);
+    },
+    error: RedisReplyError,
+    message: /^NOAUTH Authentication required\. \(command: SET\)$/,
+    check: code("NOAUTH"),
+  },
+  {
+    layer: "client",
+    name: "an unknown database index",
+    act: (ctx) => createRedisClient(ctx.url.replace(/\/0$/, "/99")),
+    error: RedisReplyError,
+    message: /^SELECT failed on .*: ERR DB index is out of range/,
+    check: code("ERR"),
+  },
+  {
+    layer: "client",
+    name: "a negative connect timeout",
+    act: (ctx) => createRedisClient(ctx.url, { connectTimeoutMs: -1 }),
+    error: TypeError,
+    message: /connectTimeoutMs must be a number ≥ 1, got -1/,
+  },
+  {
+    layer: "client",
+    name: "a client name with a space",
+    act: (ctx) => createRedisClient(ctx.url, { clientName: "my worker" }),
+    error: TypeError,
+    message: /clientName must be printable ASCII without spaces/,
+  },
+  {
+    layer: "client",
+    name: "an argument that is Infinity",
+    act: (ctx) => ctx.client.send(["SET", "k", Infinity]),
+    error: TypeError,
+    message: /argument 2 is Infinity; numbers must be finite/,
+  },
+  {
+    layer: "client",
+    name: "an argument that is an object",
+    act: (ctx) => ctx.client.send(["SET", "k", {} as unknown as string]),
+    error: TypeError,
+    message: /argument 2/,
+  },
+  {
+    layer: "client",
+    name: "an empty command",
+    act: (ctx) => ctx.client.send([]),
+    error: TypeError,
+    message: /needs at least its name/,
+  },
+  {
+    layer: "client",
+    name: "an unknown command",
+    act: (ctx) => ctx.client.send(["HSETALL", "k", "f", "v"]),
+    error: RedisReplyError,
+    message: /^ERR unknown command 'HSETALL'.*\(command: HSETALL\)$/,
+    check: code("ERR"),
+  },
+  {
+    layer: "client",
+    name: "a command with the wrong number of arguments",
+    act: (ctx) => ctx.client.send(["HSET", `s:${PREFIX}s`, "pdangling"]),
+    error: RedisReplyError,
+    message: /wrong number of arguments for 'hset' command/,
+    check: code("ERR"),
+  },
+  {
+    layer: "client",
+    name: "an argument past proto-max-bulk-len",
+    act: (ctx) => ctx.client.send(["SET", "big", "x".repeat(OVER_LIMIT)]),
+    error: RedisReplyError,
+    message: /Protocol error: invalid bulk length \(command: SET\)/,
+    check: code("ERR"),
+  },
+  {
+    layer: "client",
+    name: "a command on a closed client",
+    act: async (ctx) => {
+      const closed = await createRedisClient(ctx.url);
+      await closed.close();
+      await closed.send(["SET", "k", "v"]);
+    },
+    error: RedisConnectionError,
+    message:
+      /^The client for redis:\/\/:\*\*\*@.* is closed; create a new one\.$/,
+  },
+];
+
+// ------------------------------------------------------------ storage layer
+
+/** Values JSON cannot carry unchanged, each through a different write path. */
+const cyclic: Record<string, unknown> = { list: [] };
+(cyclic.list as unknown[]).push({ back: cyclic });
+const nonJsonValues: [string, unknown, string, RegExp][] = [
+  ["undefined", undefined, "value", /is undefined/],
+  [
+    "a function inside an object",
+    { on: { f() {} } },
+    "value.on.f",
+    /is a function/,
+  ],
+  ["a symbol", Symbol("s"), "value", /is a symbol/],
+  ["a BigInt", 10n, "value", /is a BigInt/],
+  ["NaN", NaN, "value", /is NaN/],
+  ["Infinity", Infinity, "value", /is Infinity/],
+  ["-Infinity inside an array", [1, -Infinity], "value[1]", /is -Infinity/],
+  ["a Map", new Map([["a", 1]]), "value", /Map.*Object\.fromEntries/],
+  ["a Set", new Set([1]), "value", /Set.*Array\.from/],
+  ["a cycle", cyclic, "value.list[0].back", /cycle/],
+  ["a Date", { at: new Date(0) }, "value.at", /Date.*toISOString/],
+  ["a class instance", new (class Money {})(), "value", /a Money/],
+  ["a typed array", new Uint8Array(2), "value", /Uint8Array/],
+  ["a boxed number", Object(1), "value", /Number/],
+  // deno-lint-ignore no-sparse-arrays -- the hole is the point of the case
+  ["an array with a hole", [1, , 3], "value", /empty slot at index 1/],
+  ["a symbol-keyed property", { [Symbol("k")]: 1 }, "value", /symbol-keyed/],
+];
+const writePaths: [
+  string,
+  (ctx: Context, value: unknown) => Promise<unknown>,
+][] = [
+  ["set()", (ctx, value) => ctx.storage("s").set(p("v", value))],
+  [
+    "store() beside a valid value",
+    (ctx, value) =>
+      ctx.storage("s").store({ inserts: [p("fine", 1), p("v", value)] }),
+  ],
+  [
+    "a compare-and-set update",
+    (ctx, value) => ctx.storage("s").set(p("v", () => value)),
+  ],
+  [
+    "a Subject's cached set",
+    async (ctx, value) => {
+      const subject = new KRules({ storage: ctx.storage }).subject("s");
+      try {
+        await subject.set("v", value);
+      } finally {
+        await subject.store();
+      }
+    },
+  ],
+];
+const storageCases: Case[] = nonJsonValues.map(
+  ([label, value, path, message], i): Case => {
+    const [via, write] = writePaths[i % writePaths.length];
+    return {
+      layer: "storage",
+      name: `${label}, written by ${via}`,
+      act: (ctx) => write(ctx, value),
+      error: InvalidValueError,
+      message,
+      check: (error: InvalidValueError) => {
+        assert.equal(error.property, "v");
+        assert.equal(error.path, path);
+        assert.match(error.message, /^Cannot store property "v": /);
+      },
+    };
+  },
+);
+
+const corrupt = (field: string) => (error: CorruptValueError) => {
+  assert.equal(error.key, `s:${PREFIX}s`);
+  assert.equal(error.field, field);
+};
+
+storageCases.push(
+  {
+    layer: "storage",
+    name: "a compare-and-set update that returns a Promise",
+    act: (ctx) =>
+      ctx.storage("s").set(p("keep", (n: number) => Promise.resolve(n + 1))),
+    error: InvalidValueError,
+    message: /Promise.*synchronously/,
+  },
+  {
+    layer: "storage",
+    name: "a value past proto-max-bulk-len",
+    act: (ctx) => ctx.storage("s").set(p("big", "x".repeat(OVER_LIMIT))),
+    error: RedisReplyError,
+    message: /invalid bulk length/,
+    check: code("ERR"),
+  },
+  {
+    layer: "storage",
+    name: "a subject name past proto-max-bulk-len",
+    act: (ctx) =>
+      ctx.storage("n".repeat(OVER_LIMIT)).store({ inserts: [p("a", 1)] }),
+    error: RedisReplyError,
+    message: /invalid bulk length/,
+    check: code("ERR"),
+  },
+  {
+    layer: "storage",
+    name: "a property name past proto-max-bulk-len",
+    act: (ctx) =>
+      new KRules({ storage: ctx.storage }).subject("s").set(
+        "n".repeat(OVER_LIMIT),
+        1,
+        { useCache: false },
+      ),
+    error: RedisReplyError,
+    message: /invalid bulk length/,
+    check: code("ERR"),
+  },
+  {
+    layer: "storage",
+    name: "an empty subject name",
+    act: (ctx) => ctx.storage(""),
+    error: TypeError,
+    message: /subject name must not be empty/,
+  },
+  {
+    layer: "storage",
+    name: "an empty subject name given to KRules",
+    act: (ctx) => new KRules({ storage: ctx.storage }).subject(""),
+    error: TypeError,
+    message: /subject name must not be empty/,
+  },
+  {
+    layer: "storage",
+    name: "a subject name with a lone surrogate",
+    act: (ctx) => ctx.storage("user-\ud800"),
+    error: TypeError,
+    message: /lone surrogate/,
+  },
+  {
+    layer: "storage",
+    name: "a property name with a lone surrogate",
+    act: (ctx) =>
+      ctx.storage("s").store({ inserts: [p("fine", 1), p("\udc00", 1)] }),
+    error: TypeError,
+    message: /Property name "\\udc00" contains a lone surrogate/,
+  },
+  {
+    layer: "storage",
+    name: "a property name that is not a string",
+    act: (ctx) => ctx.storage("s").get(p(7 as unknown as string)),
+    error: TypeError,
+    message: /property name must be a string, got number/,
+  },
+  {
+    layer: "storage",
+    name: "a property type other than p or e",
+    act: (ctx) =>
+      ctx.storage("s").set({ name: "v", type: "x" as "p", value: 1 }),
+    error: TypeError,
+    message: /must be "p" \(default\) or "e" \(extended\)/,
+  },
+  {
+    layer: "storage",
+    name: "a maxCasAttempts of 0",
+    act: (ctx) => createRedisStorage(ctx.client, { maxCasAttempts: 0 }),
+    error: RangeError,
+    message: /maxCasAttempts must be a positive integer, got 0/,
+  },
+  {
+    layer: "storage",
+    name: "corrupt JSON in a field, read by get()",
+    setup: (raw) => raw.send(["HSET", `s:${PREFIX}s`, "pbroken", "{not json"]),
+    act: (ctx) => ctx.storage("s").get(p("broken")),
+    error: CorruptValueError,
+    message: /^Field "pbroken" of key "s:bad:s" does not hold valid JSON/,
+    check: corrupt("pbroken"),
+  },
+  {
+    layer: "storage",
+    name: "corrupt JSON in an extended field, read by a Subject's dict()",
+    setup: (raw) => raw.send(["HSET", `s:${PREFIX}s`, "ebroken", "'quoted'"]),
+    act: (ctx) => new KRules({ storage: ctx.storage }).subject("s").dict(),
+    error: CorruptValueError,
+    message: /"ebroken"/,
+    check: corrupt("ebroken"),
+  },
+  {
+    layer: "storage",
+    name: "corrupt JSON in a field, updated by compare-and-set",
+    setup: (raw) => raw.send(["HSET", `s:${PREFIX}s`, "pbroken", "[1,"]),
+    act: (ctx) => ctx.storage("s").set(p("broken", (old: unknown) => [old])),
+    error: CorruptValueError,
+    message: /"pbroken"/,
+    check: corrupt("pbroken"),
+  },
+  {
+    layer: "storage",
+    name: "a string key where the subject's hash should be, written by store()",
+    setup: (raw) => raw.send(["SET", `s:${PREFIX}w`, "a string"]),
+    act: (ctx) =>
+      ctx.storage("w").store({ inserts: [p("a", 1)], deletes: [p("b")] }),
+    error: RedisReplyError,
+    message: /^WRONGTYPE/,
+    check: code("WRONGTYPE"),
+  },
+  {
+    layer: "storage",
+    name: "a list key where the subject's hash should be, read by load()",
+    setup: (raw) => raw.send(["RPUSH", `s:${PREFIX}w`, "a list"]),
+    act: (ctx) => ctx.storage("w").load(),
+    error: RedisReplyError,
+    message: /^WRONGTYPE.*\(command: HGETALL\)$/,
+    check: code("WRONGTYPE"),
+  },
+  {
+    layer: "storage",
+    name:
+      "a set key where the subject's hash should be, updated by compare-and-set",
+    setup: (raw) => raw.send(["SADD", `s:${PREFIX}w`, "a set"]),
+    act: (ctx) => ctx.storage("w").set(p("n", (n: number) => n + 1)),
+    error: RedisReplyError,
+    message: /^WRONGTYPE/,
+    check: code("WRONGTYPE"),
+  },
+);
+
+// --------------------------------------------------------------- RESP layer
+
+/** Broken or unexpected replies, sent by the proxy in place of the server's. */
+const respCases: Case[] = [
+  {
+    layer: "resp",
+    name: "an unknown type byte",
+    reply: { bytes: "!boom\r\n", close: false },
+    act: (ctx) => ctx.storage("s").get(p("keep")),
+    error: RedisConnectionError,
+    message: /sent an invalid reply .*; the connection was dropped/,
+  },
+  {
+    layer: "resp",
+    name: "a bulk string without its CRLF",
+    reply: { bytes: "$3\r\nabcXY", close: false },
+    act: (ctx) => ctx.storage("s").load(),
+    error: RedisConnectionError,
+    message: /sent an invalid reply/,
+  },
+  {
+    layer: "resp",
+    name: "a truncated bulk string, then a close",
+    reply: { bytes: "$10\r\nabc", close: true },
+    act: (ctx) => ctx.storage("s").get(p("keep")),
+    error: RedisConnectionError,
+    message: /closed the connection|reset/,
+  },
+  {
+    layer: "resp",
+    name: "a close in the middle of an array",
+    reply: { bytes: "*4\r\n$5\r\npkeep\r\n", close: true },
+    act: (ctx) => ctx.storage("s").load(),
+    error: RedisConnectionError,
+    message: /closed the connection|reset/,
+  },
+  {
+    layer: "resp",
+    name: "an integer where HGETALL returns a hash",
+    reply: { bytes: ":5\r\n", close: false },
+    act: (ctx) => ctx.storage("s").load(),
+    error: TypeError,
+    message: /^Unexpected reply to HGETALL: 5$/,
+  },
+  {
+    layer: "resp",
+    name: "an odd-length array where HGETALL returns a hash",
+    reply: { bytes: "*1\r\n$5\r\npkeep\r\n", close: false },
+    act: (ctx) => new KRules({ storage: ctx.storage }).subject("s").get("keep"),
+    error: TypeError,
+    message: /^Unexpected reply to HGETALL: \["pkeep"\]$/,
+  },
+  {
+    layer: "resp",
+    name: "an array where HGET returns a string",
+    reply: { bytes: "*0\r\n", close: false },
+    act: (ctx) => ctx.storage("s").get(p("keep")),
+    error: TypeError,
+    message: /^Unexpected reply to HGET: \[\]$/,
+  },
+];
+
+const CASES: readonly Case[] = [
+  ...urlCases,
+  ...clientCases,
+  ...storageCases,
+  ...respCases,
+];
+
+// ------------------------------------------------------------------- runner
+
+/**
+ * A TCP proxy in front of a real server that passes everything through,
+ * except that once armed it answers the client's next write itself with
+ * `bytes` (the server never sees that command), and then closes the
+ * connection if told to.
+ */
+function startProxy(port: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  const pumps: Promise<void>[] = [];
+  let armed: { bytes: string; close: boolean } | undefined;
+  const close = (conn: Deno.Conn) => {
+    open.delete(conn);
+    try {
+      conn.close();
+    } catch {
+      // Closed by the other direction already.
+    }
+  };
+  const pump = async (
+    from: Deno.Conn,
+    to: Deno.Conn,
+    intercept: boolean,
+  ) => {
+    const buf = new Uint8Array(256 * 1024);
+    try {
+      while (true) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        if (intercept && armed !== undefined) {
+          const { bytes, close: hangUp } = armed;
+          armed = undefined;
+          await from.write(new TextEncoder().encode(bytes));
+          if (hangUp) break;
+          continue;
+        }
+        for (let sent = 0; sent < n;) {
+          sent += await to.write(buf.subarray(sent, n));
+        }
+      }
+    } catch {
+      // One side went away; the finally below takes down the other.
+    } finally {
+      close(from);
+      close(to);
+    }
+  };
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      open.add(conn);
+      const upstream = await Deno.connect({ hostname: "127.0.0.1", port });
+      open.add(upstream);
+      pumps.push(pump(conn, upstream, true), pump(upstream, conn, false));
+    }
+  })();
+  return {
+    url: `redis://:${PASSWORD}@127.0.0.1:${listener.addr.port}/0`,
+    arm(reply: { bytes: string; close: boolean }) {
+      armed = reply;
+    },
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await accepting.catch(() => {});
+      for (const conn of [...open]) close(conn);
+      await Promise.all(pumps);
+    },
+  };
+}
+
+/** Every key with its DUMP, to prove a failed call changed nothing. */
+async function snapshot(raw: RedisClient): Promise<unknown[]> {
+  const keys = (await raw.send(["KEYS", "*"]) as string[]).sort();
+  return await Promise.all(
+    keys.map(async (key) => [key, await raw.send(["DUMP", key])]),
+  );
+}
+
+async function connectionsReceived(raw: RedisClient): Promise<number> {
+  const info = String(await raw.send(["INFO", "stats"]));
+  return Number(info.match(/total_connections_received:(\d+)/)?.[1]);
+}
+
+for (const testCase of CASES) {
+  Deno.test(`bad input (${testCase.layer}): ${testCase.name} → ${testCase.error.name}, nothing written, the same client goes on`, async () => {
+    await using server = await startRedisServer({ config: SERVER_CONFIG });
+    const url = server.url.replace("redis://", `redis://:${PASSWORD}@`);
+    await using raw = await createRedisClient(url);
+    await using proxy = testCase.layer === "resp"
+      ? await startProxy(server.port)
+      : undefined;
+    await using proxied = proxy === undefined
+      ? undefined
+      : await createRedisClient(proxy.url, {
+        reconnect: { baseDelayMs: 1, maxDelayMs: 10 },
+      });
+    const client = proxied ?? raw;
+    const ctx: Context = {
+      url,
+      client,
+      storage: createRedisStorage(client, { keyPrefix: PREFIX }),
+    };
+    await ctx.storage("s").store({ inserts: [p("keep", 1), e("ext", "x")] });
+    await testCase.setup?.(raw);
+    const before = await snapshot(raw);
+    const connections = await connectionsReceived(raw);
+    const commands = client.stats.commands;
+    if (testCase.reply !== undefined) proxy?.arm(testCase.reply);
+
+    const error = await (async () => await testCase.act(ctx))().then(
+      () => assert.fail("the bad input was accepted"),
+      (error: unknown) => error,
+    );
+
+    if (testCase.layer === "client" && error instanceof TypeError) {
+      assert.equal(client.stats.commands, commands, "nothing sent");
+    }
+    assert.ok(error instanceof testCase.error, `${error}`);
+    assert.ok(error.message.length >= 20, `unclear: ${error.message}`);
+    assert.match(error.message, testCase.message);
+    assert.ok(!Deno.inspect(error).includes(PASSWORD), "password leaked");
+    testCase.check?.(error as never);
+    assert.deepEqual(await snapshot(raw), before, "nothing written");
+    if (testCase.layer === "url") {
+      assert.equal(await connectionsReceived(raw), connections);
+    }
+
+    assert.deepEqual(await ctx.storage("s").get(p("keep")), 1);
+    assert.deepEqual(await ctx.storage("after").set(p("ok", true)), [
+      true,
+      undefined,
+    ]);
+    assert.deepEqual(await ctx.storage("after").load(), [{ ok: true }, {}]);
+  });
+}
+
+Deno.test("the bad-input table has at least 30 cases across URL, client and storage", () => {
+  const count = (layer: Layer) => CASES.filter((c) => c.layer === layer).length;
+  assert.ok(CASES.length >= 30, `${CASES.length} cases`);
+  for (const layer of ["url", "client", "storage", "resp"] as const) {
+    assert.ok(count(layer) >= 5, `${layer}: ${count(layer)} cases`);
+  }
+});
+
+Deno.test("huge values and long names within the limits round-trip: a 50 MB string, a 100 KB subject name, a 100 KB property name", async () => {
+  await using server = await startRedisServer();
+  await using client = await createRedisClient(server.url);
+  const storage = createRedisStorage(client, { keyPrefix: PREFIX });
+  const huge = "é".repeat(25 * 1024 * 1024); // 50 MB as UTF-8
+  const longName = "n".repeat(100 * 1024);
+  await storage("huge").set(p("v", huge));
+  assert.equal(await storage("huge").get(p("v")), huge);
+  await storage(longName).store({
+    inserts: [p(longName, 1), e("x", [huge.slice(0, 10)])],
+  });
+  assert.deepEqual(await storage(longName).load(), [
+    { [longName]: 1 },
+    { x: ["éééééééééé"] },
+  ]);
+  assert.equal(
+    await client.send(["HSTRLEN", `s:${PREFIX}huge`, "pv"]),
+    50 * 1024 * 1024 + 2,
+  );
+});
