@@ -68,7 +68,8 @@ export class Connection {
   #waiting = 0;
   /** The deadline shared by every command sent in the current tick. */
   #tickDeadline = Infinity;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The scheduled reply-timeout check, if any. */
+  #timer: AbortSignal | null = null;
   #writing = false;
   #flushScheduled = false;
   /** Set once the connection can take no more commands. */
@@ -146,7 +147,7 @@ export class Connection {
     this.#deadlines.push(this.#tickDeadline);
     this.#waiting++;
     this.#options.stats.commands++;
-    if (this.#timer === undefined && this.#tickDeadline !== Infinity) {
+    if (this.#timer === null && this.#tickDeadline !== Infinity) {
       this.#armTimer(this.#timeoutMs);
     }
     return promise;
@@ -315,14 +316,17 @@ export class Connection {
    * oldest command still waiting needs watching.
    */
   #armTimer(delayMs: number): void {
-    const timer = setTimeout(this.#onTimer, Math.max(0, delayMs));
-    // A quiet client must not keep the process alive for its timeout.
-    Deno.unrefTimer(timer);
+    // AbortSignal.timeout, not setTimeout: the first setTimeout of a process
+    // costs milliseconds of set-up, which a cold worker would pay before its
+    // first reply. Its listener holds the process open until it fires or is
+    // removed, which #fail does when the connection ends.
+    const timer = AbortSignal.timeout(Math.max(0, Math.ceil(delayMs)));
+    timer.addEventListener("abort", this.#onTimer, { once: true });
     this.#timer = timer;
   }
 
   #onTimer = (): void => {
-    this.#timer = undefined;
+    this.#timer = null;
     if (this.#failure !== null) return;
     const now = performance.now();
     const count = this.#resolvers.length;
@@ -352,10 +356,8 @@ export class Connection {
   #fail(error: Error, dropped: boolean): void {
     if (this.#failure !== null) return;
     this.#failure = error;
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    this.#timer?.removeEventListener("abort", this.#onTimer);
+    this.#timer = null;
     for (let i = this.#head; i < this.#resolvers.length; i++) {
       if (this.#resolvers[i] !== null) this.#rejecters[i](error);
     }
