@@ -368,7 +368,9 @@ async function load(
       "load: subject.get of 10,000 subjects × 50 fields, 256 in flight (subjects/s)",
     ours: median(ours),
     baselines: { "node-redis HGETALL": median(theirs) },
-    target: 1.0,
+    // The issue sets no target here: the baseline only fetches the raw hash,
+    // while a subject also decodes all 50 JSON values into its cache.
+    note: "no target: the baseline does not decode the 50 JSON values",
   };
 }
 

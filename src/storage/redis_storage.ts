@@ -188,31 +188,37 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @throws {InvalidValueError} When the (computed) value does not survive JSON; nothing is written.
    * @throws {ConflictError} When every compare-and-set attempt lost a race.
    */
-  async set(
+  set(
     prop: Property,
     oldValueDefault?: unknown,
   ): Promise<[newValue: unknown, oldValue: unknown]> {
-    checkProperty(prop);
-    const field = fieldOf(prop);
-    const value = prop.value;
-    if (typeof value === "function") {
-      return await compareAndSet(
-        this.#client,
-        this.key,
-        field,
-        prop.name,
-        value as (old: unknown) => unknown,
-        oldValueDefault,
-        this.#maxCasAttempts,
+    try {
+      checkProperty(prop);
+      const field = fieldOf(prop);
+      const value = prop.value;
+      if (typeof value === "function") {
+        return compareAndSet(
+          this.#client,
+          this.key,
+          field,
+          prop.name,
+          value as (old: unknown) => unknown,
+          oldValueDefault,
+          this.#maxCasAttempts,
+        );
+      }
+      const text = encodeValue(prop.name, value);
+      // Not async: one turn of the microtask queue fewer on a hot path.
+      return runScript(this.#client, SET_SCRIPT, this.key, [field, text]).then(
+        (old): [unknown, unknown] =>
+          old === null ? [value, oldValueDefault] : [
+            value,
+            decodeValue(this.key, field, expectString(old, "EVALSHA")),
+          ],
       );
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const text = encodeValue(prop.name, value);
-    const old = await runScript(this.#client, SET_SCRIPT, this.key, [
-      field,
-      text,
-    ]);
-    if (old === null) return [value, oldValueDefault];
-    return [value, decodeValue(this.key, field, expectString(old, "EVALSHA"))];
   }
 
   /**

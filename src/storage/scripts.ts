@@ -127,26 +127,29 @@ return { current }
  * @param args The script's `ARGV`.
  * @returns The script's reply.
  */
-export async function runScript(
+export function runScript(
   client: RedisCommands,
   script: LuaScript,
   key: string,
   args: readonly RedisArg[],
 ): Promise<RedisReply> {
+  // Promise chains rather than async/await: this is on every script call's
+  // path, and each await is a turn of the microtask queue.
   const known = script.sha();
   if (typeof known !== "string" || !script.ranOn.has(client)) {
     // The command goes out now, in the caller's tick, keeping its place among
     // the caller's other commands; the digest is ready by the next run.
-    const reply = await client.send(["EVAL", script.source, 1, key, ...args]);
-    script.ranOn.add(client);
-    return reply;
+    return client.send(["EVAL", script.source, 1, key, ...args]).then(
+      (reply) => {
+        script.ranOn.add(client);
+        return reply;
+      },
+    );
   }
-  try {
-    return await client.send(["EVALSHA", known, 1, key, ...args]);
-  } catch (error) {
+  return client.send(["EVALSHA", known, 1, key, ...args]).catch((error) => {
     if (!(error instanceof RedisReplyError) || error.code !== "NOSCRIPT") {
       throw error;
     }
-    return await client.send(["EVAL", script.source, 1, key, ...args]);
-  }
+    return client.send(["EVAL", script.source, 1, key, ...args]);
+  });
 }
