@@ -27,7 +27,7 @@
  *
  * // Atomic increment, safe across processes:
  * await user.set("logins", (n) => (typeof n === "number" ? n : 0) + 1, { useCache: false });
- * console.log(await user.dict()); // { name: "user-123", ..., ext: {} }
+ * console.log(await user.dict()); // { name: "John Doe", email: "john@example.com", logins: 1, ext: {} }
  * ```
  *
  * @module

@@ -187,7 +187,7 @@ export class Subject {
   }
 
   /**
-   * Sets a default property, and emits `subject-property-changed` with
+   * Sets a default property from its old value, and emits `subject-property-changed` with
    * `{ property_name, old_value, value }` when the value changed (by deep
    * equality) unless `muted`.
    *
@@ -197,11 +197,30 @@ export class Subject {
    * so concurrent increments from any number of processes add up.
    *
    * @param prop The property name.
-   * @param value The new value, or a function from the old value to the new one.
+   * @param value A function from the old value to the new one.
    * @param options Events and cache use.
    * @returns The new value and the old value (`undefined` when it was absent).
    * @throws {InvalidValueError} When the value does not survive JSON; nothing changes.
    */
+  set(
+    prop: string,
+    value: (old: unknown) => unknown,
+    options?: SetOptions,
+  ): Promise<[unknown, unknown]>;
+  /**
+   * Sets a default property to a value. See the function form above for the
+   * events, the cache and the errors.
+   *
+   * @param prop The property name.
+   * @param value The new value.
+   * @param options Events and cache use.
+   * @returns The new value and the old value (`undefined` when it was absent).
+   */
+  set(
+    prop: string,
+    value: unknown,
+    options?: SetOptions,
+  ): Promise<[unknown, unknown]>;
   set(
     prop: string,
     value: unknown,
@@ -239,14 +258,33 @@ export class Subject {
   }
 
   /**
-   * Sets an extended property. Extended properties emit no events.
+   * Sets an extended property from its old value. Extended properties emit
+   * no events.
    *
    * @param prop The property name.
-   * @param value The new value, or a function from the old value to the new one.
+   * @param value A function from the old value to the new one.
    * @param options Cache use.
    * @returns The new value and the old value (`undefined` when it was absent).
    * @throws {InvalidValueError} When the value does not survive JSON; nothing changes.
    */
+  setExt(
+    prop: string,
+    value: (old: unknown) => unknown,
+    options?: ExtOptions,
+  ): Promise<[unknown, unknown]>;
+  /**
+   * Sets an extended property to a value. Extended properties emit no events.
+   *
+   * @param prop The property name.
+   * @param value The new value.
+   * @param options Cache use.
+   * @returns The new value and the old value (`undefined` when it was absent).
+   */
+  setExt(
+    prop: string,
+    value: unknown,
+    options?: ExtOptions,
+  ): Promise<[unknown, unknown]>;
   setExt(
     prop: string,
     value: unknown,
