@@ -40,10 +40,9 @@ if (Deno.env.get("REDIS_URL")) {
   try {
     server = await startRedisServer();
   } catch (error) {
+    // One sentence on what to install or set; startRedisServer says which.
     console.error(
-      `The demo needs Redis: install redis-server (e.g. "apt-get install -y redis-server") or set REDIS_URL. (${
-        error instanceof Error ? error.message : error
-      })`,
+      `The demo needs Redis: ${error instanceof Error ? error.message : error}`,
     );
     Deno.exit(1);
   }
