@@ -171,8 +171,16 @@ Deno.test("resharding under load: the client follows ASK and MOVED and no increm
   );
 
   let sent = 0;
+  let done = 0;
   let running = true;
   const failures: unknown[] = [];
+  // The test waits on the load itself: each finished batch wakes the waits
+  // whose condition now holds, so nothing sleeps.
+  const waits: { holds: () => boolean; resolve: () => void }[] = [];
+  const until = (holds: () => boolean): Promise<void> =>
+    holds() ? Promise.resolve() : new Promise((resolve) => {
+      waits.push({ holds, resolve });
+    });
   const load = (async () => {
     while (running) {
       const batch = Array.from(
@@ -183,12 +191,14 @@ Deno.test("resharding under load: the client follows ASK and MOVED and no increm
       for (const result of await Promise.allSettled(batch)) {
         if (result.status === "rejected") failures.push(result.reason);
       }
+      done += batch.length;
+      for (const wait of waits.filter((w) => w.holds())) {
+        waits.splice(waits.indexOf(wait), 1);
+        wait.resolve();
+      }
     }
   })();
-  const incrementsSoFar = async () => Number(await client.send(["GET", key]));
-  while (await incrementsSoFar() < 500) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await until(() => done >= 500);
 
   // The documented live resharding steps, one slot from source to target.
   await target.send(["CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId]);
@@ -220,14 +230,11 @@ Deno.test("resharding under load: the client follows ASK and MOVED and no increm
   for (const node of [target, source, ...nodes]) {
     await node.send(["CLUSTER", "SETSLOT", slot, "NODE", targetId]);
   }
-  // The source now answers MOVED; wait until the client has followed one.
-  while (client.stats.moved === movedBefore) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  const afterMove = sent;
-  while (sent < afterMove + 500) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  // The source now answers MOVED; wait until the client has followed one,
+  // then for 500 more increments on the new owner.
+  await until(() => client.stats.moved > movedBefore);
+  const afterMove = done;
+  await until(() => done >= afterMove + 500);
   running = false;
   await load;
 
