@@ -41,7 +41,7 @@ async function timeRun(script: URL, url: string): Promise<number> {
 }
 
 /** Median cold start of each client, in milliseconds. */
-export async function benchColdStart(url: string, runs = 7): Promise<Row> {
+export async function benchColdStart(url: string, runs = 11): Promise<Row> {
   {
     await using client = await createRedisClient(url);
     await client.send(["HSET", "s:bench:cold:user-1", "pname", '"Ada"']);
