@@ -438,7 +438,8 @@ export class Subject {
   /**
    * Describes the subject as one object, from the cache:
    * `{ name, ...props, ext: { ...extProps } }`. As in Python, a property
-   * named `name` or `ext` overrides that key.
+   * named `name` overrides the subject's name, while `ext` always holds the
+   * extended properties.
    *
    * @returns The description.
    */
