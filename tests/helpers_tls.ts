@@ -77,3 +77,19 @@ export async function makeCertificates(dir: string): Promise<void> {
     "server.ext",
   ]);
 }
+
+/**
+ * The `tls` option of `startRedisServer` for the files
+ * {@linkcode makeCertificates} wrote into `dir`.
+ */
+export function serverTls(dir: string): {
+  certFile: string;
+  keyFile: string;
+  caCertFile: string;
+} {
+  return {
+    certFile: `${dir}/server.crt`,
+    keyFile: `${dir}/server.key`,
+    caCertFile: `${dir}/ca.crt`,
+  };
+}

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { forEachLine } from "../src/testing/_output.ts";
+
 const WORKER = new URL("../examples/worker.ts", import.meta.url);
 /** Bounds on start-up and shutdown, so a broken worker fails the test instead of hanging it. */
 const START_TIMEOUT_MS = 30_000;
@@ -109,20 +111,10 @@ async function collect(
   onLine: (line: string) => void,
 ): Promise<string> {
   const lines: string[] = [];
-  await Promise.all([child.stdout, child.stderr].map(async (stream) => {
-    let pending = "";
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      pending += text;
-      let nl;
-      while ((nl = pending.indexOf("\n")) !== -1) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        lines.push(line);
-        if (lines.length > 50) lines.shift();
-        onLine(line);
-      }
-    }
-    if (pending !== "") lines.push(pending);
-  }));
+  await forEachLine(child, (line) => {
+    lines.push(line);
+    if (lines.length > 50) lines.shift();
+    onLine(line);
+  });
   return lines.join("\n");
 }

@@ -24,7 +24,7 @@ import {
   SubjectProperty,
 } from "../mod.ts";
 import { startRedisServer } from "../src/testing/redis_server.ts";
-import { makeCertificates } from "./helpers_tls.ts";
+import { makeCertificates, serverTls } from "./helpers_tls.ts";
 
 /** The default user's password; URL-special characters on purpose. */
 const PASSWORD = "Sup3r/S3cr3t:p@ss%w0rd";
@@ -278,11 +278,7 @@ leakTest(
     try {
       await makeCertificates(dir);
       await using server = await startRedisServer({
-        tls: {
-          certFile: `${dir}/server.crt`,
-          keyFile: `${dir}/server.key`,
-          caCertFile: `${dir}/ca.crt`,
-        },
+        tls: serverTls(dir),
         config: [`requirepass ${PASSWORD}`],
       });
       const url = withCredentials(server.url, "", PASSWORD);

@@ -5,18 +5,14 @@ import {
   RedisTimeoutError,
 } from "../mod.ts";
 import { startRedisServer } from "../testing.ts";
-import { makeCertificates } from "./helpers_tls.ts";
+import { makeCertificates, serverTls } from "./helpers_tls.ts";
 
 Deno.test("TLS: rediss:// with the CA works; without it the connection fails closed", async () => {
   const dir = await Deno.makeTempDir({ prefix: "redis-subjects-tls-" });
   try {
     await makeCertificates(dir);
     await using server = await startRedisServer({
-      tls: {
-        certFile: `${dir}/server.crt`,
-        keyFile: `${dir}/server.key`,
-        caCertFile: `${dir}/ca.crt`,
-      },
+      tls: serverTls(dir),
       config: ["requirepass tls-secret"],
     });
     assert.match(server.url, /^rediss:\/\/localhost:\d+\/0$/);

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { forEachLine } from "./_output.ts";
+
 /** TLS files for a server that only accepts `rediss://` connections. */
 export interface RedisServerTlsOptions {
   /** Path of the server's PEM certificate. */
@@ -187,24 +189,11 @@ class ThrowawayServer implements RedisServer {
     const { promise: ready, resolve: onReady } = Promise.withResolvers<
       boolean
     >();
-    const readLines = async (stream: ReadableStream<Uint8Array>) => {
-      let pending = "";
-      for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-        pending += text;
-        let nl;
-        while ((nl = pending.indexOf("\n")) !== -1) {
-          const line = pending.slice(0, nl);
-          pending = pending.slice(nl + 1);
-          this.#log.push(line);
-          if (this.#log.length > 200) this.#log.shift();
-          if (line.includes("Ready to accept connections")) onReady(true);
-        }
-      }
-    };
-    this.#output = Promise.all([
-      readLines(child.stdout),
-      readLines(child.stderr),
-    ]).then(() => onReady(false));
+    this.#output = forEachLine(child, (line) => {
+      this.#log.push(line);
+      if (this.#log.length > 200) this.#log.shift();
+      if (line.includes("Ready to accept connections")) onReady(true);
+    }).then(() => onReady(false));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), this.startTimeoutMs);
