@@ -112,36 +112,20 @@ export function fromNodeRedis(
 ): RedisCommands {
   if (isNodeRedisCluster(client)) {
     return {
-      send(args) {
-        let key: RedisArg | undefined;
-        let strings: Array<string | Uint8Array>;
-        try {
-          strings = nodeArgs(args);
-          key = commandKey(args);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-        return settle(
-          client.sendCommand(
+      send: (args) =>
+        sendConverted(args, (strings) => {
+          const key = commandKey(args);
+          return client.sendCommand(
             key === undefined ? undefined : nodeArg(key),
             false,
             strings,
-          ),
-          args,
-        );
-      },
+          );
+        }),
     };
   }
   return {
-    send(args) {
-      let strings: Array<string | Uint8Array>;
-      try {
-        strings = nodeArgs(args);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return settle(client.sendCommand(strings), args);
-    },
+    send: (args) =>
+      sendConverted(args, (strings) => client.sendCommand(strings)),
   };
 }
 
@@ -163,27 +147,17 @@ export function fromNodeRedis(
  */
 export function fromIoredis(client: IoredisClient): RedisCommands {
   return {
-    send(args) {
-      let strings: Array<string | Uint8Array>;
-      try {
-        strings = nodeArgs(args);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      // ioredis rewrites the replies of some commands it knows by their
-      // lower-case name (HGETALL into an object, which reorders integer-like
-      // fields); upper case keeps every reply as the server sent it.
-      const [name, ...rest] = strings;
-      return settle(
+    send: (args) =>
+      sendConverted(args, ([name, ...rest]) =>
+        // ioredis rewrites the replies of some commands it knows by their
+        // lower-case name (HGETALL into an object, which reorders integer-like
+        // fields); upper case keeps every reply as the server sent it.
         client.call(
           (typeof name === "string" ? name : decoder.decode(name))
             .toUpperCase(),
           // Buffers included: see `IoredisClient.call`.
           ...rest as string[],
-        ),
-        args,
-      );
-    },
+        )),
   };
 }
 
@@ -359,6 +333,25 @@ function nodeArgs(args: readonly RedisArg[]): Array<string | Uint8Array> {
   const out = new Array<string | Uint8Array>(args.length);
   for (let i = 0; i < args.length; i++) out[i] = nodeArg(args[i]);
   return out;
+}
+
+/**
+ * Converts `args` for a Node.js client and sends them with `send`. A bad
+ * argument rejects before anything is sent, as with this module's client, and
+ * a client that throws instead of rejecting still yields a rejection, mapped
+ * like any other.
+ */
+function sendConverted(
+  args: readonly RedisArg[],
+  send: (strings: Array<string | Uint8Array>) => Promise<unknown>,
+): Promise<RedisReply> {
+  let sent: Promise<unknown>;
+  try {
+    sent = send(nodeArgs(args));
+  } catch (error) {
+    sent = Promise.reject(error);
+  }
+  return settle(sent, args);
 }
 
 function settle(
