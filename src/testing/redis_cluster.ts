@@ -7,6 +7,7 @@
 
 import { RedisClient } from "../client/client.ts";
 import type { RedisReply } from "../client/types.ts";
+import { freePort, portWasTaken } from "./_ports.ts";
 import { type RedisServer, startRedisServer } from "./redis_server.ts";
 
 /** Options of {@linkcode startRedisCluster}. */
@@ -84,20 +85,28 @@ export async function startRedisCluster(
   }
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000;
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  const startNode = async (): Promise<RedisServer> => {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await startRedisServer({
+          config: [
+            "cluster-enabled yes",
+            // Relative to the server's own directory, which it changes into.
+            "cluster-config-file nodes.conf",
+            `cluster-node-timeout ${nodeTimeoutMs}`,
+            // The default bus port is port + 10000, which may be taken or
+            // beyond 65535; pick a free one (again, if it was taken meanwhile).
+            `cluster-port ${freePort()}`,
+            ...(options.config ?? []),
+          ],
+        });
+      } catch (error) {
+        if (attempt >= 5 || !portWasTaken(error)) throw error;
+      }
+    }
+  };
   const started = await Promise.allSettled(
-    Array.from({ length: masters }, () =>
-      startRedisServer({
-        config: [
-          "cluster-enabled yes",
-          // Relative to the server's own directory, which it changes into.
-          "cluster-config-file nodes.conf",
-          `cluster-node-timeout ${nodeTimeoutMs}`,
-          // The default bus port is port + 10000, which may be taken or
-          // beyond 65535; pick a free one.
-          `cluster-port ${freePort()}`,
-          ...(options.config ?? []),
-        ],
-      })),
+    Array.from({ length: masters }, startNode),
   );
   const nodes = started.flatMap((r) =>
     r.status === "fulfilled" ? [r.value] : []
@@ -133,14 +142,6 @@ class ThrowawayCluster implements RedisCluster {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
-}
-
-/** Asks the OS for a free TCP port on the loopback interface. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 async function join(nodes: readonly RedisServer[]): Promise<void> {

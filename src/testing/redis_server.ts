@@ -6,6 +6,7 @@
  */
 
 import { forEachLine } from "./_output.ts";
+import { freePort, portWasTaken } from "./_ports.ts";
 
 /** TLS files for a server that only accepts `rediss://` connections. */
 export interface RedisServerTlsOptions {
@@ -94,8 +95,24 @@ export interface RedisServer extends AsyncDisposable {
 export async function startRedisServer(
   options: RedisServerOptions = {},
 ): Promise<RedisServer> {
+  // A port chosen here can still be taken before the server binds it; then
+  // another one is tried. A port the caller chose is theirs to manage.
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startOnce(options, options.port ?? freePort());
+    } catch (error) {
+      if (options.port !== undefined || attempt >= 5 || !portWasTaken(error)) {
+        throw error;
+      }
+    }
+  }
+}
+
+async function startOnce(
+  options: RedisServerOptions,
+  port: number,
+): Promise<RedisServer> {
   const binary = options.binary ?? "redis-server";
-  const port = options.port ?? freePort();
   const dir = await Deno.makeTempDir({ prefix: "redis-subjects-" });
   const lines = [
     "bind 127.0.0.1 -::1",
@@ -137,14 +154,6 @@ export async function startRedisServer(
     throw error;
   }
   return server;
-}
-
-/** Asks the OS for a free TCP port on the loopback interface. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 class ThrowawayServer implements RedisServer {
