@@ -223,8 +223,10 @@ export class ProtocolError extends Error {
 }
 
 interface Frame {
-  items: (RedisReply | ErrorReply)[];
+  items: RedisReply[];
   remaining: number;
+  /** The first error reply among the items, which becomes the whole reply. */
+  error: ErrorReply | null;
 }
 
 /** Redis strings hold at most 512 MiB; a longer length is a corrupt stream. */
@@ -339,7 +341,7 @@ export class ReplyParser {
             }
             if (len < 0) throw new ProtocolError(`bad array length ${len}`);
             if (len > 0) {
-              this.#stack.push({ items: [], remaining: len });
+              this.#stack.push({ items: [], remaining: len, error: null });
               continue;
             }
             value = [];
@@ -358,11 +360,11 @@ export class ReplyParser {
           onReply(value);
           break;
         }
-        frame.items.push(value);
+        if (value instanceof ErrorReply) frame.error ??= value;
+        else frame.items.push(value);
         if (--frame.remaining > 0) break;
         this.#stack.pop();
-        const error = frame.items.find((v) => v instanceof ErrorReply);
-        value = error ?? (frame.items as RedisReply[]);
+        value = frame.error ?? frame.items;
       }
     }
   }
