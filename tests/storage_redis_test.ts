@@ -338,3 +338,41 @@ Deno.test("redis: createRedisStorage rejects a client without send and bad optio
     TypeError,
   );
 });
+
+Deno.test("redis: a subject decodes a property when it is read, so a corrupt field fails only the reads that reach it", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send([
+    "HSET",
+    "s:lazy:s",
+    "pgood",
+    '{"n": 1}',
+    "pbroken",
+    "{not json",
+    "eext",
+    '"x"',
+  ]);
+  const port = recording(redis.client);
+  const subject = new KRules({
+    storage: createRedisStorage(port, { keyPrefix: "lazy:" }),
+  }).subject("s");
+  assert.deepEqual(await subject.get("good"), { n: 1 });
+  assert.equal(await subject.has("broken"), true);
+  assert.deepEqual(await subject.keys(), ["good", "broken"]);
+  assert.equal(await subject.getExt("ext"), "x");
+  await assert.rejects(subject.get("broken"), (error) => {
+    assert.ok(error instanceof CorruptValueError);
+    assert.equal(error.field, "pbroken");
+    return true;
+  });
+  await assert.rejects(subject.dict(), CorruptValueError);
+  // A cached set reports the old value, so it cannot replace a corrupt one:
+  // it rejects and changes nothing.
+  await assert.rejects(subject.set("broken", 2), CorruptValueError);
+  await subject.store();
+  // One load served every read above, and the store had nothing to write.
+  assert.deepEqual(port.log.map((args) => args[0]), ["HGETALL"]);
+  assert.equal(
+    await redis.client.send(["HGET", "s:lazy:s", "pbroken"]),
+    "{not json",
+  );
+});

@@ -6,6 +6,7 @@ import { PropertyNotFoundError } from "./errors.ts";
 import { decodeValue, encodeValue } from "./json_codec.ts";
 import { type Property, PropertyType } from "./property.ts";
 import { runScript, SET_SCRIPT, STORE_SCRIPT } from "./scripts.ts";
+import { loadRaw, RawValue } from "./_raw.ts";
 import type {
   StorageContext,
   StorageFactory,
@@ -113,8 +114,20 @@ export class SubjectsRedisStorage implements SubjectStorage {
   async load(): Promise<
     [props: Record<string, unknown>, extProps: Record<string, unknown>]
   > {
-    const props: Record<string, unknown> = {};
-    const extProps: Record<string, unknown> = {};
+    const [props, extProps] = await this[loadRaw]();
+    return [decodeAll(props), decodeAll(extProps)];
+  }
+
+  /**
+   * Reads every field with one `HGETALL`, leaving the values undecoded.
+   *
+   * @ignore
+   */
+  async [loadRaw](): Promise<
+    [Map<string, RawValue>, Map<string, RawValue>]
+  > {
+    const props = new Map<string, RawValue>();
+    const extProps = new Map<string, RawValue>();
     const entries = hashEntries(
       await this.#client.send(["HGETALL", this.key]),
     );
@@ -125,11 +138,9 @@ export class SubjectsRedisStorage implements SubjectStorage {
         : field[0] === PropertyType.EXTENDED
         ? extProps
         : undefined;
-      if (target === undefined) continue;
-      setOwn(
-        target,
+      target?.set(
         field.slice(1),
-        decodeValue(this.key, field, entries[i + 1]),
+        new RawValue(this.key, field, entries[i + 1]),
       );
     }
     return [props, extProps];
@@ -259,20 +270,8 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @throws {CorruptValueError} When an extended field does not hold valid JSON.
    */
   async getExtProps(): Promise<Record<string, unknown>> {
-    const extProps: Record<string, unknown> = {};
-    const entries = hashEntries(
-      await this.#client.send(["HGETALL", this.key]),
-    );
-    for (let i = 0; i < entries.length; i += 2) {
-      const field = entries[i];
-      if (field[0] !== PropertyType.EXTENDED) continue;
-      setOwn(
-        extProps,
-        field.slice(1),
-        decodeValue(this.key, field, entries[i + 1]),
-      );
-    }
-    return extProps;
+    const [, extProps] = await this[loadRaw]();
+    return decodeAll(extProps);
   }
 
   /**
@@ -374,6 +373,12 @@ function encodeChanges(
   }
   if (sets.length === 0 && deletes.length === 0) return undefined;
   return { sets, deletes };
+}
+
+function decodeAll(raw: Map<string, RawValue>): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (const [name, value] of raw) setOwn(record, name, value.decode());
+  return record;
 }
 
 function hashEntries(reply: RedisReply): string[] {

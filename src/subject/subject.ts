@@ -13,6 +13,7 @@ import {
 } from "../storage/property.ts";
 import type { Property } from "../storage/property.ts";
 import type { SubjectStorage } from "../storage/types.ts";
+import { canLoadRaw, LazyValues, loadRaw } from "../storage/_raw.ts";
 import { jsonEqual } from "./_json_equal.ts";
 import { type EventBus, PayloadConst, SubjectEventType } from "./event_bus.ts";
 
@@ -566,7 +567,20 @@ export class Subject {
     // Concurrent first uses share one load() instead of racing several.
     if (this.#loading === null) {
       const generation = this.#generation;
-      this.#loading = this.#storage.load().then(([props, extProps]) => {
+      const storage = this.#storage;
+      // Values are decoded when read, where the storage allows it: a subject
+      // usually reads a few of its properties, not all of them.
+      const loaded: Promise<[Map<string, unknown>, Map<string, unknown>]> =
+        canLoadRaw(storage)
+          ? storage[loadRaw]().then(([props, extProps]) => [
+            new LazyValues(props),
+            new LazyValues(extProps),
+          ])
+          : storage.load().then(([props, extProps]) => [
+            toMap(props),
+            toMap(extProps),
+          ]);
+      this.#loading = loaded.then(([props, extProps]) => {
         if (generation !== this.#generation || this.#cache !== null) return;
         this.#cache = {
           [PropertyType.DEFAULT]: newSection(props),
@@ -625,9 +639,9 @@ function setCached(
   return [newValue, oldValue];
 }
 
-function newSection(values: Record<string, unknown>): CacheSection {
+function newSection(values: Map<string, unknown>): CacheSection {
   return {
-    values: toMap(values),
+    values,
     created: new Set(),
     updated: new Set(),
     deleted: new Set(),
