@@ -1,6 +1,7 @@
 /**
- * The benchmark report: one row per scenario, printed as a markdown table
- * with each baseline side by side and the ratio against the target.
+ * The benchmark report (one row per scenario, printed as a markdown table
+ * with each baseline side by side and the ratio against the target) and the
+ * concurrency pool the scenarios share.
  *
  * @module
  */
@@ -19,6 +20,25 @@ export interface Row {
   lowerIsBetter?: boolean;
   /** Anything a reader needs to read the row right. */
   note?: string;
+}
+
+/**
+ * Runs `task(i)` for every i in [0, total), `inFlight` at a time, and returns
+ * the rate in operations per second.
+ */
+export async function pool(
+  total: number,
+  inFlight: number,
+  task: (i: number) => Promise<unknown>,
+): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < total) await task(next++);
+    }),
+  );
+  return total / ((performance.now() - started) / 1000);
 }
 
 /** The median of a list of numbers. */

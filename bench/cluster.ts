@@ -15,27 +15,22 @@ import {
   SubjectProperty,
 } from "../mod.ts";
 import { startRedisCluster } from "../testing.ts";
-import { median, type Row } from "./_table.ts";
+import { median, pool, type Row } from "./_table.ts";
 
 const SUBJECTS = 10_000;
 const READS = 100_000;
 const IN_FLIGHT = 256;
 
-async function reads(storage: StorageFactory): Promise<number> {
+function reads(storage: StorageFactory): Promise<number> {
   const krules = new KRules({ storage });
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < READS) {
-        const i = next++;
-        await krules.subject(`u${(i * 7919) % SUBJECTS}`).get("score", {
-          useCache: false,
-        });
-      }
-    }),
+  return pool(
+    READS,
+    IN_FLIGHT,
+    (i) =>
+      krules.subject(`u${(i * 7919) % SUBJECTS}`).get("score", {
+        useCache: false,
+      }),
   );
-  return READS / ((performance.now() - started) / 1000);
 }
 
 /** Median reads/s of both cluster clients on a fresh 3-master cluster. */

@@ -16,29 +16,13 @@ import {
   type RedisReply,
   SubjectProperty,
 } from "../mod.ts";
-import { median, type Row } from "./_table.ts";
+import { median, pool, type Row } from "./_table.ts";
 
 type NodeRedis = ReturnType<typeof createClient>;
 
 /** Percentile of sorted latencies. */
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-}
-
-/** Runs `task(i)` for i in [0, total) with `inFlight` at a time; returns ops/s. */
-async function pool(
-  total: number,
-  inFlight: number,
-  task: (i: number) => Promise<unknown>,
-): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < total) await task(next++);
-    }),
-  );
-  return total / ((performance.now() - started) / 1000);
 }
 
 /** `redis-benchmark` against the server; returns requests per second. */
