@@ -46,11 +46,7 @@ export {
   RedisReplyError,
   RedisTimeoutError,
 } from "./src/client/errors.ts";
-export type {
-  RedisArg,
-  RedisCommands,
-  RedisReply,
-} from "./src/client/types.ts";
+export type { RedisArg, RedisReply, RedisSender } from "./src/client/types.ts";
 export {
   createRedisClusterClient,
   RedisClusterClient,
@@ -65,7 +61,7 @@ export {
   fromDenoRedis,
   fromIoredis,
   fromNodeRedis,
-  toRedisCommands,
+  toRedisSender,
 } from "./src/client/adapters.ts";
 export type {
   DenoRedisClient,

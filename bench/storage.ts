@@ -12,8 +12,8 @@ import {
   KRules,
   type RedisArg,
   type RedisClient,
-  type RedisCommands,
   type RedisReply,
+  type RedisSender,
   SubjectProperty,
 } from "../mod.ts";
 import { median, pool, type Row } from "./_table.ts";
@@ -40,7 +40,7 @@ async function redisBenchmark(port: number, args: string[]): Promise<number> {
 }
 
 /** A port that counts compare-and-set outcomes by inspecting script replies. */
-function casCounter(client: RedisCommands): RedisCommands & {
+function casCounter(client: RedisSender): RedisSender & {
   writes: number;
   conflicts: number;
   reads: number;

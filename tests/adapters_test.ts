@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import {
   createRedisClient,
-  type RedisCommands,
   RedisConnectionError,
   RedisReplyError,
+  type RedisSender,
 } from "../mod.ts";
 import {
   fromDenoRedis,
   fromNodeRedis,
-  toRedisCommands,
+  toRedisSender,
 } from "../src/client/adapters.ts";
 import { startRedisCluster, startRedisServer } from "../testing.ts";
 import {
@@ -122,12 +122,12 @@ Deno.test("@db/redis: the leading '-' of ErrorReplyError is dropped from the cod
   }
 });
 
-Deno.test("toRedisCommands passes any object with send(args) through unchanged", () => {
-  const own: RedisCommands = { send: () => Promise.resolve("PONG") };
-  assert.equal(toRedisCommands(own), own);
+Deno.test("toRedisSender passes any object with send(args) through unchanged", () => {
+  const own: RedisSender = { send: () => Promise.resolve("PONG") };
+  assert.equal(toRedisSender(own), own);
 });
 
-Deno.test("toRedisCommands rejects anything else with a TypeError listing what it accepts", () => {
+Deno.test("toRedisSender rejects anything else with a TypeError listing what it accepts", () => {
   const notClients: unknown[] = [
     null,
     undefined,
@@ -140,7 +140,7 @@ Deno.test("toRedisCommands rejects anything else with a TypeError listing what i
   ];
   for (const value of notClients) {
     assert.throws(
-      () => toRedisCommands(value as RedisCommands),
+      () => toRedisSender(value as RedisSender),
       (e: unknown) =>
         e instanceof TypeError &&
         /send\(args\)/.test(e.message) &&

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createRedisClient, RedisReplyError } from "../mod.ts";
-import { toRedisCommands } from "../src/client/adapters.ts";
+import { toRedisSender } from "../src/client/adapters.ts";
 import { startRedisServer } from "../testing.ts";
 import type { ClientKind } from "./helpers_clients.ts";
 
@@ -74,12 +74,12 @@ export function defineAdapterTests(kind: ClientKind): void {
     assert.equal(await redis.send(["PING"]), "PONG");
   });
 
-  Deno.test(`${kind.name}: toRedisCommands recognises the client by its shape, once`, async () => {
+  Deno.test(`${kind.name}: toRedisSender recognises the client by its shape, once`, async () => {
     await using server = await startRedisServer();
     await using fixture = await kind.open([server.url]);
-    const port = toRedisCommands(fixture.client);
+    const port = toRedisSender(fixture.client);
     // The storage shares compare-and-set state per port: one client, one port.
-    assert.equal(toRedisCommands(fixture.client), port);
+    assert.equal(toRedisSender(fixture.client), port);
     if ("send" in fixture.client) assert.equal(port, fixture.client);
     assert.equal(await port.send(["ECHO", "shape"]), "shape");
   });

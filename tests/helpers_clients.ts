@@ -24,22 +24,19 @@ import type { Cluster as IoredisCluster, Redis as IoredisRedis } from "ioredis";
 import {
   createRedisClient,
   type RedisClient,
-  type RedisCommands,
   RedisReplyError,
+  type RedisSender,
 } from "../mod.ts";
-import {
-  type SupportedClient,
-  toRedisCommands,
-} from "../src/client/adapters.ts";
+import { type SupportedClient, toRedisSender } from "../src/client/adapters.ts";
 import { createRedisClusterClient } from "../src/client/cluster.ts";
 import type { RedisArg, RedisReply } from "../src/client/types.ts";
 
 /** An open client of one kind; disposing of it closes the client. */
 export interface ClientFixture extends AsyncDisposable {
   /** The client as its users hold it: raw node-redis, ioredis, … */
-  readonly client: RedisCommands | SupportedClient;
-  /** The same client as a port, via `toRedisCommands`. */
-  readonly commands: RedisCommands;
+  readonly client: RedisSender | SupportedClient;
+  /** The same client as a port, via `toRedisSender`. */
+  readonly commands: RedisSender;
 }
 
 /** A way to open a client to a server (one URL) or a cluster (its node URLs). */
@@ -49,12 +46,12 @@ export interface ClientKind {
 }
 
 function fixture(
-  client: RedisCommands | SupportedClient,
+  client: RedisSender | SupportedClient,
   close: () => Promise<void>,
 ): ClientFixture {
   return {
     client,
-    commands: toRedisCommands(client),
+    commands: toRedisSender(client),
     [Symbol.asyncDispose]: close,
   };
 }

@@ -4,11 +4,7 @@
  * @module
  */
 import { createRedisClient, type RedisClient } from "../src/client/client.ts";
-import type {
-  RedisArg,
-  RedisCommands,
-  RedisReply,
-} from "../src/client/types.ts";
+import type { RedisArg, RedisReply, RedisSender } from "../src/client/types.ts";
 import {
   type RedisServer,
   startRedisServer,
@@ -51,7 +47,7 @@ export async function startRedisFixture(): Promise<RedisFixture> {
 }
 
 /** A port that forwards to a real client and records every command sent. */
-export interface RecordingCommands extends RedisCommands {
+export interface RecordingCommands extends RedisSender {
   /** Every command sent so far, in order. */
   readonly log: RedisArg[][];
 }
@@ -65,7 +61,7 @@ export interface RecordingCommands extends RedisCommands {
  *   to inject a real concurrent write at an exact point.
  */
 export function recording(
-  inner: RedisCommands,
+  inner: RedisSender,
   beforeSend?: (args: readonly RedisArg[]) => Promise<void> | void,
 ): RecordingCommands {
   const log: RedisArg[][] = [];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RedisConnectionError } from "../mod.ts";
-import { fromIoredis, toRedisCommands } from "../src/client/adapters.ts";
+import { fromIoredis, toRedisSender } from "../src/client/adapters.ts";
 import { startRedisCluster, startRedisServer } from "../testing.ts";
 import { defineAdapterTests } from "./helpers_adapter_suite.ts";
 import { behaviourSuiteOver } from "./helpers_client_suite.ts";
@@ -67,7 +67,7 @@ Deno.test("ioredis Cluster is recognised and routes through call()", async () =>
   );
   await client.connect();
   try {
-    const redis = toRedisCommands(client);
+    const redis = toRedisSender(client);
     await Promise.all(
       Array.from({ length: 50 }, (_, i) => redis.send(["SET", `k${i}`, i])),
     );

@@ -1,5 +1,5 @@
 /**
- * Adapters that turn other Redis clients into {@linkcode RedisCommands}, so
+ * Adapters that turn other Redis clients into {@linkcode RedisSender}, so
  * applications can keep the client they already have. They are typed by shape
  * only and import nothing from those packages, so this module stays free of
  * dependencies.
@@ -13,7 +13,7 @@ import {
   RedisReplyError,
   RedisTimeoutError,
 } from "./errors.ts";
-import type { RedisArg, RedisCommands, RedisReply } from "./types.ts";
+import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
 
 /**
  * The part of a node-redis v5 client (`createClient()` from `npm:redis`) that
@@ -79,8 +79,8 @@ export interface DenoRedisClient {
 }
 
 /**
- * Every client that {@linkcode toRedisCommands} (and so `createRedisStorage`)
- * accepts besides a {@linkcode RedisCommands}.
+ * Every client that {@linkcode toRedisSender} (and so `createRedisStorage`)
+ * accepts besides a {@linkcode RedisSender}.
  */
 export type SupportedClient =
   | NodeRedisClient
@@ -109,7 +109,7 @@ const decoder = new TextDecoder();
  */
 export function fromNodeRedis(
   client: NodeRedisClient | NodeRedisCluster,
-): RedisCommands {
+): RedisSender {
   if (isNodeRedisCluster(client)) {
     return {
       send: (args) =>
@@ -145,7 +145,7 @@ export function fromNodeRedis(
  * const storage = createRedisStorage(fromIoredis(client));
  * ```
  */
-export function fromIoredis(client: IoredisClient): RedisCommands {
+export function fromIoredis(client: IoredisClient): RedisSender {
   return {
     send: (args) =>
       sendConverted(args, ([name, ...rest]) =>
@@ -177,7 +177,7 @@ export function fromIoredis(client: IoredisClient): RedisCommands {
  * const storage = createRedisStorage(fromDenoRedis(client));
  * ```
  */
-export function fromDenoRedis(client: DenoRedisClient): RedisCommands {
+export function fromDenoRedis(client: DenoRedisClient): RedisSender {
   return {
     send(args) {
       if (args.length === 0) {
@@ -205,11 +205,11 @@ export function fromDenoRedis(client: DenoRedisClient): RedisCommands {
 }
 
 /** Adapters made so far, so one client always maps to one port. */
-const adapted = new WeakMap<object, RedisCommands>();
+const adapted = new WeakMap<object, RedisSender>();
 
 /**
- * Returns a {@linkcode RedisCommands} for any supported client: a
- * `RedisCommands` (this module's clients, or your own) as it is; a node-redis,
+ * Returns a {@linkcode RedisSender} for any supported client: a
+ * `RedisSender` (this module's clients, or your own) as it is; a node-redis,
  * ioredis or `@db/redis` client, single or cluster, recognised by its shape
  * and adapted. The same client always yields the same port.
  *
@@ -219,20 +219,20 @@ const adapted = new WeakMap<object, RedisCommands>();
  *
  * @example
  * ```ts
- * import { toRedisCommands, type RedisCommands } from "@x/redis-subjects";
+ * import { toRedisSender, type RedisSender } from "@x/redis-subjects";
  *
- * const own: RedisCommands = { send: () => Promise.resolve("PONG") };
- * console.log(toRedisCommands(own) === own); // true
+ * const own: RedisSender = { send: () => Promise.resolve("PONG") };
+ * console.log(toRedisSender(own) === own); // true
  * ```
  */
-export function toRedisCommands(
-  client: RedisCommands | SupportedClient,
-): RedisCommands {
+export function toRedisSender(
+  client: RedisSender | SupportedClient,
+): RedisSender {
   if (typeof client !== "object" || client === null) {
     throw unsupported(client);
   }
-  if (typeof (client as Partial<RedisCommands>).send === "function") {
-    return client as RedisCommands;
+  if (typeof (client as Partial<RedisSender>).send === "function") {
+    return client as RedisSender;
   }
   const known = adapted.get(client);
   if (known !== undefined) return known;
@@ -241,7 +241,7 @@ export function toRedisCommands(
   return adapter;
 }
 
-function adapt(client: object): RedisCommands {
+function adapt(client: object): RedisSender {
   const shape = client as Record<string, unknown>;
   // ioredis first: its clients also have a (Command-object) sendCommand.
   if (typeof shape.call === "function" && typeof shape.status === "string") {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { backoffDelay, sleep } from "../async/backoff.ts";
 import { Connection, type ConnectionStats } from "./_connection.ts";
 import {
   RedisConnectionError,
@@ -12,7 +13,7 @@ import {
   RedisReplyError,
   RedisTimeoutError,
 } from "./errors.ts";
-import type { RedisArg, RedisCommands, RedisReply } from "./types.ts";
+import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
 import { parseRedisUrl, type RedisEndpoint } from "./url.ts";
 
 /** How the client reconnects after the connection drops. */
@@ -107,7 +108,7 @@ interface Settings {
  * console.log(await client.send(["HGET", "s:app:user-1", "pname"])); // "\"Ada\""
  * ```
  */
-export class RedisClient implements RedisCommands, AsyncDisposable {
+export class RedisClient implements RedisSender, AsyncDisposable {
   readonly #endpoint: RedisEndpoint;
   readonly #settings: Settings;
   readonly #stats: ConnectionStats & { reconnects: number } = {
@@ -267,12 +268,15 @@ export class RedisClient implements RedisCommands, AsyncDisposable {
     let lastError: unknown;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0 && policy) {
-        const ceiling = Math.min(
-          policy.maxDelayMs,
-          policy.baseDelayMs * 2 ** (attempt - 1),
+        // Jitter in the upper half keeps many clients from reconnecting in step.
+        await sleep(
+          backoffDelay(attempt, {
+            baseMs: policy.baseDelayMs,
+            maxMs: policy.maxDelayMs,
+            floor: 0.5,
+          }),
+          this.#abort.signal,
         );
-        // Full jitter in the upper half keeps many clients from reconnecting in step.
-        await delay(ceiling * (0.5 + Math.random() / 2), this.#abort.signal);
       }
       if (this.#closed) throw this.#closedError();
       try {
@@ -538,17 +542,4 @@ function closeQuietly(value: unknown): void {
   } catch {
     // Already closed.
   }
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -5,10 +5,11 @@
  * @module
  */
 
+import { backoffDelay, sleep } from "../async/backoff.ts";
 import { RedisClient, type RedisClientOptions } from "./client.ts";
 import { commandSlot, SLOT_COUNT } from "./_slot.ts";
 import { RedisConnectionError, RedisError, RedisReplyError } from "./errors.ts";
-import type { RedisArg, RedisCommands, RedisReply } from "./types.ts";
+import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
 import { parseRedisUrl, redactUrl } from "./url.ts";
 
 /** Options of {@linkcode createRedisClusterClient}. */
@@ -62,11 +63,13 @@ interface Seed {
 
 const DEFAULT_RECONNECT = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 500 };
 const DEFAULT_MAX_REDIRECTS = 16;
+/** A multi-key command during a slot migration waits 10–50 ms before it tries again. */
+const TRYAGAIN_BACKOFF = { baseMs: 50, maxMs: 50, floor: 0.2 };
 /** A refresh for a connection failure waits this long after the previous one. */
 const FAILURE_REFRESH_GAP_MS = 1000;
 
 /**
- * A client for Redis Cluster that implements {@linkcode RedisCommands}, so
+ * A client for Redis Cluster that implements {@linkcode RedisSender}, so
  * the storage runs on a cluster unchanged.
  *
  * It reads the slot map with `CLUSTER SLOTS`, keeps one auto-pipelined
@@ -95,7 +98,7 @@ const FAILURE_REFRESH_GAP_MS = 1000;
  * console.log(await cluster.send(["HGET", "s:app:user-1", "pname"])); // "\"Ada\""
  * ```
  */
-export class RedisClusterClient implements RedisCommands, AsyncDisposable {
+export class RedisClusterClient implements RedisSender, AsyncDisposable {
   readonly #seeds: Seed[];
   readonly #seedUrls: string[];
   readonly #seedLabel: string;
@@ -381,7 +384,7 @@ export class RedisClusterClient implements RedisCommands, AsyncDisposable {
       if (code === "TRYAGAIN") {
         // A multi-key command during a slot migration: the keys are split
         // between two nodes for a moment.
-        await delay(10 + Math.random() * 40);
+        await sleep(backoffDelay(1, TRYAGAIN_BACKOFF));
         if (this.#closed) throw this.#closedError();
         // Looked up again: a refresh meanwhile may have replaced the node.
         node = this.#nodeAt(node.address);
@@ -659,8 +662,4 @@ function parseRedirect(
   const match = /^(?:MOVED|ASK) (\d+) (\S*:\d+)$/.exec(redirectText(error));
   if (match === null) throw error;
   return { slot: Number(match[1]), ...splitAddress(match[2]) };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

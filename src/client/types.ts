@@ -14,10 +14,10 @@ export type RedisReply = string | number | null | RedisReply[];
  *
  * @example A port over any client
  * ```ts
- * import type { RedisCommands } from "@x/redis-subjects";
+ * import type { RedisSender } from "@x/redis-subjects";
  *
  * const log: string[] = [];
- * const recording: RedisCommands = {
+ * const recording: RedisSender = {
  *   send(args) {
  *     log.push(String(args[0]));
  *     return Promise.resolve("OK");
@@ -26,7 +26,7 @@ export type RedisReply = string | number | null | RedisReply[];
  * await recording.send(["PING"]);
  * ```
  */
-export interface RedisCommands {
+export interface RedisSender {
   /**
    * Sends one command and resolves with its reply.
    *

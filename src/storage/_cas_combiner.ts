@@ -7,14 +7,14 @@
  *
  * @module
  */
-import type { RedisCommands } from "../client/types.ts";
+import { backoffDelay, type BackoffPolicy, sleep } from "../async/backoff.ts";
+import type { RedisSender } from "../client/types.ts";
 import { ConflictError, CorruptValueError } from "./errors.ts";
 import { decodeValue, encodeValue } from "./json_codec.ts";
 import { CAS_SCRIPT, runScript } from "./scripts.ts";
 
-/** Backoff before re-reading after repeated conflicts, in milliseconds. */
-const BACKOFF_BASE_MS = 1;
-const BACKOFF_CAP_MS = 50;
+/** Backoff before re-reading after repeated conflicts: full jitter, up to 50 ms. */
+const CONFLICT_BACKOFF: BackoffPolicy = { baseMs: 1, maxMs: 50, floor: 0 };
 
 interface Job {
   readonly update: (old: unknown) => unknown;
@@ -32,7 +32,7 @@ type Outcome =
 // Keyed by client so that every storage instance on one connection combines
 // with every other; a WeakMap so a dropped client takes its queues with it.
 const updatersByClient = new WeakMap<
-  RedisCommands,
+  RedisSender,
   Map<string, FieldUpdater>
 >();
 
@@ -45,7 +45,7 @@ const updatersByClient = new WeakMap<
  * free of side effects.
  */
 export function compareAndSet(
-  client: RedisCommands,
+  client: RedisSender,
   key: string,
   field: string,
   property: string,
@@ -81,7 +81,7 @@ export function compareAndSet(
 }
 
 class FieldUpdater {
-  readonly #client: RedisCommands;
+  readonly #client: RedisSender;
   readonly #key: string;
   readonly #field: string;
   readonly #property: string;
@@ -90,7 +90,7 @@ class FieldUpdater {
   #running = false;
 
   constructor(
-    client: RedisCommands,
+    client: RedisSender,
     key: string,
     field: string,
     property: string,
@@ -203,7 +203,7 @@ class FieldUpdater {
         // whenever the other writer has finished.
         raw = current;
       } else {
-        await sleep(backoffMs(conflicts));
+        await sleep(backoffDelay(conflicts - 1, CONFLICT_BACKOFF));
         raw = await this.#read();
       }
     }
@@ -226,17 +226,4 @@ function settle(jobs: readonly Job[], outcomes: readonly Outcome[]): void {
     if (outcome.ok) jobs[i].resolve([outcome.value, outcome.old]);
     else jobs[i].reject(outcome.error);
   }
-}
-
-/** Full jitter: a uniform delay up to an exponentially growing, capped bound. */
-function backoffMs(conflicts: number): number {
-  const bound = Math.min(
-    BACKOFF_CAP_MS,
-    BACKOFF_BASE_MS * 2 ** (conflicts - 2),
-  );
-  return Math.random() * bound;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,5 +1,5 @@
-import { type SupportedClient, toRedisCommands } from "../client/adapters.ts";
-import type { RedisCommands, RedisReply } from "../client/types.ts";
+import { type SupportedClient, toRedisSender } from "../client/adapters.ts";
+import type { RedisReply, RedisSender } from "../client/types.ts";
 import { checkProperty, checkSubjectName, fieldOf, setOwn } from "./_checks.ts";
 import { compareAndSet } from "./_cas_combiner.ts";
 import { PropertyNotFoundError } from "./errors.ts";
@@ -64,7 +64,7 @@ export interface RedisStorageOptions {
 export class SubjectsRedisStorage implements SubjectStorage {
   /** The Redis key of the subject's hash: `s:{keyPrefix}{subject}`. */
   readonly key: string;
-  readonly #client: RedisCommands;
+  readonly #client: RedisSender;
   readonly #maxCasAttempts: number;
 
   /**
@@ -76,7 +76,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    */
   constructor(
     subject: string,
-    client: RedisCommands,
+    client: RedisSender,
     options: RedisStorageOptions = {},
   ) {
     checkSubjectName(subject);
@@ -309,19 +309,19 @@ export class SubjectsRedisStorage implements SubjectStorage {
  * ```
  */
 export function createRedisStorage(
-  client: RedisCommands | SupportedClient,
+  client: RedisSender | SupportedClient,
   options: RedisStorageOptions = {},
 ): StorageFactory {
   // The same client always maps to the same port object, which the
   // compare-and-set combining keys its queues by.
-  const commands = toRedisCommands(client);
+  const commands = toRedisSender(client);
   // Checked now, so a bad option fails at start-up rather than on first use.
   const checked = checkOptions(options);
   return (name: string, _context?: StorageContext): SubjectStorage =>
     new SubjectsRedisStorage(name, commands, checked);
 }
 
-function checkCommands(client: RedisCommands): void {
+function checkCommands(client: RedisSender): void {
   if (
     typeof client !== "object" || client === null ||
     typeof client.send !== "function"

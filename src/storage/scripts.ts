@@ -8,7 +8,7 @@
  * @module
  */
 import { RedisReplyError } from "../client/errors.ts";
-import type { RedisArg, RedisCommands, RedisReply } from "../client/types.ts";
+import type { RedisArg, RedisReply, RedisSender } from "../client/types.ts";
 
 /** A Lua script with the SHA1 Redis knows it by, computed once on first use. */
 export class LuaScript {
@@ -19,7 +19,7 @@ export class LuaScript {
    * which also caches the script in the server: a fresh server would answer
    * `EVALSHA` with `NOSCRIPT` and cost a second round trip.
    */
-  readonly ranOn: WeakSet<RedisCommands> = new WeakSet();
+  readonly ranOn: WeakSet<RedisSender> = new WeakSet();
   #sha: string | undefined;
   #shaPromise: Promise<string> | undefined;
 
@@ -128,7 +128,7 @@ return { current }
  * @returns The script's reply.
  */
 export function runScript(
-  client: RedisCommands,
+  client: RedisSender,
   script: LuaScript,
   key: string,
   args: readonly RedisArg[],
