@@ -1,25 +1,49 @@
 /**
- * The benchmark report (one row per scenario, printed as a markdown table
- * with each baseline side by side and the ratio against the target) and the
+ * The benchmark report: one row per scenario and run of the table, summed up
+ * over repeated runs as the median figure and the min–max range of every
+ * ratio, printed as a short markdown table with the notes under it; and the
  * concurrency pool the scenarios share.
  *
  * @module
  */
 
-/** One measured scenario. Higher is better unless `lowerIsBetter` is set. */
+/** One measured scenario in one run of the table. Higher is better unless `lowerIsBetter` is set. */
 export interface Row {
-  /** What was measured, with its unit. */
+  /** What was measured, with its unit; short, it is the table's first column. */
   scenario: string;
-  /** This module's figure. */
+  /** This module's figure; `NaN` when the scenario could not run (say why in `note`). */
   ours: number;
   /** Each baseline's figure, by name. The first one is the ratio's reference. */
   baselines: Record<string, number>;
-  /** The ratio ours/baseline (or baseline/ours when lower is better) to reach. */
+  /** The ratio ours/baseline to reach (at least, or at most when lower is better). */
   target?: number;
-  /** For times: smaller figures win, and the ratio is ours/baseline ≤ target. */
+  /** For times and sizes: smaller figures win, and the ratio must stay ≤ target. */
   lowerIsBetter?: boolean;
-  /** Anything a reader needs to read the row right. */
+  /** Anything a reader needs to read the row right; printed under the table. */
   note?: string;
+}
+
+/** One scenario over every run of the table. */
+export interface Summary {
+  /** The scenario, as in its rows. */
+  scenario: string;
+  /** This module's figure in each run. */
+  ours: number[];
+  /** Each baseline's figure in each run, by name. */
+  baselines: Record<string, number[]>;
+  /** The ratio against the first baseline in each run. */
+  ratios: number[];
+  /** The target ratio, if any. */
+  target?: number;
+  /** Whether smaller figures win. */
+  lowerIsBetter?: boolean;
+  /** The note of the last run. */
+  note?: string;
+  /**
+   * Whether the target is met at the worse end of the ratio's range, so a
+   * target met only within run-to-run noise does not count.
+   */
+  met?: boolean;
 }
 
 /**
@@ -41,6 +65,26 @@ export async function pool(
   return total / ((performance.now() - started) / 1000);
 }
 
+/**
+ * Runs each of `contenders` `runs` times, alternating which one goes first
+ * from run to run so that neither always gets the warmer (or the busier)
+ * machine, and returns each one's results in run order.
+ */
+export async function alternate<K extends string>(
+  runs: number,
+  contenders: Record<K, () => Promise<number>>,
+): Promise<Record<K, number[]>> {
+  const names = Object.keys(contenders) as K[];
+  const results = Object.fromEntries(
+    names.map((name) => [name, [] as number[]]),
+  ) as Record<K, number[]>;
+  for (let r = 0; r < runs; r++) {
+    const order = r % 2 === 0 ? names : [...names].reverse();
+    for (const name of order) results[name].push(await contenders[name]());
+  }
+  return results;
+}
+
 /** The median of a list of numbers. */
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -48,49 +92,102 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** The `p` quantile (0 to 1) of a list of numbers. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
 /** The ratio of `ours` to the first baseline, or `undefined` without one. */
 export function ratio(row: Row): number | undefined {
   const first = Object.values(row.baselines)[0];
-  if (first === undefined || first === 0) return undefined;
+  // A ratio of figures at or below zero (a heap that shrank) means nothing.
+  if (first === undefined || !(first > 0) || !(row.ours > 0)) {
+    return undefined;
+  }
   return row.ours / first;
 }
 
-/** Whether the row meets its target, or `undefined` when it has none. */
-export function met(row: Row): boolean | undefined {
-  const r = ratio(row);
-  if (row.target === undefined || r === undefined) return undefined;
-  return row.lowerIsBetter ? r <= row.target : r >= row.target;
+/** Groups the rows of every run by scenario, in the order they first ran. */
+export function summarize(runs: Row[][]): Summary[] {
+  const byScenario = new Map<string, Summary>();
+  for (const rows of runs) {
+    for (const row of rows) {
+      let summary = byScenario.get(row.scenario);
+      if (summary === undefined) {
+        summary = {
+          scenario: row.scenario,
+          ours: [],
+          baselines: {},
+          ratios: [],
+          target: row.target,
+          lowerIsBetter: row.lowerIsBetter,
+        };
+        byScenario.set(row.scenario, summary);
+      }
+      summary.ours.push(row.ours);
+      for (const [name, value] of Object.entries(row.baselines)) {
+        (summary.baselines[name] ??= []).push(value);
+      }
+      const r = ratio(row);
+      if (r !== undefined) summary.ratios.push(r);
+      summary.note = row.note;
+    }
+  }
+  for (const summary of byScenario.values()) {
+    if (summary.target === undefined || summary.ratios.length === 0) continue;
+    summary.met = summary.lowerIsBetter
+      ? Math.max(...summary.ratios) <= summary.target
+      : Math.min(...summary.ratios) >= summary.target;
+  }
+  return [...byScenario.values()];
 }
 
 function fmt(n: number): string {
+  if (!Number.isFinite(n)) return "n/a";
   if (n >= 100) return Math.round(n).toLocaleString("en-US");
   if (n >= 10) return n.toFixed(1);
   return n.toFixed(2);
 }
 
-/** Renders rows as a markdown table. */
-export function formatTable(rows: Row[]): string {
+function range(values: number[]): string {
+  if (values.length === 0) return "—";
+  const low = Math.min(...values);
+  const high = Math.max(...values);
+  const digits = high >= 10 ? 0 : 2;
+  return low.toFixed(digits) === high.toFixed(digits)
+    ? `${low.toFixed(digits)}×`
+    : `${low.toFixed(digits)}–${high.toFixed(digits)}×`;
+}
+
+/**
+ * Renders the summaries as a markdown table (median figures, min–max ratio
+ * over the runs) followed by the numbered notes.
+ */
+export function formatTable(summaries: Summary[]): string {
   const lines = [
-    "| scenario | ours | baselines | ratio | target | met |",
-    "| --- | ---: | --- | ---: | ---: | :---: |",
+    "| # | scenario | ours | baseline | ratio (min–max) | target | met |",
+    "| --: | --- | ---: | --- | ---: | ---: | :---: |",
   ];
-  for (const row of rows) {
-    const r = ratio(row);
-    const ok = met(row);
-    const baselines = Object.entries(row.baselines)
-      .map(([name, value]) => `${name}: ${fmt(value)}`)
+  const notes: string[] = [];
+  summaries.forEach((s, i) => {
+    const baselines = Object.entries(s.baselines)
+      .map(([name, values]) => `${name}: ${fmt(median(values))}`)
       .join("<br>");
     lines.push(
-      `| ${row.scenario}${row.note ? ` (${row.note})` : ""} | ${
-        fmt(row.ours)
-      } | ${baselines || "—"} | ${
-        r === undefined ? "—" : `${r.toFixed(2)}×`
-      } | ${
-        row.target === undefined
+      `| ${i + 1} | ${s.scenario} | ${fmt(median(s.ours))} | ${
+        baselines || "—"
+      } | ${range(s.ratios)} | ${
+        s.target === undefined
           ? "—"
-          : `${row.lowerIsBetter ? "≤" : "≥"} ${row.target}×`
-      } | ${ok === undefined ? "—" : ok ? "yes" : "no"} |`,
+          : `${s.lowerIsBetter ? "≤" : "≥"} ${s.target}×`
+      } | ${s.met === undefined ? "—" : s.met ? "yes" : "no"} |`,
     );
-  }
-  return lines.join("\n");
+    if (s.note) notes.push(`${i + 1}. ${s.note}`);
+  });
+  return notes.length === 0
+    ? lines.join("\n")
+    : `${lines.join("\n")}\n\nNotes (from the last run):\n\n${
+      notes.join("\n")
+    }`;
 }
