@@ -19,6 +19,7 @@ import { benchColdStart } from "./cold_start.ts";
 import { benchLatency } from "./latency.ts";
 import { benchMemory } from "./memory.ts";
 import { benchStorage } from "./storage.ts";
+import { benchTelemetry } from "./telemetry.ts";
 import { formatTable, type Row, summarize } from "./_table.ts";
 
 const groups = [
@@ -27,6 +28,7 @@ const groups = [
   "storage",
   "latency",
   "memory",
+  "telemetry",
   "cluster",
 ] as const;
 
@@ -71,6 +73,7 @@ async function runTable(): Promise<Row[]> {
   }
   if (chosen.includes("latency")) rows.push(...await benchLatency());
   if (chosen.includes("memory")) rows.push(...await benchMemory());
+  if (chosen.includes("telemetry")) rows.push(await benchTelemetry());
   if (chosen.includes("cluster")) rows.push(await benchCluster());
   return rows;
 }
