@@ -8,6 +8,7 @@
 
 import { createRedisClient } from "../mod.ts";
 import { median, type Row } from "./_table.ts";
+import { runDeno } from "./_child.ts";
 
 const scripts = {
   ours: new URL("./cold/ours.ts", import.meta.url),
@@ -17,27 +18,13 @@ const scripts = {
 
 async function timeRun(script: URL, url: string): Promise<number> {
   const started = performance.now();
-  const { code, stderr } = await new Deno.Command("deno", {
-    args: [
-      "run",
-      "--quiet",
-      // Same flags for every client; npm packages read a few variables.
-      "--allow-net=127.0.0.1",
-      "--allow-env",
-      "--allow-read",
-      script.pathname,
-      url,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const elapsed = performance.now() - started;
-  if (code !== 0) {
-    throw new Error(
-      `${script.pathname} failed: ${new TextDecoder().decode(stderr)}`,
-    );
-  }
-  return elapsed;
+  // Same flags for every client; npm packages read a few variables.
+  await runDeno(
+    script,
+    ["--allow-net=127.0.0.1", "--allow-env", "--allow-read"],
+    [url],
+  );
+  return performance.now() - started;
 }
 
 /** Median cold start of each client, in milliseconds. */

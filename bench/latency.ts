@@ -15,6 +15,7 @@ import { startRedisServer } from "../testing.ts";
 import { benchContention, watchIncrement } from "./contention.ts";
 import { measureAddedRoundTrip, startLatencyProxy } from "./latency_proxy.ts";
 import { alternate, median, percentile, type Row } from "./_table.ts";
+import { seedSubjects } from "./_seed.ts";
 
 /** The added round trip the rows run at, in milliseconds. */
 const ADDED_MS = 0.5;
@@ -58,20 +59,8 @@ async function eventHandler(
   runs: number,
 ): Promise<Row> {
   // Both sides start from the same 10,000 subjects of 10 properties.
-  {
-    await using seed = await createRedisClient(seedUrl);
-    const sends: Promise<unknown>[] = [];
-    for (const side of ["ours", "theirs"]) {
-      for (let s = 0; s < SUBJECTS; s++) {
-        const args = ["HSET", `s:bench:event:${side}:u${s}`];
-        for (let f = 0; f < 10; f++) {
-          args.push(`pf${f}`, JSON.stringify({ n: f, label: `v${f}` }));
-        }
-        sends.push(seed.send(args));
-      }
-    }
-    await Promise.all(sends);
-  }
+  await seedSubjects(seedUrl, "bench:event:ours:", SUBJECTS, 10);
+  await seedSubjects(seedUrl, "bench:event:theirs:", SUBJECTS, 10);
   await using client = await createRedisClient(url);
   const krules = new KRules({
     storage: createRedisStorage(client, { keyPrefix: "bench:event:ours:" }),

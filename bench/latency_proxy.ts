@@ -17,6 +17,8 @@
  * @module
  */
 
+import { redisBenchmark } from "./_child.ts";
+
 /** A running latency proxy. Dispose of it to stop it. */
 export interface LatencyProxy extends AsyncDisposable {
   /** The port the proxy listens on, on 127.0.0.1. */
@@ -86,19 +88,15 @@ export async function measureAddedRoundTrip(
   serverPort: number,
   proxyPort: number,
 ): Promise<{ addedMs: number; directRps: number; proxiedRps: number }> {
-  const rps = async (port: number, requests: number): Promise<number> => {
-    const { stdout, code } = await new Deno.Command("redis-benchmark", {
-      args: [
-        ...["-h", "127.0.0.1", "-p", String(port), "--csv"],
-        ...["-c", "1", "-n", String(requests), "-t", "ping_mbulk"],
-      ],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    if (code !== 0) throw new Error(`redis-benchmark on port ${port} failed`);
-    const line = new TextDecoder().decode(stdout).trim().split("\n").pop()!;
-    return Number(JSON.parse(`[${line}]`)[1]);
-  };
+  const rps = (port: number, requests: number) =>
+    redisBenchmark(port, [
+      "-c",
+      "1",
+      "-n",
+      String(requests),
+      "-t",
+      "ping_mbulk",
+    ]);
   const directRps = await rps(serverPort, 20_000);
   const proxiedRps = await rps(proxyPort, 2_000);
   return {

@@ -61,20 +61,24 @@ repeat ??= full ? 3 : 1;
 /** One run of the chosen groups, each against fresh servers. */
 async function runTable(): Promise<Row[]> {
   const rows: Row[] = [];
+  const timed = async (group: string, run: () => Promise<Row[]>) => {
+    if (!chosen.includes(group)) return;
+    const t = performance.now();
+    rows.push(...await run());
+    console.error(
+      `  ${group}: ${((performance.now() - t) / 1000).toFixed(0)} s`,
+    );
+  };
   {
     await using server = await startRedisServer();
-    if (chosen.includes("cold")) rows.push(await benchColdStart(server.url));
-    if (chosen.includes("client")) {
-      rows.push(...await benchClient(server.url));
-    }
-    if (chosen.includes("storage")) {
-      rows.push(...await benchStorage(server.url, server.port));
-    }
+    await timed("cold", async () => [await benchColdStart(server.url)]);
+    await timed("client", () => benchClient(server.url));
+    await timed("storage", () => benchStorage(server.url, server.port));
   }
-  if (chosen.includes("latency")) rows.push(...await benchLatency());
-  if (chosen.includes("memory")) rows.push(...await benchMemory());
-  if (chosen.includes("telemetry")) rows.push(await benchTelemetry());
-  if (chosen.includes("cluster")) rows.push(await benchCluster());
+  await timed("latency", () => benchLatency());
+  await timed("memory", () => benchMemory());
+  await timed("telemetry", async () => [await benchTelemetry()]);
+  await timed("cluster", async () => [await benchCluster()]);
   return rows;
 }
 

@@ -15,6 +15,8 @@ import { SET_SCRIPT } from "../src/storage/scripts.ts";
 import { startRedisServer } from "../testing.ts";
 import type { MemoryFigures } from "./memory/_measure.ts";
 import type { Row } from "./_table.ts";
+import { runDeno } from "./_child.ts";
+import { seedSubjects } from "./_seed.ts";
 
 const scripts = {
   ours: new URL("./memory/ours.ts", import.meta.url),
@@ -22,43 +24,17 @@ const scripts = {
 };
 
 async function child(script: URL, args: string[]): Promise<MemoryFigures> {
-  const { code, stdout, stderr } = await new Deno.Command("deno", {
-    args: [
-      ...["run", "--quiet", "--v8-flags=--expose-gc"],
-      // Same flags for both; npm packages read a few variables.
-      ...["--allow-net=127.0.0.1", "--allow-env", "--allow-read"],
-      script.pathname,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) {
-    throw new Error(
-      `${script.pathname} failed: ${new TextDecoder().decode(stderr)}`,
-    );
-  }
-  return JSON.parse(new TextDecoder().decode(stdout));
+  // Same flags for both; npm packages read a few variables.
+  const flags = ["--v8-flags=--expose-gc", "--allow-net=127.0.0.1"];
+  return JSON.parse(
+    await runDeno(script, [...flags, "--allow-env", "--allow-read"], args),
+  );
 }
 
 /** The three memory rows, measured once each on a fresh server. */
 export async function benchMemory(): Promise<Row[]> {
   await using server = await startRedisServer();
-  {
-    await using client = await createRedisClient(server.url);
-    const sends: Promise<unknown>[] = [];
-    for (let s = 0; s < 10_000; s++) {
-      const args = ["HSET", `s:bench:memory:u${s}`];
-      for (let f = 0; f < 50; f++) {
-        args.push(
-          `pf${f}`,
-          JSON.stringify({ n: f, label: `value ${f} of ${s}` }),
-        );
-      }
-      sends.push(client.send(args));
-    }
-    await Promise.all(sends);
-  }
+  await seedSubjects(server.url, "bench:memory:", 10_000, 50);
   const sha = await SET_SCRIPT.sha();
   {
     await using client = await createRedisClient(server.url);

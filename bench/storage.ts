@@ -16,23 +16,11 @@ import {
 } from "../mod.ts";
 import { SET_SCRIPT } from "../src/storage/scripts.ts";
 import { benchContention } from "./contention.ts";
+import { redisBenchmark } from "./_child.ts";
+import { seedSubjects } from "./_seed.ts";
 import { alternate, median, percentile, pool, type Row } from "./_table.ts";
 
 type NodeRedis = ReturnType<typeof createClient>;
-
-/** `redis-benchmark` against the server; returns requests per second. */
-async function redisBenchmark(port: number, args: string[]): Promise<number> {
-  const { stdout, code } = await new Deno.Command("redis-benchmark", {
-    args: ["-h", "127.0.0.1", "-p", String(port), "--csv", ...args],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  if (code !== 0) throw new Error(`redis-benchmark ${args.join(" ")} failed`);
-  const text = new TextDecoder().decode(stdout);
-  // CSV: "test","rps",...; the last line holds the figures.
-  const line = text.trim().split("\n").pop()!;
-  return Number(JSON.parse(`[${line}]`)[1]);
-}
 
 /** `ops` sequential calls of `op`: the rate, with each call's latency added to `latencies`. */
 async function sequential(
@@ -95,32 +83,25 @@ async function oneInFlight(
       await redisBenchmark(port, ["-c", "1", "-n", String(ops), "-t", "hset"]),
     );
   }
-  const reference = { "redis-benchmark -c 1 -t hset": median(hset) };
+  const row = (
+    call: "get" | "set",
+    rates: Record<"ours" | "theirs", number[]>,
+    baseline: string,
+  ): Row => ({
+    scenario: `one in flight: storage.${call} (ops/s)`,
+    ours: median(rates.ours),
+    baselines: {
+      [baseline]: median(rates.theirs),
+      "redis-benchmark -c 1 -t hset": median(hset),
+    },
+    target: 1.0,
+    note: `storage.${call} p50 ${micros(percentile(lat[call], 0.5))}, p99 ${
+      micros(percentile(lat[call], 0.99))
+    }`,
+  });
   return [
-    {
-      scenario: "one in flight: storage.get (ops/s)",
-      ours: median(gets.ours),
-      baselines: {
-        "node-redis HGET + JSON.parse": median(gets.theirs),
-        ...reference,
-      },
-      target: 1.0,
-      note: `storage.get p50 ${micros(percentile(lat.get, 0.5))}, p99 ${
-        micros(percentile(lat.get, 0.99))
-      }`,
-    },
-    {
-      scenario: "one in flight: storage.set (ops/s)",
-      ours: median(sets.ours),
-      baselines: {
-        "node-redis EVALSHA, same script": median(sets.theirs),
-        ...reference,
-      },
-      target: 1.0,
-      note: `storage.set p50 ${micros(percentile(lat.set, 0.5))}, p99 ${
-        micros(percentile(lat.set, 0.99))
-      }`,
-    },
+    row("get", gets, "node-redis HGET + JSON.parse"),
+    row("set", sets, "node-redis EVALSHA, same script"),
   ];
 }
 
@@ -257,19 +238,14 @@ async function cachedBatch(
  * user's code must do to use the hash.
  */
 async function load(
+  url: string,
   client: RedisClient,
   nodeRedis: NodeRedis,
   runs: number,
 ): Promise<Row> {
   const subjects = 10_000;
+  await seedSubjects(url, "bench:load:", subjects, 50);
   const setup = createRedisStorage(client, { keyPrefix: "bench:load:" });
-  await Promise.all(
-    Array.from({ length: subjects }, (_, s) =>
-      setup(`u${s}`).store({
-        inserts: Array.from({ length: 50 }, (_, f) =>
-          new SubjectProperty(`f${f}`, { n: f, label: `value ${f} of ${s}` })),
-      })),
-  );
   const krules = new KRules({ storage: setup });
   const results = await alternate(runs, {
     ours: () => pool(subjects, 256, (s) => krules.subject(`u${s}`).get("f0")),
@@ -316,7 +292,7 @@ export async function benchStorage(
         target: 10,
       }),
     );
-    rows.push(await load(client, nodeRedis, runs));
+    rows.push(await load(url, client, nodeRedis, runs));
     const ceilings: number[] = [];
     for (let r = 0; r < runs; r++) {
       ceilings.push(
