@@ -17,7 +17,6 @@ import {
   ConflictError,
   createRedisClient,
   createRedisStorage,
-  DEFAULT_MAX_CAS_ATTEMPTS,
   KRules,
   type RedisArg,
   type RedisClient,
@@ -237,7 +236,7 @@ export async function benchContention(
         options.connectionsTotal * runs,
       );
       fairRow.note +=
-        `; ${gaveUp} increments hit ConflictError after ${DEFAULT_MAX_CAS_ATTEMPTS} attempts and were retried`;
+        `; ${gaveUp} increments ran out of compare-and-set attempts (ConflictError) and were retried`;
       rows.push(fairRow);
     }
     return rows;

@@ -18,7 +18,10 @@ import { runDeno } from "./_child.ts";
 const child = new URL("./telemetry/child.ts", import.meta.url);
 
 async function rate(url: string, env: Record<string, string>): Promise<number> {
-  const flags = ["--allow-net=127.0.0.1", "--allow-env"];
+  const flags = [
+    "--allow-net=127.0.0.1",
+    "--allow-env=REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
+  ];
   return JSON.parse(await runDeno(child, flags, [url], env)).rate;
 }
 
