@@ -55,7 +55,7 @@ async function oneInFlight(
   await storage.set(new SubjectProperty("v", 0));
   const sha = await SET_SCRIPT.sha();
   await nodeRedis.sendCommand(["SCRIPT", "LOAD", SET_SCRIPT.source]);
-  const ops = 10_000;
+  const ops = 5_000;
   const prop = new SubjectProperty("v");
   const lat = { get: [] as number[], set: [] as number[] };
   const gets = await alternate(runs, {
@@ -286,7 +286,7 @@ export async function benchStorage(
         url,
         label: "contention",
         combinedTotal: 20_000,
-        connectionsTotal: 2_000,
+        connectionsTotal: 500,
         runs,
         fair: true,
         target: 10,
@@ -297,7 +297,7 @@ export async function benchStorage(
     for (let r = 0; r < runs; r++) {
       ceilings.push(
         await redisBenchmark(port, [
-          ...["-P", "16", "-c", "50", "-n", "300000", "-t", "hset"],
+          ...["-P", "16", "-c", "50", "-n", "200000", "-t", "hset"],
         ]),
       );
     }
