@@ -50,7 +50,8 @@ export async function startLatencyProxy(
       String(targetPort),
       String(oneWayMs),
     ],
-    stdin: "null",
+    // The proxy exits when this pipe closes, so it never outlives the bench.
+    stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -68,7 +69,7 @@ export async function startLatencyProxy(
     url: `redis://127.0.0.1:${port}/0`,
     oneWayMs,
     async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
+      await child.stdin.close();
       await child.status;
       await child.stdout.cancel().catch(() => {});
     },
@@ -219,7 +220,7 @@ async function serve(targetPort: number, oneWayMs: number): Promise<void> {
   const queue = new DelayQueue(oneWayMs);
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   console.log(listener.addr.port);
-  Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+  Deno.stdin.readable.pipeTo(new WritableStream()).finally(() => Deno.exit(0));
   for await (const client of listener) {
     Deno.connect({ hostname: "127.0.0.1", port: targetPort }).then(
       (server) => {
