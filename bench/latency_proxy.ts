@@ -98,8 +98,8 @@ export async function measureAddedRoundTrip(
       "-t",
       "ping_mbulk",
     ]);
-  const directRps = await rps(serverPort, 20_000);
-  const proxiedRps = await rps(proxyPort, 2_000);
+  const directRps = await rps(serverPort, 10_000);
+  const proxiedRps = await rps(proxyPort, 1_000);
   return {
     addedMs: 1000 / proxiedRps - 1000 / directRps,
     directRps,
