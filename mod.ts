@@ -48,6 +48,23 @@ export {
 } from "./src/client/errors.ts";
 export type { RedisArg, RedisReply, RedisSender } from "./src/client/types.ts";
 export {
+  RedisConnectEvent,
+  RedisDisconnectEvent,
+  RedisErrorEvent,
+  RedisEventTarget,
+  RedisReconnectingEvent,
+} from "./src/client/events.ts";
+export type {
+  RedisClientEvent,
+  RedisClientEventMap,
+  RedisConnectEventInit,
+  RedisDisconnectEventInit,
+  RedisErrorEventInit,
+  RedisEventInit,
+  RedisReconnectingEventInit,
+} from "./src/client/events.ts";
+export type { TelemetryOptions } from "./src/telemetry/client_telemetry.ts";
+export {
   createRedisClusterClient,
   RedisClusterClient,
 } from "./src/client/cluster.ts";

@@ -8,11 +8,24 @@
 import { backoffDelay, sleep } from "../async/backoff.ts";
 import { Connection, type ConnectionStats } from "./_connection.ts";
 import {
+  type ClientTelemetry,
+  clientTelemetry,
+  type TelemetryOptions,
+} from "../telemetry/client_telemetry.ts";
+import {
   RedisConnectionError,
   RedisError,
   RedisReplyError,
   RedisTimeoutError,
 } from "./errors.ts";
+import {
+  type RedisClientEvent,
+  RedisConnectEvent,
+  RedisDisconnectEvent,
+  RedisErrorEvent,
+  RedisEventTarget,
+  RedisReconnectingEvent,
+} from "./events.ts";
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
 import { parseRedisUrl, type RedisEndpoint } from "./url.ts";
 
@@ -70,6 +83,8 @@ export interface RedisClientOptions {
    * @default {{ maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 2000 }}
    */
   reconnect?: false | ReconnectOptions;
+  /** What command spans record when Deno exports telemetry (`OTEL_DENO=true`). */
+  telemetry?: TelemetryOptions;
 }
 
 /** Counters of what a client has done, for tests and monitoring. */
@@ -108,8 +123,11 @@ interface Settings {
  * console.log(await client.send(["HGET", "s:app:user-1", "pname"])); // "\"Ada\""
  * ```
  */
-export class RedisClient implements RedisSender, AsyncDisposable {
+export class RedisClient extends RedisEventTarget
+  implements RedisSender, AsyncDisposable {
   readonly #endpoint: RedisEndpoint;
+  /** `null` unless Deno exports telemetry; then every command gets a span. */
+  readonly #telemetry: ClientTelemetry | null;
   readonly #settings: Settings;
   readonly #stats: ConnectionStats & { reconnects: number } = {
     commands: 0,
@@ -133,8 +151,10 @@ export class RedisClient implements RedisSender, AsyncDisposable {
    * @throws {TypeError} when the URL or an option is invalid.
    */
   constructor(url: string | URL, options: RedisClientOptions = {}) {
+    super();
     this.#endpoint = parseRedisUrl(url);
     this.#settings = checkOptions(options);
+    this.#telemetry = clientTelemetry(this, this.#endpoint, options.telemetry);
   }
 
   /** The server's URL with the password replaced by `***`. */
@@ -175,6 +195,13 @@ export class RedisClient implements RedisSender, AsyncDisposable {
    * @throws {TypeError} when an argument is not a string, finite number or `Uint8Array`.
    */
   send(args: readonly RedisArg[]): Promise<RedisReply> {
+    const telemetry = this.#telemetry;
+    return telemetry === null
+      ? this.#send(args)
+      : telemetry.command(args, this.#send(args));
+  }
+
+  #send(args: readonly RedisArg[]): Promise<RedisReply> {
     const conn = this.#conn;
     if (conn !== null && conn.usable) return conn.send(args);
     if (this.#closed) return Promise.reject(this.#closedError());
@@ -196,7 +223,7 @@ export class RedisClient implements RedisSender, AsyncDisposable {
   }
 
   /** Describes the client by its redacted URL. */
-  toString(): string {
+  override toString(): string {
     return `RedisClient(${this.url})`;
   }
 
@@ -228,7 +255,20 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     if (conn !== null) {
       await conn.drain();
       await conn.close();
+      this.#emit(
+        new RedisDisconnectEvent({ address: this.#address, cause: undefined }),
+      );
     }
+  }
+
+  /** `host:port` of the server, as events name it. */
+  get #address(): string {
+    const { hostname, port } = this.#endpoint;
+    return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  }
+
+  #emit(event: RedisClientEvent): void {
+    this.dispatchEvent(event);
   }
 
   #closedError(): RedisConnectionError {
@@ -267,17 +307,24 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     const policy = this.#settings.reconnect;
     let lastError: unknown;
     for (let attempt = 0; attempt < attempts; attempt++) {
-      if (attempt > 0 && policy) {
-        // Jitter in the upper half keeps many clients from reconnecting in step.
-        await sleep(
-          backoffDelay(attempt, {
-            baseMs: policy.baseDelayMs,
-            maxMs: policy.maxDelayMs,
-            floor: 0.5,
+      // Jitter in the upper half keeps many clients from reconnecting in step.
+      const delayMs = attempt > 0 && policy
+        ? backoffDelay(attempt, {
+          baseMs: policy.baseDelayMs,
+          maxMs: policy.maxDelayMs,
+          floor: 0.5,
+        })
+        : 0;
+      if (this.#everConnected) {
+        this.#emit(
+          new RedisReconnectingEvent({
+            address: this.#address,
+            attempt: attempt + 1,
+            delayMs,
           }),
-          this.#abort.signal,
         );
       }
+      if (attempt > 0 && policy) await sleep(delayMs, this.#abort.signal);
       if (this.#closed) throw this.#closedError();
       try {
         const conn = await this.#open();
@@ -285,13 +332,20 @@ export class RedisClient implements RedisSender, AsyncDisposable {
           await conn.close();
           throw this.#closedError();
         }
-        if (this.#everConnected) this.#stats.reconnects++;
+        const reconnect = this.#everConnected;
+        if (reconnect) this.#stats.reconnects++;
         this.#everConnected = true;
         this.#conn = conn;
+        this.#emit(
+          new RedisConnectEvent({ address: this.#address, reconnect }),
+        );
         return conn;
       } catch (error) {
         if (error instanceof Deno.errors.NotCapable) throw error;
         lastError = error;
+        if (error instanceof Error && !this.#closed) {
+          this.#emit(new RedisErrorEvent({ address: this.#address, error }));
+        }
       }
     }
     if (this.#closed) throw this.#closedError();
@@ -345,8 +399,13 @@ export class RedisClient implements RedisSender, AsyncDisposable {
         this.#settings.commandTimeoutMs || Infinity,
       ),
       stats: this.#stats,
-      onDrop: () => {
-        if (this.#conn === conn) this.#conn = null;
+      onDrop: (cause) => {
+        if (this.#conn === conn) {
+          this.#conn = null;
+          this.#emit(
+            new RedisDisconnectEvent({ address: this.#address, cause }),
+          );
+        }
         // Reconnect eagerly, so a quiet client is ready before it is needed.
         if (!this.#closed && this.#settings.reconnect !== false) {
           this.#connection().catch(() => {});

@@ -9,6 +9,7 @@ import { backoffDelay, sleep } from "../async/backoff.ts";
 import { RedisClient, type RedisClientOptions } from "./client.ts";
 import { commandSlot, SLOT_COUNT } from "./_slot.ts";
 import { RedisConnectionError, RedisError, RedisReplyError } from "./errors.ts";
+import { forwardClientEvents, RedisEventTarget } from "./events.ts";
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
 import { parseRedisUrl, redactUrl } from "./url.ts";
 
@@ -98,7 +99,8 @@ const FAILURE_REFRESH_GAP_MS = 1000;
  * console.log(await cluster.send(["HGET", "s:app:user-1", "pname"])); // "\"Ada\""
  * ```
  */
-export class RedisClusterClient implements RedisSender, AsyncDisposable {
+export class RedisClusterClient extends RedisEventTarget
+  implements RedisSender, AsyncDisposable {
   readonly #seeds: Seed[];
   readonly #seedUrls: string[];
   readonly #seedLabel: string;
@@ -136,6 +138,7 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
     seeds: readonly (string | URL)[] | string | URL,
     options: RedisClusterClientOptions = {},
   ) {
+    super();
     const list = typeof seeds === "string" || seeds instanceof URL
       ? [seeds]
       : [...seeds];
@@ -284,7 +287,7 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
   }
 
   /** Describes the client by its redacted seed URLs. */
-  toString(): string {
+  override toString(): string {
     return `RedisClusterClient(${this.#seedLabel})`;
   }
 
@@ -576,6 +579,8 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
         failedAt: -Infinity,
       };
       this.#nodes.set(address, node);
+      // Each node's events reach the cluster's listeners, naming the node.
+      forwardClientEvents(node.client, this);
     }
     return node;
   }

@@ -12,6 +12,7 @@ import type { RedisSender } from "../client/types.ts";
 import { ConflictError, CorruptValueError } from "./errors.ts";
 import { decodeValue, encodeValue } from "./json_codec.ts";
 import { CAS_SCRIPT, runScript } from "./scripts.ts";
+import { casMetrics } from "../telemetry/cas_metrics.ts";
 
 /** Backoff before re-reading after repeated conflicts: full jitter, up to 50 ms. */
 const CONFLICT_BACKOFF: BackoffPolicy = { baseMs: 1, maxMs: 50, floor: 0 };
@@ -166,6 +167,7 @@ class FieldUpdater {
         raw ?? "",
         written,
       ]);
+      casMetrics?.round(jobs.length, reply !== 1);
       if (reply === 1) {
         settle(jobs, outcomes);
         return;

@@ -1,0 +1,249 @@
+/**
+ * Traces and metrics through Deno's built-in OpenTelemetry: `examples/worker.ts`
+ * runs under `deno serve` with `OTEL_DENO=true`, exporting OTLP/JSON to a
+ * receiver inside the test, and the test reads what arrived.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { createRedisClient } from "../mod.ts";
+import { queryText } from "../src/telemetry/query_text.ts";
+import { startRedisServer } from "../testing.ts";
+import { spanTree, startOtlpReceiver } from "./helpers_otlp.ts";
+import { startWorkers } from "./helpers_worker.ts";
+
+/** A password that must appear in no exported byte. */
+const SECRET = "otel-Secret-7f3a";
+const PREFIX = "otel:";
+const DB = 3;
+/** OTLP's span kinds. */
+const SERVER = 2;
+const CLIENT = 3;
+/** Bound on the wait for the exporter's last batch after the worker stops. */
+const EXPORT_WAIT_MS = 10_000;
+
+/** A server with a password, and a string where the worker expects a hash. */
+async function startServer() {
+  const server = await startRedisServer({
+    config: [`requirepass ${SECRET}`],
+  });
+  const url = server.url.replace("redis://", `redis://:${SECRET}@`)
+    .replace(/\/0$/, `/${DB}`);
+  await using client = await createRedisClient(url);
+  await client.send(["SET", `s:${PREFIX}not-a-hash`, "plain string"]);
+  return { server, url };
+}
+
+async function request(
+  origin: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<number> {
+  const response = await fetch(`${origin}${path}`, {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+/** The worker's requests: increments (HGET + script), a store, and a failure. */
+async function serveRequests(origin: string): Promise<void> {
+  assert.equal(
+    await request(origin, "POST", "/subjects/user-1/incr/logins"),
+    200,
+  );
+  assert.equal(
+    await request(origin, "POST", "/subjects/user-1/incr/logins"),
+    200,
+  );
+  assert.equal(
+    await request(origin, "PUT", "/subjects/user-1", { name: "Ada" }),
+    200,
+  );
+  // HGETALL on a string: WRONGTYPE, which the worker does not handle.
+  assert.equal(await request(origin, "GET", "/subjects/not-a-hash"), 500);
+}
+
+Deno.test("telemetry: each worker request's trace holds its Redis spans, named, attributed and parented under the request; a failed command is an error span; durations are exported", async () => {
+  await using receiver = startOtlpReceiver();
+  const { server, url } = await startServer();
+  await using _server = server;
+  {
+    await using fleet = await startWorkers(1, {
+      REDIS_URL: url,
+      REDIS_KEY_PREFIX: PREFIX,
+      OTEL_DENO: "true",
+      OTEL_SERVICE_NAME: "worker",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    }, { clearEnv: true });
+    await serveRequests(fleet.origins[0]);
+  }
+  // Deno exports what is still batched as the process exits, which disposing
+  // of the fleet made it do; its exit waits for the export, which the test
+  // without OTEL_DENO relies on.
+  assert.ok(receiver.bodies.length > 0, "the worker exited before exporting");
+  const duration = () =>
+    receiver.points().filter((p) =>
+      p.metric === "db.client.operation.duration"
+    );
+  await receiver.until(
+    () =>
+      receiver.spans().some((s) =>
+        s.attributes["error.type"] === "WRONGTYPE"
+      ) &&
+      duration().length > 0,
+    EXPORT_WAIT_MS,
+  );
+
+  const spans = receiver.spans();
+  const requests = spans.filter((s) => s.kind === SERVER);
+  const commands = spans.filter((s) => s.kind === CLIENT);
+  assert.equal(requests.length, 4);
+  for (const request of requests) {
+    const children = commands.filter((c) => c.parentSpanId === request.spanId);
+    assert.ok(children.length > 0, `request ${request.name} has no Redis span`);
+    for (const child of children) {
+      assert.equal(child.traceId, request.traceId);
+      assert.ok(
+        child.startNs >= request.startNs && child.endNs <= request.endNs,
+      );
+    }
+  }
+  // Every command span belongs to a request: none is orphaned.
+  const requestIds = new Set(requests.map((r) => r.spanId));
+  assert.ok(commands.every((c) => requestIds.has(c.parentSpanId)));
+
+  const incr = requests[0];
+  const incrCommands = commands.filter((c) => c.parentSpanId === incr.spanId);
+  assert.deepEqual(
+    incrCommands.map((c) => c.name),
+    ["HGET", "EVAL"],
+    "the first increment reads, then loads and runs the script",
+  );
+  for (const span of commands) {
+    assert.deepEqual(
+      {
+        system: span.attributes["db.system.name"],
+        operation: span.attributes["db.operation.name"],
+        namespace: span.attributes["db.namespace"],
+        address: span.attributes["server.address"],
+        port: span.attributes["server.port"],
+        queryText: span.attributes["db.query.text"],
+      },
+      {
+        system: "redis",
+        operation: span.name,
+        namespace: String(DB),
+        address: "127.0.0.1",
+        port: server.port,
+        queryText: undefined,
+      },
+    );
+  }
+  // The second increment runs EVALSHA once the script's digest is ready,
+  // else EVAL again: both are the real command sent.
+  assert.deepEqual(
+    [...new Set(commands.map((c) => c.name.replace("EVALSHA", "EVAL")))].sort(),
+    ["EVAL", "HGET", "HGETALL", "HSET"],
+  );
+
+  const failed = commands.filter((c) => c.statusCode === 2);
+  assert.deepEqual(
+    failed.map((c) => [c.name, c.attributes["error.type"]]),
+    [["HGETALL", "WRONGTYPE"]],
+  );
+  const failedRequest = requests.find((r) =>
+    r.spanId === failed[0].parentSpanId
+  );
+  assert.equal(
+    String(failedRequest?.attributes["http.response.status_code"]),
+    "500",
+  );
+
+  const points = duration();
+  assert.ok(points.every((p) => p.unit === "s" && p.kind === "histogram"));
+  const count = (operation: string, errorType?: string) =>
+    points
+      .filter((p) =>
+        p.attributes["db.operation.name"] === operation &&
+        p.attributes["error.type"] === errorType
+      )
+      .reduce((sum, p) => sum + p.value, 0);
+  assert.equal(count("HGET"), commands.filter((c) => c.name === "HGET").length);
+  assert.equal(count("HGETALL", "WRONGTYPE"), 1);
+  const metric = (name: string) =>
+    receiver.points().filter((p) => p.metric === name);
+  assert.equal(metric("redis_subjects.cas.attempts")[0]?.value, 2);
+  assert.equal(metric("db.client.connection.count")[0]?.value, 0);
+  assert.equal(metric("db.client.connection.pending_requests")[0]?.value, 0);
+
+  for (const body of receiver.bodies) {
+    assert.ok(!body.includes(SECRET), "the password reached the exporter");
+  }
+  for (const trace of [incr.traceId, failed[0].traceId]) {
+    console.log(
+      spanTree(
+        spans.filter((s) => s.traceId === trace),
+        [
+          "url.path",
+          "db.namespace",
+          "server.address",
+          "server.port",
+          "error.type",
+        ],
+      ),
+    );
+  }
+});
+
+Deno.test("telemetry: without OTEL_DENO the worker serves the same requests and exports nothing", async () => {
+  await using receiver = startOtlpReceiver();
+  const { server, url } = await startServer();
+  await using _server = server;
+  {
+    await using fleet = await startWorkers(1, {
+      REDIS_URL: url,
+      REDIS_KEY_PREFIX: PREFIX,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    }, { clearEnv: true });
+    await serveRequests(fleet.origins[0]);
+  }
+  // With OTEL_DENO, the last export arrives before the process has exited
+  // (the test above relies on that too); without it there is none at all.
+  assert.deepEqual(receiver.bodies, []);
+});
+
+Deno.test("telemetry: db.query.text shows keys and field names, never values, script bodies or unknown commands' arguments", () => {
+  const table: [unknown[], string][] = [
+    [
+      ["HSET", "s:app:u1", "pname", '"Ada"', "age", "36"],
+      "HSET s:app:u1 pname ? age ?",
+    ],
+    [["hget", "s:app:u1", "pname"], "HGET s:app:u1 pname"],
+    [["HMGET", "k", "a", "b"], "HMGET k a b"],
+    [["HINCRBY", "k", "n", 5], "HINCRBY k n ?"],
+    [["HGETALL", "k"], "HGETALL k"],
+    [["SET", "k", "value", "PX", 10], "SET k ? ? ?"],
+    [["DEL", "a", "b"], "DEL a b"],
+    [
+      ["EVAL", "return redis.call('SET', KEYS[1], 'x')", 1, "k", "v"],
+      "EVAL ? 1 k ?",
+    ],
+    [["EVALSHA", "abc123", 2, "k1", "k2", "v"], "EVALSHA abc123 2 k1 k2 ?"],
+    [["AUTH", "user", SECRET], "AUTH ? ?"],
+    [["CONFIG", "SET", "requirepass", SECRET], "CONFIG ? ? ?"],
+    [["HSET", new Uint8Array([1]), "f", "v"], "HSET ? f ?"],
+  ];
+  for (const [args, text] of table) {
+    assert.equal(queryText(args as string[]), text);
+  }
+  const long = queryText([
+    "DEL",
+    ...Array.from({ length: 100 }, (_, i) => `k${i}`),
+  ]);
+  assert.ok(long.endsWith(" k63 …"), long);
+});
