@@ -78,9 +78,8 @@ export interface RedisClientOptions {
   clientName?: string;
   /**
    * Reconnect after a dropped connection, or `false` to let every later
-   * command reject instead.
-   *
-   * @default {{ maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 2000 }}
+   * command reject instead. Defaults to
+   * `{ maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 2000 }`.
    */
   reconnect?: false | ReconnectOptions;
   /** What command spans record when Deno exports telemetry (`OTEL_DENO=true`). */
@@ -150,11 +149,15 @@ export class RedisClient extends RedisEventTarget
    * @param options Timeouts, TLS, client name and reconnect policy.
    * @throws {TypeError} when the URL or an option is invalid.
    */
-  constructor(url: string | URL, options: RedisClientOptions = {}) {
+  constructor(url: string | URL, options?: RedisClientOptions) {
     super();
     this.#endpoint = parseRedisUrl(url);
-    this.#settings = checkOptions(options);
-    this.#telemetry = clientTelemetry(this, this.#endpoint, options.telemetry);
+    this.#settings = checkOptions(options ?? {});
+    this.#telemetry = clientTelemetry(
+      this,
+      this.#endpoint,
+      options?.telemetry,
+    );
   }
 
   /** The server's URL with the password replaced by `***`. */
@@ -462,11 +465,10 @@ export class RedisClient extends RedisEventTarget
       if (result.status === "fulfilled") continue;
       const error = result.reason;
       if (error instanceof RedisReplyError) {
-        throw new RedisReplyError(
-          error.message.replace(/ \(command: [^)]*\)$/, ""),
-          undefined,
-          `${names[i]} failed on ${this.url}`,
-        );
+        throw new RedisReplyError(error.reply, {
+          context: `${names[i]} failed on ${this.url}`,
+          cause: error,
+        });
       }
       throw error;
     }
