@@ -52,6 +52,7 @@ export {
   RedisConnectEvent,
   RedisDisconnectEvent,
   RedisErrorEvent,
+  RedisEvent,
   RedisEventTarget,
   RedisReconnectingEvent,
 } from "./src/client/events.ts";

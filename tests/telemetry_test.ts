@@ -9,7 +9,11 @@ import assert from "node:assert/strict";
 import { createRedisClient } from "../mod.ts";
 import { queryText } from "../src/telemetry/query_text.ts";
 import { startRedisServer } from "../testing.ts";
-import { spanTree, startOtlpReceiver } from "./helpers_otlp.ts";
+import {
+  type OtlpReceiver,
+  spanTree,
+  startOtlpReceiver,
+} from "./helpers_otlp.ts";
 import { startWorkers } from "./helpers_worker.ts";
 
 /** A password that must appear in no exported byte. */
@@ -66,21 +70,33 @@ async function serveRequests(origin: string): Promise<void> {
   assert.equal(await request(origin, "GET", "/subjects/not-a-hash"), 500);
 }
 
+/**
+ * Runs the worker on `url` with only `env` besides its own settings, exporting
+ * to `receiver` if `env` turns telemetry on; it has exited when this resolves.
+ */
+async function runWorker(
+  url: string,
+  receiver: OtlpReceiver,
+  env: Record<string, string>,
+): Promise<void> {
+  await using fleet = await startWorkers(1, {
+    REDIS_URL: url,
+    REDIS_KEY_PREFIX: PREFIX,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    ...env,
+  }, { clearEnv: true });
+  await serveRequests(fleet.origins[0]);
+}
+
 Deno.test("telemetry: each worker request's trace holds its Redis spans, named, attributed and parented under the request; a failed command is an error span; durations are exported", async () => {
   await using receiver = startOtlpReceiver();
   const { server, url } = await startServer();
   await using _server = server;
-  {
-    await using fleet = await startWorkers(1, {
-      REDIS_URL: url,
-      REDIS_KEY_PREFIX: PREFIX,
-      OTEL_DENO: "true",
-      OTEL_SERVICE_NAME: "worker",
-      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-    }, { clearEnv: true });
-    await serveRequests(fleet.origins[0]);
-  }
+  await runWorker(url, receiver, {
+    OTEL_DENO: "true",
+    OTEL_SERVICE_NAME: "worker",
+  });
   // Deno exports what is still batched as the process exits, which disposing
   // of the fleet made it do; its exit waits for the export, which the test
   // without OTEL_DENO relies on.
@@ -203,15 +219,7 @@ Deno.test("telemetry: without OTEL_DENO the worker serves the same requests and 
   await using receiver = startOtlpReceiver();
   const { server, url } = await startServer();
   await using _server = server;
-  {
-    await using fleet = await startWorkers(1, {
-      REDIS_URL: url,
-      REDIS_KEY_PREFIX: PREFIX,
-      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-    }, { clearEnv: true });
-    await serveRequests(fleet.origins[0]);
-  }
+  await runWorker(url, receiver, {});
   // With OTEL_DENO, the last export arrives before the process has exited
   // (the test above relies on that too); without it there is none at all.
   assert.deepEqual(receiver.bodies, []);

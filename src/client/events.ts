@@ -12,6 +12,26 @@ export interface RedisEventInit {
   address: string;
 }
 
+/**
+ * The base of the client events: each is about one server, named by
+ * `address`, so `event instanceof RedisEvent` matches any of them.
+ */
+export class RedisEvent extends Event {
+  /** The server the event is about, as `host:port`. */
+  readonly address: string;
+
+  /**
+   * Creates the event.
+   *
+   * @param type The event type, e.g. `connect`.
+   * @param init The server it is about.
+   */
+  constructor(type: string, init: RedisEventInit) {
+    super(type);
+    this.address = init.address;
+  }
+}
+
 /** What a {@linkcode RedisConnectEvent} carries. */
 export interface RedisConnectEventInit extends RedisEventInit {
   /** Whether an earlier connection was lost, so this one is a reconnect. */
@@ -32,11 +52,9 @@ export interface RedisConnectEventInit extends RedisEventInit {
  * });
  * ```
  */
-export class RedisConnectEvent extends Event {
+export class RedisConnectEvent extends RedisEvent {
   /** Always `"connect"`, which tells the events of a client apart. */
   declare readonly type: "connect";
-  /** The server now connected, as `host:port`. */
-  readonly address: string;
   /** Whether an earlier connection was lost, so this one is a reconnect. */
   readonly reconnect: boolean;
 
@@ -46,8 +64,7 @@ export class RedisConnectEvent extends Event {
    * @param init The server and whether this is a reconnect.
    */
   constructor(init: RedisConnectEventInit) {
-    super("connect");
-    this.address = init.address;
+    super("connect", init);
     this.reconnect = init.reconnect;
   }
 }
@@ -76,11 +93,9 @@ export interface RedisDisconnectEventInit extends RedisEventInit {
  * });
  * ```
  */
-export class RedisDisconnectEvent extends Event {
+export class RedisDisconnectEvent extends RedisEvent {
   /** Always `"disconnect"`, which tells the events of a client apart. */
   declare readonly type: "disconnect";
-  /** The server the connection went to, as `host:port`. */
-  readonly address: string;
   /** The error that ended the connection; `undefined` after `close()`. */
   readonly cause: Error | undefined;
 
@@ -90,8 +105,7 @@ export class RedisDisconnectEvent extends Event {
    * @param init The server and the cause.
    */
   constructor(init: RedisDisconnectEventInit) {
-    super("disconnect");
-    this.address = init.address;
+    super("disconnect", init);
     this.cause = init.cause;
   }
 }
@@ -118,11 +132,9 @@ export interface RedisReconnectingEventInit extends RedisEventInit {
  * });
  * ```
  */
-export class RedisReconnectingEvent extends Event {
+export class RedisReconnectingEvent extends RedisEvent {
   /** Always `"reconnecting"`, which tells the events of a client apart. */
   declare readonly type: "reconnecting";
-  /** The server being reconnected to, as `host:port`. */
-  readonly address: string;
   /** Which attempt of this round is about to start, from 1. */
   readonly attempt: number;
   /** Milliseconds the client waits before the attempt. */
@@ -134,8 +146,7 @@ export class RedisReconnectingEvent extends Event {
    * @param init The server, the attempt number and its delay.
    */
   constructor(init: RedisReconnectingEventInit) {
-    super("reconnecting");
-    this.address = init.address;
+    super("reconnecting", init);
     this.attempt = init.attempt;
     this.delayMs = init.delayMs;
   }
@@ -163,11 +174,9 @@ export interface RedisErrorEventInit extends RedisEventInit {
  * });
  * ```
  */
-export class RedisErrorEvent extends Event {
+export class RedisErrorEvent extends RedisEvent {
   /** Always `"error"`, which tells the events of a client apart. */
   declare readonly type: "error";
-  /** The server the error is about, as `host:port`. */
-  readonly address: string;
   /** What went wrong; its message never contains credentials. */
   readonly error: Error;
 
@@ -177,8 +186,7 @@ export class RedisErrorEvent extends Event {
    * @param init The server and the error.
    */
   constructor(init: RedisErrorEventInit) {
-    super("error");
-    this.address = init.address;
+    super("error", init);
     this.error = init.error;
   }
 }

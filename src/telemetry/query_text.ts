@@ -57,15 +57,10 @@ const SHAPES: ReadonlyMap<string, Shape> = new Map<string, Shape>([
     "PERSIST",
     "STRLEN",
   ].map((c) => [c, "key"] as const),
-  ...[
-    "EVAL",
-    "EVALSHA",
-    "EVAL_RO",
-    "EVALSHA_RO",
-    "FCALL",
-    "FCALL_RO",
-  ].map((c) => [c, "script"] as const),
 ]);
+
+/** Scripts and functions: `EVAL`, `EVALSHA`, `FCALL` and their `_RO` forms. */
+const SCRIPT = /^(?:EVAL|EVALSHA|FCALL)(?:_RO)?$/;
 
 /** Beyond this many arguments the text ends in `…`, to keep spans small. */
 const MAX_ARGS = 64;
@@ -81,7 +76,7 @@ const MAX_ARGS = 64;
  */
 export function queryText(args: readonly RedisArg[]): string {
   const name = String(args[0]).toUpperCase();
-  const shape = SHAPES.get(name);
+  const shape = SCRIPT.test(name) ? "script" : SHAPES.get(name);
   const parts = [name];
   const count = Math.min(args.length, MAX_ARGS + 1);
   let shown = (_i: number): boolean => false;
