@@ -71,7 +71,7 @@ function describe(event: RedisClientEvent): string {
 Deno.test("events: a killed and restarted server gives connect, disconnect with its cause, reconnecting/error per attempt, connect, and disconnect on close", async () => {
   await using server = await startRedisServer();
   const client = new RedisClient(server.url, {
-    connectTimeoutMs: 500,
+    connectTimeoutMs: 2000,
     reconnect: { maxAttempts: 1000, baseDelayMs: 10, maxDelayMs: 40 },
   });
   const log = record(client);

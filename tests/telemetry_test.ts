@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createRedisClient } from "../mod.ts";
 import { queryText } from "../src/telemetry/query_text.ts";
-import { startRedisServer } from "../testing.ts";
+import { startRedisCluster, startRedisServer } from "../testing.ts";
 import {
   type OtlpReceiver,
   spanTree,
@@ -223,6 +223,51 @@ Deno.test("telemetry: without OTEL_DENO the worker serves the same requests and 
   // With OTEL_DENO, the last export arrives before the process has exited
   // (the test above relies on that too); without it there is none at all.
   assert.deepEqual(receiver.bodies, []);
+});
+
+Deno.test("telemetry: a cluster client's command spans name the node that served each command; opted-in query text shows keys, not values", async () => {
+  const KEYS = 30;
+  await using receiver = startOtlpReceiver();
+  await using cluster = await startRedisCluster({ masters: 3 });
+  const writer = new URL("./helpers_cluster_writer.ts", import.meta.url);
+  const { code, stderr } = await new Deno.Command("deno", {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      writer.href,
+      String(KEYS),
+      ...cluster.urls,
+    ],
+    clearEnv: true,
+    env: {
+      OTEL_DENO: "true",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  // A redirect would add a failed span on the wrong node; the answered ones count.
+  const sets = () =>
+    receiver.spans().filter((s) => s.name === "SET" && s.statusCode !== 2);
+  await receiver.until(() => sets().length >= KEYS, EXPORT_WAIT_MS);
+
+  const ports = new Set<unknown>();
+  for (const span of sets()) {
+    const text = span.attributes["db.query.text"];
+    assert.match(String(text), /^SET otel-key-\d+ \?$/);
+    const key = String(text).split(" ")[1];
+    const port = span.attributes["server.port"];
+    ports.add(port);
+    // The node the span names holds the key: another would answer MOVED.
+    await using node = await createRedisClient(`redis://127.0.0.1:${port}`);
+    assert.equal(await node.send(["EXISTS", key]), 1, `${key} on ${port}`);
+  }
+  assert.equal(ports.size, 3, "the keys spread over all three masters");
+  for (const body of receiver.bodies) {
+    assert.ok(!body.includes("secret-value"), "a value reached the exporter");
+  }
 });
 
 Deno.test("telemetry: db.query.text shows keys and field names, never values, script bodies or unknown commands' arguments", () => {
