@@ -17,9 +17,9 @@ import {
   DenoRedisStandIn,
   SERVER_CLIENTS,
 } from "./helpers_clients.ts";
-import { defineAdapterTests } from "./helpers_adapter_suite.ts";
+import { defineAdapterTests } from "./adapter_contract.ts";
 
-// ioredis runs these in ioredis_test.ts, which needs a wider --allow-env.
+// ioredis runs these in adapters_ioredis_test.ts, which needs a wider --allow-env.
 for (const kind of SERVER_CLIENTS) {
   if (kind.name !== "ioredis") defineAdapterTests(kind);
 }

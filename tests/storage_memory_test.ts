@@ -7,7 +7,7 @@ import {
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
 import { SubjectProperty } from "../src/storage/property.ts";
 import { KRules } from "../src/subject/krules.ts";
-import { defineBehaviourSuite } from "./helpers_behaviour_suite.ts";
+import { defineBehaviourSuite } from "./storage_contract.ts";
 
 defineBehaviourSuite("memory", () => {
   const storage = createMemoryStorage();

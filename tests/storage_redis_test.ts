@@ -10,7 +10,7 @@ import {
   SubjectsRedisStorage,
 } from "../src/storage/redis_storage.ts";
 import { KRules } from "../src/subject/krules.ts";
-import { defineBehaviourSuite, ODD_NAMES } from "./helpers_behaviour_suite.ts";
+import { defineBehaviourSuite, ODD_NAMES } from "./storage_contract.ts";
 import { recording, startRedisFixture } from "./helpers_redis.ts";
 
 const PREFIX = "test:";

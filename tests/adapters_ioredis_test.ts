@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { RedisConnectionError } from "../mod.ts";
 import { fromIoredis, toRedisSender } from "../src/client/adapters.ts";
 import { startRedisCluster, startRedisServer } from "../testing.ts";
-import { defineAdapterTests } from "./helpers_adapter_suite.ts";
-import { behaviourSuiteOver } from "./helpers_client_suite.ts";
+import { defineAdapterTests } from "./adapter_contract.ts";
+import { behaviourSuiteOver } from "./contracts.ts";
 import { loadIoredis, SERVER_CLIENTS } from "./helpers_clients.ts";
 
 // ioredis's debug dependency enumerates the environment when imported, so

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createRedisStorage, KRules } from "../mod.ts";
 import { startRedisCluster } from "../testing.ts";
-import { behaviourSuiteOver } from "./helpers_client_suite.ts";
+import { behaviourSuiteOver } from "./contracts.ts";
 import { CLUSTER_CLIENTS } from "./helpers_clients.ts";
 
 for (const kind of CLUSTER_CLIENTS) {

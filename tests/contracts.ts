@@ -6,10 +6,7 @@
  * @module
  */
 import { createRedisClient, createRedisStorage } from "../mod.ts";
-import {
-  type Backend,
-  defineBehaviourSuite,
-} from "./helpers_behaviour_suite.ts";
+import { type Backend, defineBehaviourSuite } from "./storage_contract.ts";
 import type { ClientFixture, ClientKind } from "./helpers_clients.ts";
 
 /**
