@@ -20,9 +20,7 @@ import {
 import { defineAdapterTests } from "./adapter_contract.ts";
 
 // ioredis runs these in adapters_ioredis_test.ts, which needs a wider --allow-env.
-for (const kind of SERVER_CLIENTS) {
-  if (kind.name !== "ioredis") defineAdapterTests(kind);
-}
+for (const kind of SERVER_CLIENTS) defineAdapterTests(kind);
 
 for (const kind of CLUSTER_CLIENTS) {
   Deno.test(`${kind.name}: scripts are routed by the key after numkeys, with no MOVED redirects`, async () => {

@@ -1,13 +1,28 @@
 /**
- * Runs the storage and subject behaviour suite, unchanged, over any kind of
- * client: one server (or cluster) per client kind, each suite test a step
- * with a key prefix of its own.
+ * Registers the storage and subject contracts over a backend:
+ *
+ * - {@link registerContracts}: every contract test as a test of its own, on
+ *   a backend opened fresh for it (memory, or a Redis server per test);
+ * - {@link registerContractsOver}: one test per contract and client kind,
+ *   on one server (or cluster) that the test starts, each contract test a
+ *   step with a key prefix of its own.
  *
  * @module
  */
 import { createRedisClient, createRedisStorage } from "../mod.ts";
-import { type Backend, defineBehaviourSuite } from "./storage_contract.ts";
 import type { ClientFixture, ClientKind } from "./helpers_clients.ts";
+import {
+  type BackendOpener,
+  type Contract,
+  STORAGE_CONTRACT,
+} from "./storage_contract.ts";
+import { SUBJECT_CONTRACT } from "./subject_contract.ts";
+
+/** Each contract under its name. */
+export const CONTRACTS: readonly (readonly [string, Contract])[] = [
+  ["storage contract", STORAGE_CONTRACT],
+  ["subject contract", SUBJECT_CONTRACT],
+];
 
 /**
  * Every key this run creates starts with `s:{RUN}:`, so a run against a
@@ -15,13 +30,78 @@ import type { ClientFixture, ClientKind } from "./helpers_clients.ts";
  */
 export const RUN = `test-${crypto.randomUUID().slice(0, 8)}`;
 
+/** Registers every test of every contract as a `Deno.test` over `open`. */
+export function registerContracts(label: string, open: BackendOpener): void {
+  for (const [contract, tests] of CONTRACTS) {
+    for (const [name, test] of Object.entries(tests)) {
+      Deno.test(`${contract} (${label}): ${name}`, async () => {
+        await using backend = await open();
+        await test(backend);
+      });
+    }
+  }
+}
+
+/** A server or cluster the contracts run on; disposing of it stops it. */
+export type Target = AsyncDisposable & { readonly urls: readonly string[] };
+
 /**
- * The server at REDIS_URL as a suite target: nothing is started, and on
- * disposal every key of this run is deleted (SCAN, never KEYS or FLUSHDB).
+ * Registers one test per contract that starts a target with `start` and runs
+ * each of the contract's tests as a step over `kind`, under a key prefix of
+ * the step's own.
  */
-export async function sharedServer(
-  url: string,
-): Promise<AsyncDisposable & { urls: readonly string[] }> {
+export function registerContractsOver(
+  kind: ClientKind,
+  start: () => Promise<Target>,
+  label: string = kind.name,
+): void {
+  for (const [contract, tests] of CONTRACTS) {
+    Deno.test(`the ${contract} holds over ${label}`, async (t) => {
+      await using target = await start();
+      const open = redisBackend(kind, target.urls);
+      for (const [name, test] of Object.entries(tests)) {
+        await t.step(name, async () => {
+          await using backend = await open();
+          await test(backend);
+        });
+      }
+    });
+  }
+}
+
+/**
+ * Opens Redis backends through `kind` on `urls`, each under a fresh key
+ * prefix of this run. The raw client is passed, so `createRedisStorage`
+ * recognising it by its shape is exercised too.
+ */
+function redisBackend(
+  kind: ClientKind,
+  urls: readonly string[],
+): BackendOpener {
+  return async () => {
+    const keyPrefix = `${RUN}:${crypto.randomUUID().slice(0, 8)}:`;
+    const fixtures: ClientFixture[] = [];
+    const open = async () => {
+      const fixture = await kind.open(urls);
+      fixtures.push(fixture);
+      return createRedisStorage(fixture.client, { keyPrefix });
+    };
+    return {
+      storage: await open(),
+      persistent: true,
+      reopen: open,
+      async [Symbol.asyncDispose]() {
+        for (const fixture of fixtures) await fixture[Symbol.asyncDispose]();
+      },
+    };
+  };
+}
+
+/**
+ * The server at REDIS_URL as a target: nothing is started, and on disposal
+ * every key of this run is deleted (SCAN, never KEYS or FLUSHDB).
+ */
+export async function sharedServer(url: string): Promise<Target> {
   const client = await createRedisClient(url);
   return {
     urls: [url],
@@ -45,48 +125,4 @@ export async function sharedServer(
       }
     },
   };
-}
-
-/**
- * Registers one test that runs the whole behaviour suite over `kind`, on the
- * server or cluster `start` provides.
- */
-export function behaviourSuiteOver(
-  kind: ClientKind,
-  start: () => Promise<AsyncDisposable & { urls: readonly string[] }>,
-  label = kind.name,
-): void {
-  const cases: { name: string; fn: () => Promise<void> }[] = [];
-  let urls: readonly string[] = [];
-  let tests = 0;
-  defineBehaviourSuite(
-    label,
-    async (): Promise<Backend> => {
-      const keyPrefix = `${RUN}:suite${tests++}:`;
-      const fixtures: ClientFixture[] = [];
-      const open = async () => {
-        const fixture = await kind.open(urls);
-        fixtures.push(fixture);
-        // The raw client: createRedisStorage must recognise it by its shape.
-        return createRedisStorage(fixture.client, { keyPrefix });
-      };
-      const storage = await open();
-      return {
-        storage,
-        persistent: true,
-        reopen: open,
-        async [Symbol.asyncDispose]() {
-          for (const fixture of fixtures) {
-            await fixture[Symbol.asyncDispose]();
-          }
-        },
-      };
-    },
-    (name, fn) => cases.push({ name, fn }),
-  );
-  Deno.test(`the behaviour suite passes over ${label}`, async (t) => {
-    await using target = await start();
-    urls = target.urls;
-    for (const { name, fn } of cases) await t.step(name, fn);
-  });
 }

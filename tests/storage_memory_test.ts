@@ -7,9 +7,9 @@ import {
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
 import { SubjectProperty } from "../src/storage/property.ts";
 import { KRules } from "../src/subject/krules.ts";
-import { defineBehaviourSuite } from "./storage_contract.ts";
+import { registerContracts } from "./contracts.ts";
 
-defineBehaviourSuite("memory", () => {
+registerContracts("memory", () => {
   const storage = createMemoryStorage();
   return Promise.resolve({
     storage,
