@@ -16,6 +16,7 @@ import {
   SubjectProperty,
 } from "../mod.ts";
 import { startRedisServer } from "../src/testing/redis_server.ts";
+import { closedPort } from "../src/testing/closed_port.ts";
 
 const FAST_RECONNECT = { baseDelayMs: 10, maxDelayMs: 100, maxAttempts: 100 };
 
@@ -299,12 +300,10 @@ Deno.test("restart with an empty script cache: the next compare-and-set, set and
 Deno.test("no server: createRedisClient rejects within connectTimeoutMs with a RedisConnectionError naming the server", async () => {
   const CONNECT_TIMEOUT_MS = 500;
   // A port nobody listens on: refused at once.
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const closedPort = probe.addr.port;
-  probe.close();
+  const port = await closedPort();
   let started = performance.now();
   const refused = await createRedisClient(
-    `redis://:pw@127.0.0.1:${closedPort}/0`,
+    `redis://:pw@127.0.0.1:${port}/0`,
     { connectTimeoutMs: CONNECT_TIMEOUT_MS },
   ).catch((e) => e);
   let elapsed = performance.now() - started;
@@ -312,7 +311,7 @@ Deno.test("no server: createRedisClient rejects within connectTimeoutMs with a R
   assert.match(
     refused.message,
     new RegExp(
-      `^Cannot connect to redis://:\\*\\*\\*@127\\.0\\.0\\.1:${closedPort}/0: .*refused`,
+      `^Cannot connect to redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}/0: .*refused`,
       "i",
     ),
   );
