@@ -17,6 +17,7 @@ import {
 } from "../mod.ts";
 import { startRedisServer } from "../src/testing/redis_server.ts";
 import { closedPort } from "../src/testing/closed_port.ts";
+import { reportFigures } from "./helpers_figures.ts";
 
 const FAST_RECONNECT = { baseDelayMs: 10, maxDelayMs: 100, maxAttempts: 100 };
 
@@ -154,7 +155,7 @@ Deno.test("crash: SIGKILL under 4 concurrent writers loses no acknowledged store
     assert.ok(client.stats.reconnects >= 1, `writer ${w} never reconnected`);
     assert.ok(resolvedAfter[w] >= AFTER_RESTART);
   }
-  console.log(
+  reportFigures(
     `crash: ${records.length} stores, ${resolvedBeforeKill} acknowledged before the kill, ${rejected.length} rejected (all RedisConnectionError, ${appliedButRejected.length} of them whole in the AOF anyway), 0 lost, 0 partial; ${clients.length} clients reconnected by themselves`,
   );
 });
@@ -245,7 +246,7 @@ Deno.test("stall: a paused server under load times every command out with RedisT
     assert.equal(await client.send(["GET", `stall:${c}`]), "x");
   }
   const sorted = [...failureLatencies].sort((a, b) => a - b);
-  console.log(
+  reportFigures(
     `stall: ${sorted.length} commands timed out after ${sorted[0].toFixed(0)}-${
       sorted[sorted.length - 1].toFixed(0)
     } ms (limit ${TIMEOUT_MS} ms), none hung; after resume ${
