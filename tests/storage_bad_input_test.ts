@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { RedisClient } from "../src/client/client.ts";
 import { RedisReplyError } from "../src/client/errors.ts";
-import { CorruptValueError, InvalidValueError } from "../src/storage/errors.ts";
+import { CorruptValueError, InvalidValueError } from "../src/json/errors.ts";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
 import {
   type Property,
