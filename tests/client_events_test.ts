@@ -13,6 +13,7 @@ import {
   RedisConnectionError,
   type RedisEventTarget,
 } from "../mod.ts";
+import { closedPort } from "../src/testing/closed_port.ts";
 import { startRedisCluster, startRedisServer } from "../testing.ts";
 
 const TYPES = ["connect", "disconnect", "reconnecting", "error"] as const;
@@ -117,10 +118,7 @@ Deno.test("events: a killed and restarted server gives connect, disconnect with 
 });
 
 Deno.test("events: a first connect that fails dispatches error only, and no listener is needed", async () => {
-  // A port nobody listens on: refused at once.
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = probe.addr.port;
-  probe.close();
+  const port = await closedPort();
   const client = new RedisClient(`redis://127.0.0.1:${port}`, {
     connectTimeoutMs: 500,
   });

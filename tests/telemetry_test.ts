@@ -14,6 +14,7 @@ import {
   spanTree,
   startOtlpReceiver,
 } from "./helpers_otlp.ts";
+import { reportFigures } from "./helpers_figures.ts";
 import { startWorkers } from "./helpers_worker.ts";
 
 /** A password that must appear in no exported byte. */
@@ -205,19 +206,17 @@ Deno.test("telemetry: each worker request's trace holds its Redis spans, named, 
   for (const body of receiver.bodies) {
     assert.ok(!body.includes(SECRET), "the password reached the exporter");
   }
+  // Shown by `deno task test`; the README's printout is one such run.
+  const show = [
+    "url.path",
+    "db.namespace",
+    "server.address",
+    "server.port",
+    "error.type",
+  ];
   for (const trace of [incr.traceId, failed[0].traceId]) {
-    console.log(
-      spanTree(
-        spans.filter((s) => s.traceId === trace),
-        [
-          "url.path",
-          "db.namespace",
-          "server.address",
-          "server.port",
-          "error.type",
-        ],
-      ),
-    );
+    const tree = spanTree(spans.filter((s) => s.traceId === trace), show);
+    for (const line of tree.split("\n")) reportFigures(`span tree: ${line}`);
   }
 });
 
