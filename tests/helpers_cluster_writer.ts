@@ -1,7 +1,7 @@
 /**
  * A process that writes keys through a cluster client with `db.query.text`
  * on, for the telemetry test: run with `OTEL_DENO=true`, its spans say which
- * node served each command.
+ * node served each command. It prints the client's stats as one JSON line.
  *
  * Usage: deno run --allow-net=127.0.0.1 helpers_cluster_writer.ts COUNT SEED_URL…
  *
@@ -19,3 +19,4 @@ await Promise.all(
     (_, i) => cluster.send(["SET", `otel-key-${i}`, `secret-value-${i}`]),
   ),
 );
+console.log(JSON.stringify(cluster.stats));
