@@ -8,12 +8,12 @@
  * otherwise {@linkcode clientTelemetry} returns `null` and a client's hot
  * path costs one `null` check.
  *
+ * It knows the client only by shape (its events, its errors' `code` and
+ * `name`), so that `src/client/` can import it without a cycle.
+ *
  * @module
  */
 
-import { RedisReplyError } from "../client/errors.ts";
-import type { RedisClientEventMap } from "../client/events.ts";
-import type { RedisArg, RedisReply } from "../client/types.ts";
 import {
   type Attributes,
   type Counter,
@@ -132,10 +132,7 @@ export class ClientTelemetry {
    * @param reply Its pending reply.
    * @returns A promise that settles as `reply` does, once the span has ended.
    */
-  command(
-    args: readonly RedisArg[],
-    reply: Promise<RedisReply>,
-  ): Promise<RedisReply> {
+  command<T>(args: readonly unknown[], reply: Promise<T>): Promise<T> {
     const operation = typeof args[0] === "string"
       ? args[0].toUpperCase()
       : String(args[0]);
@@ -176,7 +173,7 @@ export class ClientTelemetry {
     if (span !== undefined) {
       if (errorType !== undefined) {
         span.setAttribute("error.type", errorType);
-        if (error instanceof RedisReplyError) {
+        if (replyCode(error) !== undefined) {
           span.setAttribute("db.response.status_code", errorType);
         }
         // The type only: an error's message may quote the server, and the
@@ -217,13 +214,11 @@ export class ClientTelemetry {
     const instruments = this.#instruments;
     if (instruments === null) return;
     const base = this.#base;
-    const on = <K extends keyof RedisClientEventMap>(
-      type: K,
-      listener: (event: RedisClientEventMap[K]) => void,
-    ): void => client.addEventListener(type, listener as EventListener);
+    const on = (type: string, listener: (event: ClientEvent) => void) =>
+      client.addEventListener(type, listener as EventListener);
     on("connect", (event) => {
       instruments.connections.add(1, base);
-      if (event.reconnect) instruments.reconnects.add(1, base);
+      if (event.reconnect === true) instruments.reconnects.add(1, base);
     });
     on("disconnect", (event) => {
       instruments.connections.add(-1, base);
@@ -243,11 +238,23 @@ export class ClientTelemetry {
   }
 }
 
+/** The fields of the client's `connect`, `disconnect` and `error` events read here. */
+interface ClientEvent extends Event {
+  readonly reconnect?: boolean;
+  readonly cause?: unknown;
+  readonly error?: unknown;
+}
+
+/** The Redis error code of an error reply (`RedisReplyError.code`), if it is one. */
+function replyCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === "string" ? code : undefined;
+}
+
 /** `error.type`: the Redis error code for error replies, else the error's class name. */
 function typeOf(error: unknown): string {
-  if (error instanceof RedisReplyError) return error.code;
-  if (error instanceof Error) return error.name;
-  return "_OTHER";
+  return replyCode(error) ??
+    (error instanceof Error ? error.name : "_OTHER");
 }
 
 /**

@@ -5,8 +5,6 @@
  * @module
  */
 
-import type { RedisArg } from "../client/types.ts";
-
 /** How a command's arguments after its name are laid out. */
 type Shape =
   /** A key, then field names (`HGET key field`). */
@@ -74,7 +72,7 @@ const MAX_ARGS = 64;
  * @param args The command and its arguments.
  * @returns E.g. `HSET s:app:user-1 pname ?`.
  */
-export function queryText(args: readonly RedisArg[]): string {
+export function queryText(args: readonly unknown[]): string {
   const name = String(args[0]).toUpperCase();
   const shape = SCRIPT.test(name) ? "script" : SHAPES.get(name);
   const parts = [name];
@@ -106,7 +104,8 @@ export function queryText(args: readonly RedisArg[]): string {
   }
   for (let i = 1; i < count; i++) {
     const arg = args[i];
-    parts.push(shown(i) && typeof arg !== "object" ? String(arg) : "?");
+    const plain = typeof arg === "string" || typeof arg === "number";
+    parts.push(shown(i) && plain ? String(arg) : "?");
   }
   if (args.length > count) parts.push("…");
   return parts.join(" ");
