@@ -565,7 +565,7 @@ export function defineBehaviourSuite(
     assert.equal(events[0].subject, subject);
     assert.deepEqual(events[0].payload, {
       property_name: "status",
-      old_value: undefined,
+      old_value: null,
       value: "active",
     });
     assert.deepEqual(events[0].extra, { reason: "login" });

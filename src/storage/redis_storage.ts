@@ -9,9 +9,10 @@ import {
 import { checkSubjectName } from "../json/names.ts";
 import { checkProperty, encodeChanges, fieldOf } from "./_checks.ts";
 import { CasCombiner } from "./_cas_combiner.ts";
-import { PropertyNotFoundError } from "./errors.ts";
+import { CorruptValueError } from "../json/errors.ts";
+import { ConflictError, PropertyNotFoundError } from "./errors.ts";
 import { type Property, PropertyType } from "./property.ts";
-import { runScript, SET_SCRIPT, STORE_SCRIPT } from "./scripts.ts";
+import { runScript, SAME_SCRIPT, SET_SCRIPT, STORE_SCRIPT } from "./scripts.ts";
 import type {
   EncodedValue,
   StorageContext,
@@ -22,6 +23,11 @@ import type {
 
 /** The default of {@linkcode RedisStorageOptions.maxCasAttempts}. */
 export const DEFAULT_MAX_CAS_ATTEMPTS = 100;
+
+// What every client decodes bytes that are not UTF-8 to.
+const REPLACEMENT = "\uFFFD";
+// How often a field that keeps changing is checked again before giving up.
+const MAX_BYTE_CHECKS = 10;
 
 // Lets the factory give the storages it opens its one combiner; set in the
 // class's static block, the only code that may touch its private fields.
@@ -158,6 +164,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
     const entries = hashEntries(
       await this.#client.send(["HGETALL", this.key]),
     );
+    let suspects: Map<string, string> | undefined;
     for (let i = 0; i < entries.length; i += 2) {
       const field = entries[i];
       const target = field[0] === PropertyType.DEFAULT
@@ -165,12 +172,100 @@ export class SubjectsRedisStorage implements SubjectStorage {
         : field[0] === PropertyType.EXTENDED
         ? extProps
         : undefined;
-      target?.set(
-        field.slice(1),
-        new FieldText(this.key, field, entries[i + 1]),
-      );
+      if (target === undefined) continue;
+      const text = entries[i + 1];
+      if (text.includes(REPLACEMENT)) {
+        (suspects ??= new Map()).set(field, text);
+      }
+      target.set(field.slice(1), new FieldText(this.key, field, text));
+    }
+    if (suspects !== undefined) {
+      for (const [field, text] of await this.#checkBytes(suspects)) {
+        const target = field[0] === PropertyType.DEFAULT ? props : extProps;
+        if (text === null) target.delete(field.slice(1));
+        else {
+          target.set(
+            field.slice(1),
+            new FieldText(this.key, field, text ?? "", text !== undefined),
+          );
+        }
+      }
     }
     return [props, extProps];
+  }
+
+  /**
+   * Tells apart, among texts a read returned with U+FFFD in them, a stored
+   * U+FFFD from bytes that are not UTF-8 (which every client decodes to
+   * U+FFFD, silently): the server compares its bytes with the text. A field
+   * that changed meanwhile is checked again with its new text.
+   *
+   * @param texts The suspect texts by field.
+   * @returns Per field: its text (newer, if it changed), `null` when it is
+   *   gone, or `undefined` when its bytes are not UTF-8.
+   */
+  async #checkBytes(
+    texts: Map<string, string>,
+  ): Promise<Map<string, string | null | undefined>> {
+    const result = new Map<string, string | null | undefined>(texts);
+    let pending = [...texts];
+    for (let round = 1; pending.length > 0; round++) {
+      const reply = await runScript(
+        this.#client,
+        SAME_SCRIPT,
+        this.key,
+        pending.flat(),
+      );
+      if (!Array.isArray(reply) || reply.length !== pending.length) {
+        throw new TypeError(
+          `Unexpected reply to the byte-check script: ${JSON.stringify(reply)}`,
+        );
+      }
+      const changed: [string, string][] = [];
+      for (let i = 0; i < pending.length; i++) {
+        const [field, text] = pending[i];
+        const same = reply[i];
+        if (same === 1) continue;
+        const current = Array.isArray(same) ? same[0] : undefined;
+        if (current === text) {
+          // The same text from other bytes: the bytes are not UTF-8.
+          result.set(field, undefined);
+        } else if (current === null) {
+          result.set(field, null);
+        } else if (typeof current === "string") {
+          result.set(field, current);
+          if (!current.includes(REPLACEMENT)) continue;
+          if (round >= MAX_BYTE_CHECKS) {
+            throw new ConflictError(this.key, field.slice(1), round);
+          }
+          changed.push([field, current]);
+        } else {
+          throw new TypeError(
+            `Unexpected reply to the byte-check script: ${
+              JSON.stringify(reply)
+            }`,
+          );
+        }
+      }
+      pending = changed;
+    }
+    return result;
+  }
+
+  /** Decodes a field's text strictly: U+FFFD in it is checked against the bytes. */
+  async #decodeStrict(field: string, text: string): Promise<unknown> {
+    if (!text.includes(REPLACEMENT)) return decodeValue(this.key, field, text);
+    const checked = (await this.#checkBytes(new Map([[field, text]]))).get(
+      field,
+    );
+    if (checked === null) {
+      throw new PropertyNotFoundError(
+        field.slice(1),
+        field[0] === PropertyType.EXTENDED,
+      );
+    }
+    if (checked === undefined) throw new CorruptValueError(this.key, field);
+    return decodeValue(this.key, field, checked);
   }
 
   /**
@@ -249,11 +344,15 @@ export class SubjectsRedisStorage implements SubjectStorage {
       const text = encodeValue(prop.name, value);
       // Not async: one turn of the microtask queue fewer on a hot path.
       return runScript(this.#client, SET_SCRIPT, this.key, [field, text]).then(
-        (old): [unknown, unknown] =>
-          old === null ? [value, oldValueDefault] : [
+        (old): [unknown, unknown] => {
+          if (old === null) return [value, oldValueDefault];
+          // The script wraps an old value whose bytes are not UTF-8.
+          if (Array.isArray(old)) throw new CorruptValueError(this.key, field);
+          return [
             value,
             decodeValue(this.key, field, expectString(old, "EVALSHA")),
-          ],
+          ];
+        },
       );
     } catch (error) {
       return Promise.reject(error);
@@ -278,7 +377,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
         prop.type === PropertyType.EXTENDED,
       );
     }
-    return decodeValue(this.key, field, expectString(text, "HGET"));
+    return await this.#decodeStrict(field, expectString(text, "HGET"));
   }
 
   /**

@@ -46,7 +46,7 @@ export interface SubjectFactoryOptions {
  *   console.log(payload.property_name, payload.old_value, "->", payload.value);
  * });
  * const device = krules.subject("device-456");
- * await device.set("temperature", 21.5); // logs: temperature undefined -> 21.5
+ * await device.set("temperature", 21.5); // logs: temperature null -> 21.5
  * await device.store();
  * ```
  */

@@ -149,6 +149,14 @@ export class Subject {
   readonly #useCacheDefault: boolean;
   #cache: Cache | null = null;
   #loading: Promise<void> | null = null;
+  // Cached sets and deletes still waiting for the first load: store() waits
+  // for them, so a forgotten await cannot leave a change out of the batch.
+  readonly #mutations = new Set<Promise<unknown>>();
+  // Batches whose store() is in flight; a direct write of a property ends
+  // its change in them too, so a failed batch cannot bring it back.
+  readonly #storing = new Set<Cache>();
+  // A failed batch waiting for the next load to be merged under it.
+  #unstored: Cache | null = null;
   // Bumped whenever a load in flight may have missed a write, so its result
   // is dropped and loaded again rather than cached stale.
   #generation = 0;
@@ -254,7 +262,8 @@ export class Subject {
           this,
           {
             [PayloadConst.PROPERTY_NAME]: prop,
-            [PayloadConst.OLD_VALUE]: oldValue,
+            // null, not undefined, so the key survives JSON, as in Python.
+            [PayloadConst.OLD_VALUE]: oldValue === undefined ? null : oldValue,
             [PayloadConst.VALUE]: newValue,
           },
           options.extra,
@@ -379,10 +388,16 @@ export class Subject {
   /**
    * Writes every cached change in one storage `store()` call (atomic, one
    * round trip on Redis), then drops the cache so the next read reloads.
-   * Does nothing when no cache is loaded. If the write fails, the changes
-   * stay cached and a later `store()` tries again.
+   * Does nothing when no cache is loaded.
+   *
+   * Every cached `set()` and `delete()` called before it is included, even
+   * one not awaited yet. If the write fails, the changes stay cached, under
+   * any change made meanwhile, and a later `store()` writes them.
    */
   async store(): Promise<void> {
+    while (this.#mutations.size > 0) {
+      await Promise.allSettled(this.#mutations);
+    }
     const cache = this.#cache;
     if (cache === null) return;
     const inserts: Property[] = [];
@@ -404,11 +419,14 @@ export class Subject {
     // go to a fresh cache instead of one that is about to be discarded.
     this.#cache = null;
     this.#generation++;
+    this.#storing.add(cache);
     try {
       await this.#storage.store({ inserts, updates, deletes });
     } catch (error) {
-      if (this.#cache === null && this.#loading === null) this.#cache = cache;
+      this.#restore(cache);
       throw error;
+    } finally {
+      this.#storing.delete(cache);
     }
   }
 
@@ -434,6 +452,7 @@ export class Subject {
     }
     await this.#storage.flush();
     this.#cache = null;
+    this.#unstored = null;
     this.#generation++;
     await this.#events.emit(SubjectEventType.SUBJECT_DELETED, this, {
       props,
@@ -495,11 +514,11 @@ export class Subject {
     }
     try {
       const value = await this.#storage.get(makeProperty(type, prop));
-      this.#refresh(type, prop, true, value);
+      this.#refreshRead(type, prop, true, value);
       return value;
     } catch (error) {
       if (!(error instanceof PropertyNotFoundError)) throw error;
-      this.#refresh(type, prop, false);
+      this.#refreshRead(type, prop, false);
       if (hasDefault) return options.default;
       throw error;
     }
@@ -516,7 +535,7 @@ export class Subject {
       if (!(useCache ?? this.#useCacheDefault)) {
         return this.#storage.set(makeProperty(type, prop, value)).then(
           (result) => {
-            this.#refresh(type, prop, true, result[0]);
+            this.#settle(type, prop, true, result[0]);
             return result;
           },
         );
@@ -528,7 +547,9 @@ export class Subject {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#withCache((cache) => setCached(cache[type], prop, value));
+    return this.#mutation(
+      this.#withCache((cache) => setCached(cache[type], prop, value)),
+    );
   }
 
   /** Deletes a property and returns the value it had. */
@@ -542,10 +563,10 @@ export class Subject {
       const property = makeProperty(type, prop);
       const oldValue = await this.#storage.get(property);
       await this.#storage.delete(property);
-      this.#refresh(type, prop, false);
+      this.#settle(type, prop, false);
       return oldValue;
     }
-    return await this.#withCache((cache) => {
+    return await this.#mutation(this.#withCache((cache) => {
       const section = cache[type];
       if (!section.values.has(prop)) {
         throw new PropertyNotFoundError(prop, type === PropertyType.EXTENDED);
@@ -556,7 +577,16 @@ export class Subject {
       section.updated.delete(prop);
       section.deleted.add(prop);
       return oldValue;
-    });
+    }));
+  }
+
+  /** Keeps a cached change that waits for the load in view of store(). */
+  #mutation<T>(change: Promise<T>): Promise<T> {
+    if (this.#cache !== null) return change;
+    this.#mutations.add(change);
+    const done = () => this.#mutations.delete(change);
+    change.then(done, done);
+    return change;
   }
 
   /**
@@ -592,6 +622,10 @@ export class Subject {
           [PropertyType.DEFAULT]: newSection(props),
           [PropertyType.EXTENDED]: newSection(extProps),
         };
+        if (this.#unstored !== null) {
+          mergeUnder(this.#cache, this.#unstored);
+          this.#unstored = null;
+        }
       }).finally(() => {
         this.#loading = null;
       });
@@ -600,26 +634,97 @@ export class Subject {
   }
 
   /**
-   * Makes a loaded cache agree with storage after a direct read or write.
-   * The property is no longer a pending change: storage already holds what
-   * the cache now says, so `store()` must not write it back over a newer value.
+   * Makes a loaded cache agree with storage after a direct read, unless the
+   * property has a pending change: a read never ends a change it did not see.
    */
-  #refresh(
+  #refreshRead(
     type: PropertyTypeValue,
     prop: string,
     present: boolean,
     value?: unknown,
   ): void {
+    const section = this.#cache?.[type];
+    if (section === undefined || isPending(section, prop)) return;
+    if (present) section.values.set(prop, value);
+    else section.values.delete(prop);
+  }
+
+  /**
+   * Makes the subject agree with storage after a direct write or delete.
+   * The property is no longer a pending change anywhere (the cache, a batch
+   * being stored, a failed batch): storage already holds what the caller
+   * wrote, so no `store()` may write an older change back over it.
+   */
+  #settle(
+    type: PropertyTypeValue,
+    prop: string,
+    present: boolean,
+    value?: unknown,
+  ): void {
+    for (const batch of this.#storing) endChange(batch[type], prop);
+    if (this.#unstored !== null) endChange(this.#unstored[type], prop);
     if (this.#cache === null) {
+      // A load in flight may have read storage before this write.
       if (this.#loading !== null) this.#generation++;
       return;
     }
     const section = this.#cache[type];
     if (present) section.values.set(prop, value);
     else section.values.delete(prop);
-    section.created.delete(prop);
-    section.updated.delete(prop);
-    section.deleted.delete(prop);
+    endChange(section, prop);
+  }
+
+  /**
+   * Takes back the changes of a batch whose store() failed: as the cache if
+   * nothing replaced it, otherwise merged under the newer changes now or at
+   * the next load.
+   */
+  #restore(failed: Cache): void {
+    if (this.#cache !== null) {
+      mergeUnder(this.#cache, failed);
+    } else if (this.#loading === null) {
+      if (this.#unstored !== null) mergeUnder(failed, this.#unstored);
+      this.#unstored = null;
+      this.#cache = failed;
+    } else {
+      if (this.#unstored !== null) mergeUnder(failed, this.#unstored);
+      this.#unstored = failed;
+    }
+  }
+}
+
+function isPending(section: CacheSection, prop: string): boolean {
+  return section.created.has(prop) || section.updated.has(prop) ||
+    section.deleted.has(prop);
+}
+
+function endChange(section: CacheSection, prop: string): void {
+  section.created.delete(prop);
+  section.updated.delete(prop);
+  section.deleted.delete(prop);
+}
+
+/**
+ * Adds the pending changes of `older` to `cache`, except for properties that
+ * `cache` has newer changes of.
+ */
+function mergeUnder(cache: Cache, older: Cache): void {
+  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+    const section = cache[type];
+    const old = older[type];
+    for (const names of [old.created, old.updated]) {
+      for (const name of names) {
+        if (isPending(section, name)) continue;
+        const present = section.values.has(name);
+        section.values.set(name, old.values.get(name));
+        (present ? section.updated : section.created).add(name);
+      }
+    }
+    for (const name of old.deleted) {
+      if (isPending(section, name)) continue;
+      section.values.delete(name);
+      section.deleted.add(name);
+    }
   }
 }
 
