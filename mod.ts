@@ -86,6 +86,7 @@ export type {
   StorageContext,
   StorageFactory,
   StoreChanges,
+  SubjectNamesOptions,
   SubjectStorage,
 } from "./src/storage/types.ts";
 export {
@@ -101,15 +102,21 @@ export {
   EventBus,
   type EventBusOptions,
   type EventHandler,
+  type EventPattern,
   type SubjectEvent,
+  type SubjectEventName,
+  type SubjectEventPayloads,
 } from "./src/subject/event_bus.ts";
 export { PayloadConst, SubjectEventType } from "./src/subject/events.ts";
 export type {
   DeleteOptions,
   ExtOptions,
   GetOptions,
+  PropName,
   SetOptions,
   Subject,
+  SubjectDict,
+  SubjectProps,
 } from "./src/subject/subject.ts";
 export {
   KRules,

@@ -425,7 +425,8 @@ storageCases.push(
     setup: (raw) => raw.send(["HSET", `s:${PREFIX}s`, "pbroken", "{not json"]),
     act: (ctx) => ctx.storage("s").get(p("broken")),
     error: CorruptValueError,
-    message: /^Property "broken" \(field "pbroken" of key "s:bad:s"\) does not hold valid JSON/,
+    message:
+      /^Property "broken" \(field "pbroken" of key "s:bad:s"\) does not hold valid JSON/,
     check: corrupt("pbroken"),
   },
   {

@@ -7,17 +7,31 @@ import {
   FieldText,
 } from "../json/codec.ts";
 import { checkSubjectName } from "../json/names.ts";
-import { checkProperty, encodeChanges, fieldOf } from "./_checks.ts";
+import {
+  checkExpiry,
+  checkProperty,
+  encodeChanges,
+  fieldOf,
+} from "./_checks.ts";
 import { CasCombiner } from "./_cas_combiner.ts";
 import { CorruptValueError } from "../json/errors.ts";
 import { ConflictError, PropertyNotFoundError } from "./errors.ts";
 import { type Property, PropertyType } from "./property.ts";
-import { runScript, SAME_SCRIPT, SET_SCRIPT, STORE_SCRIPT } from "./scripts.ts";
+import {
+  EXPIRE_SCRIPT,
+  runScript,
+  SAME_SCRIPT,
+  SET_MANY_SCRIPT,
+  SET_SCRIPT,
+  STORE_SCRIPT,
+} from "./scripts.ts";
+import { scanSubjectNames } from "./_scan.ts";
 import type {
   EncodedValue,
   StorageContext,
   StorageFactory,
   StoreChanges,
+  SubjectNamesOptions,
   SubjectStorage,
 } from "./types.ts";
 
@@ -83,6 +97,7 @@ export interface RedisStorageOptions {
 export class SubjectsRedisStorage implements SubjectStorage {
   /** The Redis key of the subject's hash: `s:{keyPrefix}{subject}`. */
   readonly key: string;
+  readonly #subject: string;
   readonly #client: RedisSender;
   readonly #maxCasAttempts: number;
   #combiner: CasCombiner | undefined;
@@ -109,6 +124,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
     checkCommands(client);
     const { keyPrefix, maxCasAttempts } = checkOptions(options ?? {});
     this.key = `s:${keyPrefix}${subject}`;
+    this.#subject = subject;
     this.#client = client;
     this.#maxCasAttempts = maxCasAttempts;
   }
@@ -259,10 +275,9 @@ export class SubjectsRedisStorage implements SubjectStorage {
       field,
     );
     if (checked === null) {
-      throw new PropertyNotFoundError(
-        field.slice(1),
-        field[0] === PropertyType.EXTENDED,
-      );
+      throw new PropertyNotFoundError(this.#subject, field.slice(1), {
+        extended: field[0] === PropertyType.EXTENDED,
+      });
     }
     if (checked === undefined) throw new CorruptValueError(this.key, field);
     return decodeValue(this.key, field, checked);
@@ -360,6 +375,72 @@ export class SubjectsRedisStorage implements SubjectStorage {
   }
 
   /**
+   * Writes several properties with one script, atomically, returning the
+   * values they replaced. Every value is checked before anything is sent.
+   *
+   * @param props The properties and their values.
+   * @returns The old values, in the order of `props` (`undefined` where absent).
+   * @throws {InvalidValueError} When a value does not survive JSON; nothing is written.
+   * @throws {CorruptValueError} When a replaced value was not valid JSON in
+   *   UTF-8; the new values are written all the same.
+   */
+  async setMany(props: readonly Property[]): Promise<unknown[]> {
+    const args: string[] = [];
+    for (const prop of props) {
+      checkProperty(prop);
+      args.push(fieldOf(prop), encodeValue(prop.name, prop.value));
+    }
+    if (args.length === 0) return [];
+    const reply = await runScript(
+      this.#client,
+      SET_MANY_SCRIPT,
+      this.key,
+      args,
+    );
+    if (!Array.isArray(reply) || reply.length !== props.length) {
+      throw new TypeError(
+        `Unexpected reply to the set-many script: ${JSON.stringify(reply)}`,
+      );
+    }
+    return reply.map((old, i) => {
+      const field = args[2 * i];
+      if (old === null) return undefined;
+      if (Array.isArray(old)) throw new CorruptValueError(this.key, field);
+      return decodeValue(this.key, field, expectString(old, "EVALSHA"));
+    });
+  }
+
+  /**
+   * Sets (`PEXPIRE`) or clears (`PERSIST`) the expiry of the subject's key,
+   * in one script that leaves an absent key alone. One key, so it works on
+   * Redis Cluster.
+   *
+   * @param ms Milliseconds from now, a positive integer, or `null` to clear.
+   * @returns Whether the key exists.
+   * @throws {RangeError} When `ms` is not a positive integer or `null`.
+   */
+  async expire(ms: number | null): Promise<boolean> {
+    checkExpiry(ms);
+    const reply = await runScript(this.#client, EXPIRE_SCRIPT, this.key, [
+      ms === null ? "" : ms,
+    ]);
+    return reply === 1;
+  }
+
+  /**
+   * Reads the expiry of the subject's key with one `PTTL`.
+   *
+   * @returns Milliseconds left, or `null` when the key has no expiry or does not exist.
+   */
+  async ttl(): Promise<number | null> {
+    const reply = await this.#client.send(["PTTL", this.key]);
+    if (typeof reply !== "number") {
+      throw new TypeError(`Unexpected reply to PTTL: ${JSON.stringify(reply)}`);
+    }
+    return reply < 0 ? null : reply;
+  }
+
+  /**
    * Reads one property with one `HGET`.
    *
    * @param prop The property to read.
@@ -372,10 +453,9 @@ export class SubjectsRedisStorage implements SubjectStorage {
     const field = fieldOf(prop);
     const text = await this.#client.send(["HGET", this.key, field]);
     if (text === null) {
-      throw new PropertyNotFoundError(
-        prop.name,
-        prop.type === PropertyType.EXTENDED,
-      );
+      throw new PropertyNotFoundError(this.#subject, prop.name, {
+        extended: prop.type === PropertyType.EXTENDED,
+      });
     }
     return await this.#decodeStrict(field, expectString(text, "HGET"));
   }
@@ -445,11 +525,15 @@ export function createRedisStorage(
   // One for every storage the factory opens, so that concurrent function
   // sets of one property combine whichever subject object they come from.
   const combiner = new CasCombiner(sender);
-  return (name: string, _context?: StorageContext): SubjectStorage => {
+  const factory = (name: string, _context?: StorageContext): SubjectStorage => {
     const storage = new SubjectsRedisStorage(name, sender, checked);
     shareCombiner(storage, combiner);
     return storage;
   };
+  return Object.assign(factory, {
+    subjectNames: (options?: SubjectNamesOptions): AsyncIterable<string> =>
+      scanSubjectNames(sender, checked.keyPrefix, options),
+  });
 }
 
 function checkCommands(client: RedisSender): void {

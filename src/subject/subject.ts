@@ -42,6 +42,28 @@ export interface SubjectOptions {
   useCacheDefault?: boolean;
 }
 
+/**
+ * What a typed subject's properties are: property name to value type, e.g.
+ * `{ email: string; logins: number }`. Untyped subjects use
+ * `Record<string, unknown>`.
+ */
+export type SubjectProps = object;
+
+/** The property names of `Props`. */
+export type PropName<Props extends SubjectProps> = keyof Props & string;
+
+/**
+ * What {@linkcode Subject.dict} returns: the properties, which may be
+ * absent, the subject's `name` (unless a property of that name overrides
+ * it, as in Python) and `ext`, the extended properties.
+ */
+export type SubjectDict<Props extends SubjectProps> =
+  & { [K in Exclude<PropName<Props>, "name" | "ext">]?: Props[K] }
+  & {
+    name: "name" extends keyof Props ? string | Props["name"] : string;
+    ext: Record<string, unknown>;
+  };
+
 /** Options of {@linkcode Subject.get} and {@linkcode Subject.getExt}. */
 export interface GetOptions {
   /**
@@ -58,7 +80,7 @@ export interface GetOptions {
   useCache?: boolean;
 }
 
-/** Options of {@linkcode Subject.set}. */
+/** Options of {@linkcode Subject.set} and {@linkcode Subject.setMany}. */
 export interface SetOptions {
   /**
    * Skip the `subject-property-changed` event.
@@ -95,7 +117,7 @@ export interface DeleteOptions {
   useCache?: boolean;
 }
 
-/** Options of {@linkcode Subject.setExt} and {@linkcode Subject.deleteExt}. */
+/** Options of {@linkcode Subject.setExt}, {@linkcode Subject.setExtMany} and {@linkcode Subject.deleteExt}. */
 export interface ExtOptions {
   /**
    * Change only the cache until `store()`, or write to storage now.
@@ -126,7 +148,15 @@ type Cache = Record<PropertyTypeValue, CacheSection>;
  * `useCache: false`, a call goes straight to storage and refreshes the cache
  * if one is loaded.
  *
- * Create subjects with `KRules.subject()`, which opens their storage.
+ * Events fire when `set()` or `delete()` changes the subject, before
+ * `store()`, as in Python: a listener may hear of a change that a failed
+ * `store()` never wrote.
+ *
+ * Create subjects with `KRules.subject()`, which opens their storage; give
+ * it a `Props` type (`krules.subject<User>("user-1")`) to type the default
+ * properties.
+ *
+ * @typeParam Props The default properties' names and value types.
  *
  * @example
  * ```ts
@@ -140,7 +170,7 @@ type Cache = Record<PropertyTypeValue, CacheSection>;
  * console.log(await user.dict()); // { name: "user-123", email: "john@example.com", logins: 1, ext: {} }
  * ```
  */
-export class Subject {
+export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   /** The subject's name, e.g. `"user-123"`. */
   readonly name: string;
   readonly #storage: SubjectStorage;
@@ -178,13 +208,30 @@ export class Subject {
   }
 
   /**
-   * Reads a default property.
+   * Reads a default property, or the given default when it is absent.
    *
    * @param prop The property name.
-   * @param options A default for when it is absent, and whether to use the cache.
+   * @param options The default, and whether to use the cache.
    * @returns The value, or the default.
+   */
+  get<K extends PropName<Props>, D>(
+    prop: K,
+    options: GetOptions & { default: D },
+  ): Promise<Props[K] | D>;
+  /**
+   * Reads a default property.
+   *
+   * @typeParam T The value's type, for an untyped subject; a typed subject
+   *   knows it.
+   * @param prop The property name.
+   * @param options Whether to use the cache, and a default for when it is absent.
+   * @returns The value.
    * @throws {PropertyNotFoundError} When the property is absent and no default is given.
    */
+  get<T = never, K extends PropName<Props> = PropName<Props>>(
+    prop: K,
+    options?: GetOptions,
+  ): Promise<[T] extends [never] ? Props[K] : T>;
   get(prop: string, options?: GetOptions): Promise<unknown> {
     return this.#get(PropertyType.DEFAULT, prop, options);
   }
@@ -204,7 +251,7 @@ export class Subject {
   /**
    * Sets a default property from its old value, and emits `subject-property-changed` with
    * `{ property_name, old_value, value }` when the value changed (by deep
-   * equality) unless `muted`.
+   * equality) unless `muted`. The event fires now, before `store()`.
    *
    * A function value is called with the old value (`undefined` when absent;
    * a copy, so mutating it is safe) and its result becomes the new value.
@@ -217,11 +264,11 @@ export class Subject {
    * @returns The new value and the old value (`undefined` when it was absent).
    * @throws {InvalidValueError} When the value does not survive JSON; nothing changes.
    */
-  set(
-    prop: string,
-    value: (old: unknown) => unknown,
+  set<K extends PropName<Props>>(
+    prop: K,
+    value: (old: Props[K] | undefined) => Props[K],
     options?: SetOptions,
-  ): Promise<[unknown, unknown]>;
+  ): Promise<[Props[K], Props[K] | undefined]>;
   /**
    * Sets a default property to a value. See the function form above for the
    * events, the cache and the errors.
@@ -231,46 +278,80 @@ export class Subject {
    * @param options Events and cache use.
    * @returns The new value and the old value (`undefined` when it was absent).
    */
+  set<K extends PropName<Props>>(
+    prop: K,
+    value: Props[K],
+    options?: SetOptions,
+  ): Promise<[Props[K], Props[K] | undefined]>;
   set(
     prop: string,
     value: unknown,
     options?: SetOptions,
-  ): Promise<[unknown, unknown]>;
-  set(
-    prop: string,
-    value: unknown,
-    options: SetOptions = {},
   ): Promise<[unknown, unknown]> {
     const result = this.#set(
       PropertyType.DEFAULT,
       prop,
       value,
-      options.useCache,
+      options?.useCache,
     );
     // Not async: a cached set with nobody listening settles without any
     // further promise, which is most of what a batch of sets costs.
     if (
-      options.muted === true ||
+      options?.muted === true ||
       !this.#events.listens(SubjectEventType.PROPERTY_CHANGED)
     ) {
       return result;
     }
     return result.then(async ([newValue, oldValue]) => {
-      if (!jsonEqual(newValue, oldValue)) {
-        await this.#events.emit(
-          SubjectEventType.PROPERTY_CHANGED,
-          this,
-          {
-            [PayloadConst.PROPERTY_NAME]: prop,
-            // null, not undefined, so the key survives JSON, as in Python.
-            [PayloadConst.OLD_VALUE]: oldValue === undefined ? null : oldValue,
-            [PayloadConst.VALUE]: newValue,
-          },
-          options.extra,
-        );
-      }
+      await this.#emitChanged(prop, newValue, oldValue, options?.extra);
       return [newValue, oldValue];
     });
+  }
+
+  /**
+   * Sets several default properties in one call: cached, or (with
+   * `useCache: false`) written by the storage in one atomic step. Emits one
+   * `subject-property-changed` per property whose value changed, unless
+   * `muted`. Every value is checked first, so one bad value means nothing
+   * changes.
+   *
+   * @param values The new values by property name (not functions).
+   * @param options Events and cache use.
+   * @throws {InvalidValueError} When a value does not survive JSON; nothing changes.
+   */
+  async setMany(
+    values: Partial<Props>,
+    options?: SetOptions,
+  ): Promise<void> {
+    const changes = await this.#setMany(
+      PropertyType.DEFAULT,
+      values,
+      options?.useCache,
+    );
+    if (
+      options?.muted === true ||
+      !this.#events.listens(SubjectEventType.PROPERTY_CHANGED)
+    ) {
+      return;
+    }
+    for (const [name, newValue, oldValue] of changes) {
+      await this.#emitChanged(name, newValue, oldValue, options?.extra);
+    }
+  }
+
+  /**
+   * Sets several extended properties in one call, as {@linkcode setMany}
+   * does for default ones. Extended properties emit no events.
+   *
+   * @param values The new values by property name (not functions).
+   * @param options Cache use.
+   * @throws {InvalidValueError} When a value does not survive JSON; nothing changes.
+   */
+  async setExtMany(
+    values: Record<string, unknown>,
+    options?: ExtOptions,
+  ): Promise<void> {
+    await this.#setMany(PropertyType.EXTENDED, values, options?.useCache);
   }
 
   /**
@@ -304,9 +385,9 @@ export class Subject {
   setExt(
     prop: string,
     value: unknown,
-    options: ExtOptions = {},
+    options?: ExtOptions,
   ): Promise<[unknown, unknown]> {
-    return this.#set(PropertyType.EXTENDED, prop, value, options.useCache);
+    return this.#set(PropertyType.EXTENDED, prop, value, options?.useCache);
   }
 
   /**
@@ -462,6 +543,44 @@ export class Subject {
   }
 
   /**
+   * Sets or clears the expiry of the whole subject in storage, at once
+   * (not cached): after `ms` milliseconds the subject and all its
+   * properties are deleted. Atomic on Redis, and safe on a cluster. Not a
+   * Python feature: a Python service sharing the data sees the key vanish.
+   *
+   * Only stored data can expire: call it after `store()`. A write does not
+   * clear the expiry; `expire(null)` does.
+   *
+   * @param ms Milliseconds from now, a positive integer, or `null` to keep
+   *   the subject until it is deleted.
+   * @returns Whether the subject has stored data (`false`: nothing to expire).
+   * @throws {RangeError} When `ms` is not a positive integer or `null`.
+   * @throws {TypeError} When the storage cannot expire subjects.
+   */
+  expire(ms: number | null): Promise<boolean> {
+    const storage = this.#storage;
+    if (storage.expire === undefined) {
+      return Promise.reject(this.#unsupported("expire()"));
+    }
+    return storage.expire(ms);
+  }
+
+  /**
+   * Reads the expiry of the whole subject from storage.
+   *
+   * @returns Milliseconds until the subject is deleted, or `null` when it
+   *   has no expiry (or no stored data).
+   * @throws {TypeError} When the storage cannot expire subjects.
+   */
+  ttl(): Promise<number | null> {
+    const storage = this.#storage;
+    if (storage.ttl === undefined) {
+      return Promise.reject(this.#unsupported("ttl()"));
+    }
+    return storage.ttl();
+  }
+
+  /**
    * Describes the subject as one object, from the cache:
    * `{ name, ...props, ext: { ...extProps } }`. As in Python, a property
    * named `name` overrides the subject's name, while `ext` always holds the
@@ -469,13 +588,13 @@ export class Subject {
    *
    * @returns The description.
    */
-  dict(): Promise<Record<string, unknown>> {
+  dict(): Promise<SubjectDict<Props>> {
     return this.#withCache((cache) => {
       const result: Record<string, unknown> = {};
       setOwn(result, "name", this.name);
       for (const [name, value] of cache.p.values) setOwn(result, name, value);
       setOwn(result, "ext", toRecord(cache.e.values));
-      return result;
+      return result as SubjectDict<Props>;
     });
   }
 
@@ -497,6 +616,75 @@ export class Subject {
     return this.name;
   }
 
+  async #emitChanged(
+    prop: string,
+    newValue: unknown,
+    oldValue: unknown,
+    extra: Record<string, unknown> | undefined,
+  ): Promise<void> {
+    if (jsonEqual(newValue, oldValue)) return;
+    await this.#events.emit(
+      SubjectEventType.PROPERTY_CHANGED,
+      this,
+      {
+        [PayloadConst.PROPERTY_NAME]: prop,
+        // null, not undefined, so the key survives JSON, as in Python.
+        [PayloadConst.OLD_VALUE]: oldValue === undefined ? null : oldValue,
+        [PayloadConst.VALUE]: newValue,
+      },
+      extra,
+    );
+  }
+
+  #unsupported(call: string): TypeError {
+    return new TypeError(
+      `The storage of subject ${
+        JSON.stringify(this.name)
+      } cannot do ${call}; the Redis and memory storages can.`,
+    );
+  }
+
+  /** Sets several properties; returns `[name, new value, old value]` for each. */
+  async #setMany(
+    type: PropertyTypeValue,
+    values: object,
+    useCache: boolean | undefined,
+  ): Promise<[string, unknown, unknown][]> {
+    if (
+      typeof values !== "object" || values === null || Array.isArray(values)
+    ) {
+      throw new TypeError(
+        'setMany() takes an object of property values, e.g. { email: "a@b.c", logins: 1 }.',
+      );
+    }
+    const entries = Object.entries(values);
+    // Every name and value is checked before anything changes.
+    for (const [name, value] of entries) {
+      checkPropertyName(name);
+      encodeValue(name, value);
+    }
+    if (!(useCache ?? this.#useCacheDefault)) {
+      const props = entries.map(([name, value]) =>
+        makeProperty(type, name, value)
+      );
+      const olds = this.#storage.setMany !== undefined
+        ? await this.#storage.setMany(props)
+        : await setOneByOne(this.#storage, props);
+      return entries.map(([name, value], i) => {
+        this.#settle(type, name, true, value);
+        return [name, value, olds[i]];
+      });
+    }
+    return await this.#mutation(
+      this.#withCache((cache) =>
+        entries.map(([name, value]) => {
+          const [newValue, oldValue] = setCached(cache[type], name, value);
+          return [name, newValue, oldValue];
+        })
+      ),
+    );
+  }
+
   async #get(
     type: PropertyTypeValue,
     prop: string,
@@ -509,7 +697,9 @@ export class Subject {
         const values = cache[type].values;
         if (values.has(prop)) return values.get(prop);
         if (hasDefault) return options.default;
-        throw new PropertyNotFoundError(prop, type === PropertyType.EXTENDED);
+        throw new PropertyNotFoundError(this.name, prop, {
+          extended: type === PropertyType.EXTENDED,
+        });
       });
     }
     try {
@@ -561,7 +751,17 @@ export class Subject {
     checkPropertyName(prop);
     if (!(useCache ?? this.#useCacheDefault)) {
       const property = makeProperty(type, prop);
-      const oldValue = await this.#storage.get(property);
+      let oldValue: unknown;
+      try {
+        oldValue = await this.#storage.get(property);
+      } catch (error) {
+        if (!(error instanceof PropertyNotFoundError)) throw error;
+        throw new PropertyNotFoundError(this.name, prop, {
+          extended: type === PropertyType.EXTENDED,
+          deleting: true,
+          cause: error,
+        });
+      }
       await this.#storage.delete(property);
       this.#settle(type, prop, false);
       return oldValue;
@@ -569,7 +769,10 @@ export class Subject {
     return await this.#mutation(this.#withCache((cache) => {
       const section = cache[type];
       if (!section.values.has(prop)) {
-        throw new PropertyNotFoundError(prop, type === PropertyType.EXTENDED);
+        throw new PropertyNotFoundError(this.name, prop, {
+          extended: type === PropertyType.EXTENDED,
+          deleting: true,
+        });
       }
       const oldValue = section.values.get(prop);
       section.values.delete(prop);
@@ -726,6 +929,19 @@ function mergeUnder(cache: Cache, older: Cache): void {
       section.deleted.add(name);
     }
   }
+}
+
+/**
+ * Writes properties one `set()` at a time, for a storage without
+ * `setMany()`: not atomic, but each write is one.
+ */
+async function setOneByOne(
+  storage: SubjectStorage,
+  props: readonly Property[],
+): Promise<unknown[]> {
+  const olds: unknown[] = [];
+  for (const prop of props) olds.push((await storage.set(prop))[1]);
+  return olds;
 }
 
 /** Sets a property in a loaded cache section and records the change for store(). */
