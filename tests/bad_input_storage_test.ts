@@ -277,7 +277,8 @@ const otherCases: Case[] = [
     setup: corruptField("pbroken", "{not json"),
     act: (ctx) => ctx.storage("s").get(p("broken")),
     error: CorruptValueError,
-    message: /^Field "pbroken" of key "s:bad:s" does not hold valid JSON/,
+    message:
+      /^Property "broken" \(field "pbroken" of key "s:bad:s"\) does not hold valid JSON/,
     check: corrupt("pbroken"),
   },
   {
