@@ -46,6 +46,7 @@ export {
   RedisReplyError,
   RedisTimeoutError,
 } from "./src/client/errors.ts";
+export type { RedisReplyErrorOptions } from "./src/client/errors.ts";
 export type { RedisArg, RedisReply, RedisSender } from "./src/client/types.ts";
 export {
   createRedisClusterClient,
@@ -56,20 +57,14 @@ export type {
   RedisClusterClientStats,
 } from "./src/client/cluster.ts";
 
-// Bring your own client
-export {
-  fromDenoRedis,
-  fromIoredis,
-  fromNodeRedis,
-  toRedisSender,
-} from "./src/client/adapters.ts";
+// Bring your own client: createRedisStorage takes these as they are.
 export type {
   DenoRedisClient,
   IoredisClient,
   NodeRedisClient,
   NodeRedisCluster,
   SupportedClient,
-} from "./src/client/adapters.ts";
+} from "./src/client/adapters/mod.ts";
 
 // Storage
 export { CorruptValueError, InvalidValueError } from "./src/json/errors.ts";
