@@ -68,7 +68,11 @@ export type {
 
 // Storage
 export { CorruptValueError, InvalidValueError } from "./src/json/errors.ts";
-export { ConflictError, PropertyNotFoundError } from "./src/storage/errors.ts";
+export {
+  ConflictError,
+  PropertyNotFoundError,
+  type PropertyNotFoundErrorOptions,
+} from "./src/storage/errors.ts";
 export {
   type Property,
   PropertyType,
