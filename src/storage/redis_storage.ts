@@ -1,5 +1,6 @@
 import { type SupportedClient, toRedisSender } from "../client/adapters/mod.ts";
-import type { RedisReply, RedisSender } from "../client/types.ts";
+import { RedisReplyError } from "../client/errors.ts";
+import type { RedisArg, RedisReply, RedisSender } from "../client/types.ts";
 import {
   decodeAll,
   decodeValue,
@@ -19,6 +20,7 @@ import { ConflictError, PropertyNotFoundError } from "./errors.ts";
 import { type Property, PropertyType } from "./property.ts";
 import {
   EXPIRE_SCRIPT,
+  type LuaScript,
   runScript,
   SAME_SCRIPT,
   SET_MANY_SCRIPT,
@@ -129,6 +131,30 @@ export class SubjectsRedisStorage implements SubjectStorage {
     this.#maxCasAttempts = maxCasAttempts;
   }
 
+  /** Sends one command; an error reply comes back naming the key. */
+  #send(args: readonly RedisArg[]): Promise<RedisReply> {
+    return this.#client.send(args).catch(this.#nameKey);
+  }
+
+  /** Runs a script on the key; an error reply comes back naming the key. */
+  #run(script: LuaScript, args: readonly RedisArg[]): Promise<RedisReply> {
+    return runScript(this.#client, script, this.key, args).catch(
+      this.#nameKey,
+    );
+  }
+
+  /** Rethrows an error reply (e.g. `WRONGTYPE`) with the key in its message. */
+  readonly #nameKey = (error: unknown): never => {
+    if (!(error instanceof RedisReplyError)) throw error;
+    throw new RedisReplyError(error.reply, {
+      command: error.command,
+      context: `Redis refused a command on subject key ${
+        JSON.stringify(this.key)
+      }`,
+      cause: error,
+    });
+  };
+
   /**
    * Always `true`: a function `set()` is an atomic read-modify-write.
    *
@@ -178,7 +204,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
     const props = new Map<string, FieldText>();
     const extProps = new Map<string, FieldText>();
     const entries = hashEntries(
-      await this.#client.send(["HGETALL", this.key]),
+      await this.#send(["HGETALL", this.key]),
     );
     let suspects: Map<string, string> | undefined;
     for (let i = 0; i < entries.length; i += 2) {
@@ -226,12 +252,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
     const result = new Map<string, string | null | undefined>(texts);
     let pending = [...texts];
     for (let round = 1; pending.length > 0; round++) {
-      const reply = await runScript(
-        this.#client,
-        SAME_SCRIPT,
-        this.key,
-        pending.flat(),
-      );
+      const reply = await this.#run(SAME_SCRIPT, pending.flat());
       if (!Array.isArray(reply) || reply.length !== pending.length) {
         throw new TypeError(
           `Unexpected reply to the byte-check script: ${JSON.stringify(reply)}`,
@@ -301,11 +322,11 @@ export class SubjectsRedisStorage implements SubjectStorage {
     // One command is atomic by itself, and a plain HSET costs the server
     // far less than a script doing the same.
     if (deletes.length === 0) {
-      await this.#client.send(["HSET", this.key, ...sets]);
+      await this.#send(["HSET", this.key, ...sets]);
     } else if (sets.length === 0) {
-      await this.#client.send(["HDEL", this.key, ...deletes]);
+      await this.#send(["HDEL", this.key, ...deletes]);
     } else {
-      await runScript(this.#client, STORE_SCRIPT, this.key, [
+      await this.#run(STORE_SCRIPT, [
         sets.length / 2,
         ...sets,
         ...deletes,
@@ -354,11 +375,11 @@ export class SubjectsRedisStorage implements SubjectStorage {
           update: value as (old: unknown) => unknown,
           oldValueDefault,
           maxAttempts: this.#maxCasAttempts,
-        });
+        }).catch(this.#nameKey);
       }
       const text = encodeValue(prop.name, value);
       // Not async: one turn of the microtask queue fewer on a hot path.
-      return runScript(this.#client, SET_SCRIPT, this.key, [field, text]).then(
+      return this.#run(SET_SCRIPT, [field, text]).then(
         (old): [unknown, unknown] => {
           if (old === null) return [value, oldValueDefault];
           // The script wraps an old value whose bytes are not UTF-8.
@@ -391,12 +412,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
       args.push(fieldOf(prop), encodeValue(prop.name, prop.value));
     }
     if (args.length === 0) return [];
-    const reply = await runScript(
-      this.#client,
-      SET_MANY_SCRIPT,
-      this.key,
-      args,
-    );
+    const reply = await this.#run(SET_MANY_SCRIPT, args);
     if (!Array.isArray(reply) || reply.length !== props.length) {
       throw new TypeError(
         `Unexpected reply to the set-many script: ${JSON.stringify(reply)}`,
@@ -421,7 +437,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    */
   async expire(ms: number | null): Promise<boolean> {
     checkExpiry(ms);
-    const reply = await runScript(this.#client, EXPIRE_SCRIPT, this.key, [
+    const reply = await this.#run(EXPIRE_SCRIPT, [
       ms === null ? "" : ms,
     ]);
     return reply === 1;
@@ -433,7 +449,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @returns Milliseconds left, or `null` when the key has no expiry or does not exist.
    */
   async ttl(): Promise<number | null> {
-    const reply = await this.#client.send(["PTTL", this.key]);
+    const reply = await this.#send(["PTTL", this.key]);
     if (typeof reply !== "number") {
       throw new TypeError(`Unexpected reply to PTTL: ${JSON.stringify(reply)}`);
     }
@@ -451,7 +467,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
   async get(prop: Property): Promise<unknown> {
     checkProperty(prop);
     const field = fieldOf(prop);
-    const text = await this.#client.send(["HGET", this.key, field]);
+    const text = await this.#send(["HGET", this.key, field]);
     if (text === null) {
       throw new PropertyNotFoundError(this.#subject, prop.name, {
         extended: prop.type === PropertyType.EXTENDED,
@@ -467,7 +483,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    */
   async delete(prop: Property): Promise<void> {
     checkProperty(prop);
-    await this.#client.send(["HDEL", this.key, fieldOf(prop)]);
+    await this.#send(["HDEL", this.key, fieldOf(prop)]);
   }
 
   /**
@@ -487,7 +503,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @returns This storage.
    */
   async flush(): Promise<this> {
-    await this.#client.send(["DEL", this.key]);
+    await this.#send(["DEL", this.key]);
     return this;
   }
 }

@@ -231,7 +231,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   get<T = never, K extends PropName<Props> = PropName<Props>>(
     prop: K,
     options?: GetOptions,
-  ): Promise<[T] extends [never] ? Props[K] : T>;
+  ): Promise<[NoInfer<T>] extends [never] ? Props[K] : NoInfer<T>>;
   get(prop: string, options?: GetOptions): Promise<unknown> {
     return this.#get(PropertyType.DEFAULT, prop, options);
   }
