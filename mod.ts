@@ -20,13 +20,13 @@
  *   storage: createRedisStorage(client, { keyPrefix: "myapp:" }),
  * });
  *
- * const user = krules.subject("user-123");
+ * const user = krules.subject<{ name: string; email: string; logins: number }>("user-123");
  * await user.set("name", "John Doe");          // cached
  * await user.set("email", "john@example.com"); // cached
  * await user.store();                          // one atomic write: HSET s:myapp:user-123 …
  *
  * // Atomic increment, safe across processes:
- * await user.set("logins", (n) => (typeof n === "number" ? n : 0) + 1, { useCache: false });
+ * await user.set("logins", (n) => (n ?? 0) + 1, { useCache: false });
  * console.log(await user.dict()); // { name: "John Doe", email: "john@example.com", logins: 1, ext: {} }
  * ```
  *

@@ -327,7 +327,7 @@ const otherCases: Case[] = [
     setup: wrongKey("SET", "a string"),
     act: (ctx) => ctx.storage("w").set(p("v", 1)),
     error: RedisReplyError,
-    message: /^WRONGTYPE/,
+    message: /^Redis refused a command on subject key "s:bad:w": WRONGTYPE/,
     check: code("WRONGTYPE"),
   },
   {
@@ -336,7 +336,7 @@ const otherCases: Case[] = [
     act: (ctx) =>
       ctx.storage("w").store({ inserts: [p("a", 1)], deletes: [p("b")] }),
     error: RedisReplyError,
-    message: /^WRONGTYPE/,
+    message: /^Redis refused a command on subject key "s:bad:w": WRONGTYPE/,
     check: code("WRONGTYPE"),
   },
   {
@@ -344,7 +344,7 @@ const otherCases: Case[] = [
     setup: wrongKey("RPUSH", "a list"),
     act: (ctx) => ctx.storage("w").load(),
     error: RedisReplyError,
-    message: /^WRONGTYPE.*\(command: HGETALL\)$/,
+    message: /^Redis refused a command on subject key "s:bad:w": WRONGTYPE.*\(command: HGETALL\)$/,
     check: code("WRONGTYPE"),
   },
   {
@@ -353,7 +353,7 @@ const otherCases: Case[] = [
     setup: wrongKey("SADD", "a set"),
     act: (ctx) => ctx.storage("w").set(p("n", (n: number) => n + 1)),
     error: RedisReplyError,
-    message: /^WRONGTYPE/,
+    message: /^Redis refused a command on subject key "s:bad:w": WRONGTYPE/,
     check: code("WRONGTYPE"),
   },
   {
@@ -361,7 +361,7 @@ const otherCases: Case[] = [
     setup: wrongKey("SET", "a string"),
     act: (ctx) => ctx.storage("w").delete(p("v")),
     error: RedisReplyError,
-    message: /^WRONGTYPE/,
+    message: /^Redis refused a command on subject key "s:bad:w": WRONGTYPE/,
     check: code("WRONGTYPE"),
   },
 ];

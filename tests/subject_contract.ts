@@ -14,6 +14,15 @@ import type { Backend, Contract } from "./storage_contract.ts";
 
 const krulesOn = (b: Backend) => new KRules({ storage: b.storage });
 
+/** The payloads of the `subject-property-changed` events, as they come. */
+function changedPayloads(krules: KRules): unknown[] {
+  const payloads: unknown[] = [];
+  krules.eventBus.on("subject-property-changed", ({ payload }) => {
+    payloads.push(payload);
+  });
+  return payloads;
+}
+
 /** The subject contract, test by test. */
 export const SUBJECT_CONTRACT: Contract = {
   "cached sets reach storage only on store(), in one write": async (b) => {
@@ -366,10 +375,7 @@ export const SUBJECT_CONTRACT: Contract = {
     b,
   ) => {
     const krules = krulesOn(b);
-    const events: unknown[] = [];
-    krules.eventBus.on("subject-property-changed", ({ payload }) => {
-      events.push(payload);
-    });
+    const events = changedPayloads(krules);
     const user = krules.subject("user");
     await user.set("same", 1);
     await user.setMany({ email: "a@b.c", logins: 1, same: 1 });
@@ -399,10 +405,7 @@ export const SUBJECT_CONTRACT: Contract = {
       b,
     ) => {
       const krules = krulesOn(b);
-      const events: unknown[] = [];
-      krules.eventBus.on("subject-property-changed", ({ payload }) => {
-        events.push(payload);
-      });
+      const events = changedPayloads(krules);
       const user = krules.subject("user");
       await user.set("logins", 1, { useCache: false });
       assert.equal(await user.get("logins"), 1); // loads the cache

@@ -163,9 +163,9 @@ type Cache = Record<PropertyTypeValue, CacheSection>;
  * import { createMemoryStorage, KRules } from "@x/redis-subjects";
  *
  * const krules = new KRules({ storage: createMemoryStorage() });
- * const user = krules.subject("user-123");
+ * const user = krules.subject<{ email: string; logins: number }>("user-123");
  * await user.set("email", "john@example.com");
- * await user.set("logins", (n) => (typeof n === "number" ? n : 0) + 1);
+ * await user.set("logins", (n) => (n ?? 0) + 1);
  * await user.store(); // one write for both
  * console.log(await user.dict()); // { name: "user-123", email: "john@example.com", logins: 1, ext: {} }
  * ```
