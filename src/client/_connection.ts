@@ -51,6 +51,8 @@ export class Connection {
   #tickDeadline = Infinity;
   /** The scheduled reply-timeout check, if any. */
   #timer: AbortSignal | null = null;
+  /** `performance.now()` when the scheduled check runs. */
+  #timerAt = Infinity;
   #writing = false;
   #flushScheduled = false;
   /** Set once the connection can take no more commands. */
@@ -102,9 +104,12 @@ export class Connection {
    * tick, in one write.
    *
    * @param args The command and its arguments.
+   * @param deadline `performance.now()` by which the reply must be in, when
+   * earlier than the reply timeout allows: a command that waited for this
+   * connection brings what is left of its time.
    * @returns The reply; error replies reject with `RedisReplyError`.
    */
-  send(args: readonly RedisArg[]): Promise<RedisReply> {
+  send(args: readonly RedisArg[], deadline?: number): Promise<RedisReply> {
     const failure = this.#failure ?? this.#writeFailure;
     if (failure !== null) return Promise.reject(failure);
     try {
@@ -120,11 +125,12 @@ export class Connection {
         : Infinity;
       queueMicrotask(this.#flush);
     }
-    const promise = this.#pending.add(args[0], this.#tickDeadline);
+    const due = deadline !== undefined && deadline < this.#tickDeadline
+      ? deadline
+      : this.#tickDeadline;
+    const promise = this.#pending.add(args[0], due);
     this.#options.stats.commands++;
-    if (this.#timer === null && this.#tickDeadline !== Infinity) {
-      this.#armTimer(this.#timeoutMs);
-    }
+    if (due < this.#timerAt) this.#armTimer(due);
     return promise;
   }
 
@@ -253,18 +259,23 @@ export class Connection {
    * One timer serves every command: deadlines grow in queue order, so only the
    * oldest command still waiting needs watching.
    */
-  #armTimer(delayMs: number): void {
+  #armTimer(at: number): void {
     // AbortSignal.timeout, not setTimeout: the first setTimeout of a process
     // costs milliseconds of set-up, which a cold worker would pay before its
     // first reply. Its listener holds the process open until it fires or is
     // removed, which #fail does when the connection ends.
-    const timer = AbortSignal.timeout(Math.max(0, Math.ceil(delayMs)));
+    this.#timer?.removeEventListener("abort", this.#onTimer);
+    const timer = AbortSignal.timeout(
+      Math.max(0, Math.ceil(at - performance.now())),
+    );
     timer.addEventListener("abort", this.#onTimer, { once: true });
     this.#timer = timer;
+    this.#timerAt = at;
   }
 
   #onTimer = (): void => {
     this.#timer = null;
+    this.#timerAt = Infinity;
     if (this.#failure !== null) return;
     const now = performance.now();
     const next = this.#pending.expire(
@@ -274,7 +285,7 @@ export class Connection {
           `${command} got no reply from ${this.#options.label} within ${this.#timeoutMs} ms.`,
         ),
     );
-    if (next !== Infinity) this.#armTimer(next - now);
+    if (next !== Infinity) this.#armTimer(next);
     if (this.#pending.waiting === 0) this.#notifyDrained();
   };
 
@@ -283,6 +294,7 @@ export class Connection {
     this.#failure = error;
     this.#timer?.removeEventListener("abort", this.#onTimer);
     this.#timer = null;
+    this.#timerAt = Infinity;
     this.#pending.failAll(error);
     this.#notifyDrained();
     try {

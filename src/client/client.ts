@@ -50,12 +50,23 @@ export interface RedisClientOptions {
    */
   connectTimeoutMs?: number;
   /**
-   * Milliseconds to wait for each reply before the command rejects with
-   * `RedisTimeoutError`; `0` waits forever.
+   * Milliseconds a call may take, from `send()` until it settles, time spent
+   * waiting for a (re)connect included; `0` waits forever. A command that
+   * was sent and got no reply in time rejects with `RedisTimeoutError`; one
+   * that never got a connection rejects with `RedisConnectionError`.
    *
    * @default {5000}
    */
   commandTimeoutMs?: number;
+  /**
+   * Commands that may wait for a connection while the client is
+   * disconnected or reconnecting. Past this bound `send()` rejects at once
+   * with `RedisConnectionError`; each waiting command still rejects when its
+   * `commandTimeoutMs` runs out.
+   *
+   * @default {10000}
+   */
+  maxPendingCommands?: number;
   /** TLS settings for `rediss://` URLs. */
   tls?: {
     /** PEM certificates trusted in addition to the system's roots. */
@@ -84,6 +95,7 @@ export interface RedisClientStats {
 interface Settings {
   connectTimeoutMs: number;
   commandTimeoutMs: number;
+  maxPendingCommands: number;
   caCerts: string[] | undefined;
   clientName: string | undefined;
   reconnect: Required<ReconnectOptions> | false;
@@ -117,6 +129,14 @@ export class RedisClient implements RedisSender, AsyncDisposable {
   };
   #conn: Connection | null = null;
   #connecting: Promise<Connection> | null = null;
+  /** Commands sent while no connection was up, oldest first. */
+  #offline: Waiting[] = [];
+  /** Fires when the oldest waiting command's deadline passes. */
+  #offlineTimer: AbortSignal | null = null;
+  /** Why the last connection attempt failed, for the errors of waiting commands. */
+  #lastConnectError: unknown = undefined;
+  /** Ends a backoff wait early when a command starts waiting. */
+  #wake: AbortController | null = null;
   /** Whether a connection was ever established, so a loss is a reconnect. */
   #everConnected = false;
   #closed = false;
@@ -166,10 +186,19 @@ export class RedisClient implements RedisSender, AsyncDisposable {
   /**
    * Sends one command. Commands sent in the same tick leave in one write.
    *
+   * `commandTimeoutMs` counts from this call until the returned promise
+   * settles. While the client is disconnected the command waits (at most
+   * `maxPendingCommands` of them) for the reconnect going on in the
+   * background; if its time runs out first it rejects with
+   * `RedisConnectionError`, the last connect error as `cause`, and was never
+   * sent.
+   *
    * @param args The command name and its arguments, e.g. `["HGET", key, field]`.
    * @returns The decoded reply.
    * @throws {RedisReplyError} when the server answers with an error.
-   * @throws {RedisConnectionError} when the connection drops before the reply, or the client is closed.
+   * @throws {RedisConnectionError} when no connection came up in time, the
+   * connection dropped before the reply, too many commands already wait for a
+   * connection, or the client is closed.
    * @throws {RedisTimeoutError} when no reply arrives within `commandTimeoutMs`.
    * @throws {TypeError} when an argument is not a string, finite number or `Uint8Array`.
    */
@@ -177,7 +206,7 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     const conn = this.#conn;
     if (conn !== null && conn.usable) return conn.send(args);
     if (this.#closed) return Promise.reject(this.#closedError());
-    return this.#connection().then((c) => c.send(args));
+    return this.#waitForConnection(args);
   }
 
   /**
@@ -219,6 +248,7 @@ export class RedisClient implements RedisSender, AsyncDisposable {
   async #shutdown(): Promise<void> {
     this.#closed = true;
     this.#abort.abort();
+    this.#failWaiting(this.#closedError());
     if (this.#connecting !== null) {
       await this.#connecting.catch(() => {});
     }
@@ -236,6 +266,87 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     );
   }
 
+  /** Queues a command until a connection is up, within its deadline. */
+  #waitForConnection(args: readonly RedisArg[]): Promise<RedisReply> {
+    const { maxPendingCommands, commandTimeoutMs } = this.#settings;
+    if (this.#offline.length >= maxPendingCommands) {
+      return Promise.reject(
+        new RedisConnectionError(
+          `${this.url} is not connected and maxPendingCommands (${maxPendingCommands}) commands already wait for a connection; ` +
+            `this one was not sent. Raise maxPendingCommands, or send less while Redis is unreachable.`,
+          causeOf(this.#lastConnectError),
+        ),
+      );
+    }
+    const deadline = commandTimeoutMs > 0
+      ? performance.now() + commandTimeoutMs
+      : Infinity;
+    const { promise, resolve, reject } = Promise.withResolvers<RedisReply>();
+    this.#offline.push({ args, deadline, resolve, reject });
+    if (this.#offline.length === 1) {
+      if (deadline !== Infinity) this.#armOfflineTimer(deadline);
+      // A command that waits wants an attempt now, not after the backoff.
+      this.#wake?.abort();
+    }
+    this.#connection().catch(() => {});
+    return promise;
+  }
+
+  #armOfflineTimer(at: number): void {
+    // AbortSignal.timeout rather than setTimeout: see #open.
+    const timer = AbortSignal.timeout(
+      Math.max(0, Math.ceil(at - performance.now())),
+    );
+    timer.addEventListener("abort", this.#onOfflineTimer, { once: true });
+    this.#offlineTimer = timer;
+  }
+
+  #onOfflineTimer = (): void => {
+    this.#offlineTimer = null;
+    const now = performance.now();
+    const waiting = this.#offline;
+    let expired = 0;
+    while (expired < waiting.length && waiting[expired].deadline <= now) {
+      expired++;
+    }
+    if (expired > 0) {
+      const last = this.#lastConnectError;
+      const error = new RedisConnectionError(
+        `No connection to ${this.url} within ${this.#settings.commandTimeoutMs} ms; the command was not sent${
+          last === undefined ? "" : ` (last attempt: ${message(last)})`
+        }. The client keeps reconnecting in the background.`,
+        causeOf(last),
+      );
+      for (const entry of waiting.splice(0, expired)) entry.reject(error);
+    }
+    if (waiting.length > 0 && waiting[0].deadline !== Infinity) {
+      this.#armOfflineTimer(waiting[0].deadline);
+    }
+  };
+
+  /** Hands every waiting command to the new connection, in the order they were sent. */
+  #flushWaiting(conn: Connection): void {
+    const waiting = this.#offline;
+    if (waiting.length === 0) return;
+    this.#offline = [];
+    this.#stopOfflineTimer();
+    for (const entry of waiting) {
+      conn.send(entry.args, entry.deadline).then(entry.resolve, entry.reject);
+    }
+  }
+
+  #failWaiting(error: unknown): void {
+    const waiting = this.#offline;
+    this.#offline = [];
+    this.#stopOfflineTimer();
+    for (const entry of waiting) entry.reject(error as Error);
+  }
+
+  #stopOfflineTimer(): void {
+    this.#offlineTimer?.removeEventListener("abort", this.#onOfflineTimer);
+    this.#offlineTimer = null;
+  }
+
   #connection(): Promise<Connection> {
     if (this.#conn !== null && this.#conn.usable) {
       return Promise.resolve(this.#conn);
@@ -243,11 +354,11 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     if (this.#closed) return Promise.reject(this.#closedError());
     if (this.#connecting === null) {
       if (this.#everConnected && this.#settings.reconnect === false) {
-        return Promise.reject(
-          new RedisConnectionError(
-            `The connection to ${this.url} was lost and reconnect is disabled; create a new client.`,
-          ),
+        const error = new RedisConnectionError(
+          `The connection to ${this.url} was lost and reconnect is disabled; create a new client.`,
         );
+        this.#failWaiting(error);
+        return Promise.reject(error);
       }
       const attempts = this.#everConnected && this.#settings.reconnect
         ? this.#settings.reconnect.maxAttempts
@@ -256,7 +367,11 @@ export class RedisClient implements RedisSender, AsyncDisposable {
       this.#connecting = connecting;
       connecting.then(
         () => this.#connecting = null,
-        () => this.#connecting = null,
+        (error) => {
+          this.#connecting = null;
+          // The round is over: what still waits gets its last error now.
+          this.#failWaiting(error);
+        },
       );
     }
     return this.#connecting;
@@ -268,14 +383,17 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0 && policy) {
         // Jitter in the upper half keeps many clients from reconnecting in step.
+        const wake = new AbortController();
+        this.#wake = wake;
         await sleep(
           backoffDelay(attempt, {
             baseMs: policy.baseDelayMs,
             maxMs: policy.maxDelayMs,
             floor: 0.5,
           }),
-          this.#abort.signal,
+          AbortSignal.any([this.#abort.signal, wake.signal]),
         );
+        this.#wake = null;
       }
       if (this.#closed) throw this.#closedError();
       try {
@@ -286,19 +404,26 @@ export class RedisClient implements RedisSender, AsyncDisposable {
         }
         if (this.#everConnected) this.#stats.reconnects++;
         this.#everConnected = true;
+        this.#lastConnectError = undefined;
         this.#conn = conn;
+        // Now, before any later send() can write ahead of them.
+        this.#flushWaiting(conn);
         return conn;
       } catch (error) {
         if (error instanceof Deno.errors.NotCapable) throw error;
         lastError = error;
+        this.#lastConnectError = error;
+        // A server that refuses the credentials or the database will refuse
+        // them again: the commands waiting get its answer now.
+        if (error instanceof RedisReplyError && !RETRYABLE.has(error.code)) {
+          throw error;
+        }
       }
     }
     if (this.#closed) throw this.#closedError();
     if (lastError instanceof RedisError) throw lastError;
     throw new RedisConnectionError(
-      `Cannot connect to ${this.url}: ${
-        lastError instanceof Error ? lastError.message : String(lastError)
-      }`,
+      `Cannot connect to ${this.url}: ${message(lastError)}`,
       { cause: lastError },
     );
   }
@@ -457,6 +582,17 @@ function checkOptions(options: RedisClientOptions): Settings {
     5000,
     0,
   );
+  const maxPendingCommands = checkNumber(
+    "maxPendingCommands",
+    options.maxPendingCommands,
+    10_000,
+    1,
+  );
+  if (!Number.isSafeInteger(maxPendingCommands)) {
+    throw new TypeError(
+      `maxPendingCommands must be an integer ≥ 1, got ${maxPendingCommands}.`,
+    );
+  }
   const caCerts = options.tls?.caCerts;
   if (
     caCerts !== undefined &&
@@ -483,10 +619,32 @@ function checkOptions(options: RedisClientOptions): Settings {
   return {
     connectTimeoutMs,
     commandTimeoutMs,
+    maxPendingCommands,
     caCerts,
     clientName: options.clientName,
     reconnect,
   };
+}
+
+/** A command waiting for a connection. */
+interface Waiting {
+  readonly args: readonly RedisArg[];
+  /** `performance.now()` by which it must settle; `Infinity` for never. */
+  readonly deadline: number;
+  readonly resolve: (reply: RedisReply) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** Handshake refusals that a later attempt may not get: the server is starting or busy. */
+const RETRYABLE = new Set(["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN"]);
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** `{ cause }` when there is one, so that an error without one has no `cause` key. */
+function causeOf(cause: unknown): ErrorOptions | undefined {
+  return cause === undefined ? undefined : { cause };
 }
 
 function checkNumber(
