@@ -53,6 +53,8 @@ export class Connection {
   #timer: AbortSignal | null = null;
   /** `performance.now()` when the scheduled check runs. */
   #timerAt = Infinity;
+  /** `performance.now()` of the last read that brought data. */
+  #lastReadAt = performance.now();
   #writing = false;
   #flushScheduled = false;
   /** Set once the connection can take no more commands. */
@@ -202,6 +204,7 @@ export class Connection {
       while (true) {
         const n = await this.#conn.read(buf);
         if (n === null) break;
+        this.#lastReadAt = performance.now();
         this.#parser.feed(buf.subarray(0, n), this.#onReply);
         // Big replies arrive faster with bigger reads.
         if (n === buf.byteLength && buf.byteLength < MAX_READ) {
@@ -278,6 +281,7 @@ export class Connection {
     this.#timerAt = Infinity;
     if (this.#failure !== null) return;
     const now = performance.now();
+    const waiting = this.#pending.waiting;
     const next = this.#pending.expire(
       now,
       (command) =>
@@ -285,6 +289,21 @@ export class Connection {
           `${command} got no reply from ${this.#options.label} within ${this.#timeoutMs} ms.`,
         ),
     );
+    if (
+      this.#pending.waiting < waiting &&
+      now - this.#lastReadAt >= this.#timeoutMs
+    ) {
+      // A command timed out and nothing at all arrived meanwhile: the peer or
+      // the path to it is gone (a dead NAT entry, a proxy without backend).
+      // Waiting longer only times out every later command too.
+      this.#fail(
+        new RedisConnectionError(
+          `Nothing arrived from ${this.#options.label} for ${this.#timeoutMs} ms while commands waited; the connection was presumed dead and dropped, and the client reconnects.`,
+        ),
+        true,
+      );
+      return;
+    }
     if (next !== Infinity) this.#armTimer(next);
     if (this.#pending.waiting === 0) this.#notifyDrained();
   };

@@ -440,16 +440,22 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     let socket: Deno.Conn;
     try {
       // TCP_NODELAY is Deno's default, which a request/reply protocol wants.
+      const tcp = await abortable(Deno.connect({ hostname, port }), signal);
+      // Keepalive probes let the kernel notice a peer that vanished while the
+      // connection was idle.
+      tcp.setKeepAlive(true);
       if (tls) {
+        // TLS over the socket set up above: Deno.connectTls has no keepalive.
         const tlsConn = await abortable(
-          Deno.connectTls({ hostname, port, caCerts: this.#settings.caCerts }),
+          Deno.startTls(tcp, { hostname, caCerts: this.#settings.caCerts }),
           signal,
+          tcp,
         );
         socket = tlsConn;
         // Verify the certificate now, so a bad one fails the connect, not a command.
         await abortable(tlsConn.handshake(), signal, tlsConn);
       } else {
-        socket = await abortable(Deno.connect({ hostname, port }), signal);
+        socket = tcp;
       }
     } catch (cause) {
       if (cause instanceof Deno.errors.NotCapable) throw cause;
