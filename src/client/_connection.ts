@@ -53,6 +53,7 @@ export class Connection {
   #timer: AbortSignal | null = null;
   /** `performance.now()` when the scheduled check runs. */
   #timerAt = Infinity;
+  #seen: Uint8Array | null = null;
   /** `performance.now()` of the last read that brought data. */
   #lastReadAt = performance.now();
   #writing = false;
@@ -68,7 +69,7 @@ export class Connection {
   #closing = false;
   #drained: (() => void) | null = null;
   readonly #reading: Promise<void>;
-  #timeoutMs: number;
+  readonly #timeoutMs: number;
 
   /**
    * Takes ownership of `conn` and starts reading from it.
@@ -84,15 +85,11 @@ export class Connection {
   }
 
   /**
-   * Changes the reply timeout for commands sent from now on; the handshake
-   * runs under the connect timeout, later commands under the command timeout.
-   *
-   * @param timeoutMs Milliseconds per reply; 0 waits forever.
-   * @returns This connection.
+   * The start of what the peer sent first (up to 64 bytes), or `null` while
+   * nothing arrived: what a peer that is not Redis said, for messages.
    */
-  withTimeout(timeoutMs: number): this {
-    this.#timeoutMs = timeoutMs;
-    return this;
+  get seen(): Uint8Array | null {
+    return this.#seen;
   }
 
   /** Whether the connection still takes commands. */
@@ -205,6 +202,7 @@ export class Connection {
         const n = await this.#conn.read(buf);
         if (n === null) break;
         this.#lastReadAt = performance.now();
+        this.#seen ??= buf.slice(0, Math.min(n, 64));
         this.#parser.feed(buf.subarray(0, n), this.#onReply);
         // Big replies arrive faster with bigger reads.
         if (n === buf.byteLength && buf.byteLength < MAX_READ) {

@@ -7,6 +7,7 @@
 
 import { backoffDelay, sleep } from "../async/backoff.ts";
 import { Connection, type ConnectionStats } from "./_connection.ts";
+import { ProtocolError } from "./resp.ts";
 import {
   RedisConnectionError,
   RedisError,
@@ -432,12 +433,14 @@ export class RedisClient implements RedisSender, AsyncDisposable {
   async #open(): Promise<Connection> {
     const { hostname, port, tls } = this.#endpoint;
     const { connectTimeoutMs } = this.#settings;
+    const deadline = performance.now() + connectTimeoutMs;
     // AbortSignal.timeout rather than setTimeout: the first setTimeout of a
     // process costs milliseconds of lazy set-up, which a cold worker would
     // pay before its first reply. The signal's timer keeps nothing alive.
     const timeout = AbortSignal.timeout(connectTimeoutMs);
     const signal = AbortSignal.any([timeout, this.#abort.signal]);
     let socket: Deno.Conn;
+    let handshaking = false;
     try {
       // TCP_NODELAY is Deno's default, which a request/reply protocol wants.
       const tcp = await abortable(Deno.connect({ hostname, port }), signal);
@@ -445,6 +448,7 @@ export class RedisClient implements RedisSender, AsyncDisposable {
       // connection was idle.
       tcp.setKeepAlive(true);
       if (tls) {
+        handshaking = true;
         // TLS over the socket set up above: Deno.connectTls has no keepalive.
         const tlsConn = await abortable(
           Deno.startTls(tcp, { hostname, caCerts: this.#settings.caCerts }),
@@ -459,21 +463,23 @@ export class RedisClient implements RedisSender, AsyncDisposable {
       }
     } catch (cause) {
       if (cause instanceof Deno.errors.NotCapable) throw cause;
-      const why = timeout.aborted
-        ? `no connection within ${connectTimeoutMs} ms`
-        : cause instanceof Error
-        ? cause.message
-        : String(cause);
+      let why = !timeout.aborted
+        ? message(cause)
+        : handshaking
+        ? `no TLS handshake within ${connectTimeoutMs} ms`
+        : `no connection within ${connectTimeoutMs} ms`;
+      if (
+        handshaking && (timeout.aborted || !/certificate|issuer/i.test(why))
+      ) {
+        why += "; the server may not speak TLS; use redis://";
+      }
       throw new RedisConnectionError(`Cannot connect to ${this.url}: ${why}`, {
         cause,
       });
     }
     const conn = new Connection(socket, {
       label: this.url,
-      timeoutMs: Math.min(
-        connectTimeoutMs,
-        this.#settings.commandTimeoutMs || Infinity,
-      ),
+      timeoutMs: this.#settings.commandTimeoutMs,
       stats: this.#stats,
       onDrop: () => {
         if (this.#conn === conn) this.#conn = null;
@@ -483,24 +489,30 @@ export class RedisClient implements RedisSender, AsyncDisposable {
         }
       },
     });
+    let pong: RedisReply;
     try {
-      await this.#handshake(conn);
+      pong = await this.#handshake(conn, deadline);
     } catch (error) {
       await conn.close();
-      // A server that takes the socket but does not answer the handshake
-      // within the connect timeout has not been connected to.
-      if (error instanceof RedisTimeoutError) {
-        throw new RedisConnectionError(
-          `Cannot connect to ${this.url}: ${error.message}`,
-          { cause: error },
-        );
-      }
-      throw error;
+      throw this.#handshakeError(error, conn);
     }
-    return conn.withTimeout(this.#settings.commandTimeoutMs);
+    if (pong !== "PONG") {
+      await conn.close();
+      throw new RedisConnectionError(
+        `Cannot connect to ${this.url}: the peer answered PING with ${
+          JSON.stringify(pong)
+        }, not "PONG"; is this a Redis port?`,
+      );
+    }
+    return conn;
   }
 
-  async #handshake(conn: Connection): Promise<void> {
+  /**
+   * Sends `AUTH`, `SELECT` and `CLIENT SETNAME` as needed, then `PING`, all
+   * in one write: the `PONG` proves the peer speaks Redis, at no extra round
+   * trip.
+   */
+  async #handshake(conn: Connection, deadline: number): Promise<RedisReply> {
     const { username, password, db } = this.#endpoint;
     const steps: Promise<RedisReply>[] = [];
     const names: string[] = [];
@@ -510,24 +522,23 @@ export class RedisClient implements RedisSender, AsyncDisposable {
           username === undefined
             ? ["AUTH", password]
             : ["AUTH", username, password],
+          deadline,
         ),
       );
       names.push("AUTH");
     }
     if (db !== 0) {
-      steps.push(conn.send(["SELECT", db]));
+      steps.push(conn.send(["SELECT", db], deadline));
       names.push("SELECT");
     }
     if (this.#settings.clientName !== undefined) {
-      steps.push(conn.send(["CLIENT", "SETNAME", this.#settings.clientName]));
+      steps.push(
+        conn.send(["CLIENT", "SETNAME", this.#settings.clientName], deadline),
+      );
       names.push("CLIENT SETNAME");
     }
-    if (this.#everConnected) {
-      // A dying server's listening socket can still complete a TCP handshake;
-      // a reply proves that a real server will serve the commands now waiting.
-      steps.push(conn.send(["PING"]));
-      names.push("PING");
-    }
+    steps.push(conn.send(["PING"], deadline));
+    names.push("PING");
     const results = await Promise.allSettled(steps);
     for (const [i, result] of results.entries()) {
       if (result.status === "fulfilled") continue;
@@ -540,6 +551,36 @@ export class RedisClient implements RedisSender, AsyncDisposable {
       }
       throw error;
     }
+    return (results.at(-1) as PromiseFulfilledResult<RedisReply>).value;
+  }
+
+  /** Says what the peer did instead of completing the handshake, and what to try. */
+  #handshakeError(error: unknown, conn: Connection): unknown {
+    const { tls } = this.#endpoint;
+    const tryTls = tls ? "" : " If the server speaks TLS, use rediss://.";
+    if (error instanceof RedisTimeoutError) {
+      return new RedisConnectionError(
+        `Cannot connect to ${this.url}: the peer accepted the connection but did not answer PING within ${this.#settings.connectTimeoutMs} ms. Is this a Redis port?${tryTls}`,
+        { cause: error },
+      );
+    }
+    if (!(error instanceof RedisConnectionError)) return error;
+    if (!(error.cause instanceof ProtocolError) || conn.seen === null) {
+      return new RedisConnectionError(
+        `Cannot connect to ${this.url}: the connection ended before the peer answered (${error.message}).${tryTls}`,
+        { cause: error },
+      );
+    }
+    const seen = conn.seen;
+    const hint = !tls && (seen[0] === 0x15 || seen[0] === 0x16)
+      ? " The server speaks TLS; use rediss://."
+      : " Is this a Redis port?";
+    return new RedisConnectionError(
+      `Cannot connect to ${this.url}: the peer answered ${
+        JSON.stringify(firstLine(seen))
+      }, which is not the Redis protocol.${hint}`,
+      { cause: error },
+    );
   }
 }
 
@@ -643,6 +684,19 @@ interface Waiting {
 
 /** Handshake refusals that a later attempt may not get: the server is starting or busy. */
 const RETRYABLE = new Set(["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN"]);
+
+/** The first line of what a peer sent, printable, for a message. */
+function firstLine(bytes: Uint8Array): string {
+  let end = bytes.findIndex((b) => b === 13 || b === 10);
+  if (end === -1) end = bytes.length;
+  let text = "";
+  for (const b of bytes.subarray(0, Math.min(end, 60))) {
+    text += b >= 0x20 && b < 0x7f
+      ? String.fromCharCode(b)
+      : `\\x${b.toString(16).padStart(2, "0")}`;
+  }
+  return end > 60 ? text + "…" : text;
+}
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
