@@ -8,6 +8,7 @@
 
 import { RedisConnectionError, RedisTimeoutError } from "./errors.ts";
 import { PendingReplies } from "./_pending.ts";
+import { scrubSecrets } from "./_scrub.ts";
 import {
   CommandWriter,
   ErrorReply,
@@ -36,6 +37,11 @@ export interface ConnectionOptions {
   timeoutMs: number;
   /** Counters shared with the client. */
   stats: ConnectionStats;
+  /**
+   * Credentials to scrub from whatever the server sends before it goes into
+   * an error; see `secretsOf`.
+   */
+  secrets: readonly string[];
   /** Called once if the socket fails or the server closes it. */
   onDrop(error: RedisConnectionError): void;
 }
@@ -46,7 +52,7 @@ export class Connection {
   readonly #options: ConnectionOptions;
   readonly #parser = new ReplyParser();
   readonly #writer = new CommandWriter();
-  readonly #pending = new PendingReplies();
+  readonly #pending: PendingReplies;
   /** The deadline shared by every command sent in the current tick. */
   #tickDeadline = Infinity;
   /** The scheduled reply-timeout check, if any. */
@@ -80,6 +86,7 @@ export class Connection {
   constructor(conn: Deno.Conn, options: ConnectionOptions) {
     this.#conn = conn;
     this.#options = options;
+    this.#pending = new PendingReplies(this.scrub);
     this.#timeoutMs = options.timeoutMs;
     this.#reading = this.#readLoop();
   }
@@ -91,6 +98,17 @@ export class Connection {
   get seen(): Uint8Array | null {
     return this.#seen;
   }
+
+  /**
+   * Hides the connection's credentials in text from the server.
+   *
+   * @param text Anything the server or peer sent.
+   * @returns The text with every secret replaced by `***`.
+   */
+  scrub = (text: string): string =>
+    this.#options.secrets.length === 0
+      ? text
+      : scrubSecrets(text, this.#options.secrets);
 
   /** Whether the connection still takes commands. */
   get usable(): boolean {
@@ -217,12 +235,16 @@ export class Connection {
       );
     } catch (cause) {
       if (this.#failure === null) {
+        // A parser error may quote the stream, which may echo a secret.
+        const invalid = cause instanceof ProtocolError
+          ? new ProtocolError(this.scrub(cause.message))
+          : undefined;
         this.#fail(
           new RedisConnectionError(
-            cause instanceof ProtocolError
-              ? `The server at ${this.#options.label} sent an invalid reply (${cause.message}); the connection was dropped.`
+            invalid !== undefined
+              ? `The server at ${this.#options.label} sent an invalid reply (${invalid.message}); the connection was dropped.`
               : `Reading from ${this.#options.label} failed: ${message(cause)}`,
-            { cause },
+            { cause: invalid ?? cause },
           ),
           true,
         );
@@ -243,7 +265,9 @@ export class Connection {
       // the next command to a fresh connection instead of into the closing one.
       this.#fail(
         new RedisConnectionError(
-          `The server at ${this.#options.label} closed the connection after a protocol error (${reply.message}).`,
+          `The server at ${this.#options.label} closed the connection after a protocol error (${
+            this.scrub(reply.message)
+          }).`,
         ),
         true,
       );

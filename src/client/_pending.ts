@@ -36,6 +36,17 @@ export class PendingReplies {
   /** Commands still waiting for a reply, timed-out ones excluded. */
   #waiting = 0;
 
+  readonly #scrub: (text: string) => string;
+
+  /**
+   * Creates an empty queue.
+   *
+   * @param scrub Hides credentials in error replies, which may echo arguments.
+   */
+  constructor(scrub: (text: string) => string = (text) => text) {
+    this.#scrub = scrub;
+  }
+
   /** Commands still waiting for a reply, timed-out ones excluded. */
   get waiting(): number {
     return this.#waiting;
@@ -74,7 +85,7 @@ export class PendingReplies {
       this.#waiting--;
       if (reply instanceof ErrorReply) {
         this.#rejecters[head]!(
-          new RedisReplyError(reply.message, {
+          new RedisReplyError(this.#scrub(reply.message), {
             command: commandName(this.#names[head]),
           }),
         );

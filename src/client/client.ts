@@ -8,6 +8,7 @@
 import { backoffDelay, sleep } from "../async/backoff.ts";
 import { Connection, type ConnectionStats } from "./_connection.ts";
 import { ProtocolError } from "./resp.ts";
+import { secretsOf } from "./_scrub.ts";
 import {
   RedisConnectionError,
   RedisError,
@@ -480,6 +481,7 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     const conn = new Connection(socket, {
       label: this.url,
       timeoutMs: this.#settings.commandTimeoutMs,
+      secrets: secretsOf(this.#endpoint.username, this.#endpoint.password),
       stats: this.#stats,
       onDrop: () => {
         if (this.#conn === conn) this.#conn = null;
@@ -500,7 +502,7 @@ export class RedisClient implements RedisSender, AsyncDisposable {
       await conn.close();
       throw new RedisConnectionError(
         `Cannot connect to ${this.url}: the peer answered PING with ${
-          JSON.stringify(pong)
+          conn.scrub(JSON.stringify(pong))
         }, not "PONG"; is this a Redis port?`,
       );
     }
@@ -577,7 +579,7 @@ export class RedisClient implements RedisSender, AsyncDisposable {
       : " Is this a Redis port?";
     return new RedisConnectionError(
       `Cannot connect to ${this.url}: the peer answered ${
-        JSON.stringify(firstLine(seen))
+        conn.scrub(JSON.stringify(firstLine(seen)))
       }, which is not the Redis protocol.${hint}`,
       { cause: error },
     );
