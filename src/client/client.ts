@@ -8,6 +8,7 @@
 import { backoffDelay, sleep } from "../async/backoff.ts";
 import { Connection, type ConnectionStats } from "./_connection.ts";
 import { ProtocolError } from "./resp.ts";
+import { refusal } from "./_guard.ts";
 import { secretsOf } from "./_scrub.ts";
 import {
   RedisConnectionError,
@@ -103,6 +104,15 @@ interface Settings {
   reconnect: Required<ReconnectOptions> | false;
 }
 
+/** Set while `duplicate()` constructs a client that skips the guard. */
+let dedicating = false;
+
+/** Set by `RedisClient`, which alone can reach its private send. */
+let unguarded: (
+  client: RedisClient,
+  args: readonly RedisArg[],
+) => Promise<RedisReply>;
+
 /**
  * A Redis client over one auto-pipelined connection: commands issued in the
  * same tick leave in one socket write and replies are matched in order, so
@@ -122,6 +132,13 @@ interface Settings {
  * ```
  */
 export class RedisClient implements RedisSender, AsyncDisposable {
+  static {
+    unguarded = (client, args) => client.#send(args);
+  }
+  /** The URL and options as given, for `duplicate()`; never shown. */
+  readonly #given: { url: string | URL; options: RedisClientOptions };
+  /** Whether `send()` refuses commands that would break a shared connection. */
+  readonly #guarded: boolean;
   readonly #endpoint: RedisEndpoint;
   readonly #settings: Settings;
   readonly #stats: ConnectionStats & { reconnects: number } = {
@@ -156,6 +173,8 @@ export class RedisClient implements RedisSender, AsyncDisposable {
   constructor(url: string | URL, options?: RedisClientOptions) {
     this.#endpoint = parseRedisUrl(url);
     this.#settings = checkOptions(options ?? {});
+    this.#given = { url, options: { ...options } };
+    this.#guarded = !dedicating;
   }
 
   /** The server's URL with the password replaced by `***`. */
@@ -205,6 +224,49 @@ export class RedisClient implements RedisSender, AsyncDisposable {
    * @throws {TypeError} when an argument is not a string, finite number or `Uint8Array`.
    */
   send(args: readonly RedisArg[]): Promise<RedisReply> {
+    if (this.#guarded) {
+      const refused = refusal(args);
+      if (refused !== undefined) return Promise.reject(refused);
+    }
+    return this.#send(args);
+  }
+
+  /**
+   * Opens a new client with its own connection to the same server, with the
+   * same options except those given. Its `send()` takes every command, those
+   * a shared client refuses included: transactions (`MULTI`/`EXEC`, `WATCH`),
+   * blocking reads (`BLPOP`, `XREAD BLOCK`), `SELECT`. For blocking commands,
+   * give it a `commandTimeoutMs` longer than they block, or `0`.
+   *
+   * @param options Options that differ from this client's.
+   * @returns The new client, connected. Close it when done.
+   * @throws {RedisConnectionError} when the server cannot be reached in time.
+   *
+   * @example A transaction on its own connection
+   * ```ts ignore
+   * await using own = await client.duplicate();
+   * await Promise.all([
+   *   own.send(["MULTI"]),
+   *   own.send(["INCR", "visits"]),
+   *   own.send(["EXEC"]),
+   * ]);
+   * ```
+   */
+  async duplicate(options?: RedisClientOptions): Promise<RedisClient> {
+    dedicating = true;
+    let client: RedisClient;
+    try {
+      client = new RedisClient(this.#given.url, {
+        ...this.#given.options,
+        ...options,
+      });
+    } finally {
+      dedicating = false;
+    }
+    return await client.connect();
+  }
+
+  #send(args: readonly RedisArg[]): Promise<RedisReply> {
     const conn = this.#conn;
     if (conn !== null && conn.usable) return conn.send(args);
     if (this.#closed) return Promise.reject(this.#closedError());
@@ -584,6 +646,22 @@ export class RedisClient implements RedisSender, AsyncDisposable {
       { cause: error },
     );
   }
+}
+
+/**
+ * Sends a command that `send()` refuses on a shared connection, for this
+ * library's own uses (`WAIT` and `ROLE` after a write, say). Not exported
+ * from the package: application code uses `duplicate()`.
+ *
+ * @param client The client.
+ * @param args The command and its arguments.
+ * @returns The reply.
+ */
+export function sendUnguarded(
+  client: RedisClient,
+  args: readonly RedisArg[],
+): Promise<RedisReply> {
+  return unguarded(client, args);
 }
 
 /**
