@@ -126,7 +126,7 @@ Deno.test("event bus: '*' matches every type, globs match by pattern, other type
   bus.on("subject-property-*", (e) => void seen.property.push(e.type));
   bus.on("subject-deleted", (e) => void seen.exact.push(e.type));
   bus.on("subject-delete?", (e) => void seen.q.push(e.type));
-  bus.on("subject.property.changed", (e) => void seen.exact.push(e.type));
+  bus.onCustom("subject.property.changed", (e) => void seen.exact.push(e.type));
   const subject = subjectOn(bus);
   await subject.set("a", 1);
   await subject.flush();
