@@ -6,9 +6,9 @@ import {
 } from "../src/storage/property.ts";
 import {
   createRedisStorage,
-  DEFAULT_MAX_CAS_ATTEMPTS,
   SubjectsRedisStorage,
 } from "../src/storage/redis_storage.ts";
+import type { RedisArg, RedisReply, RedisSender } from "../src/client/types.ts";
 import { KRules } from "../src/subject/krules.ts";
 import { registerContracts } from "./contracts.ts";
 import { ODD_NAMES } from "./storage_contract.ts";
@@ -268,7 +268,6 @@ Deno.test("redis: compare-and-set gives up with ConflictError after maxCasAttemp
   );
   assert.equal(calls, 3);
   assert.equal(await redis.client.send(["HGET", "s:s", "pn"]), "3000");
-  assert.equal(DEFAULT_MAX_CAS_ATTEMPTS, 100);
 });
 
 Deno.test("redis: a function set on a field holding invalid UTF-8 fails fast with CorruptValueError", async () => {
@@ -375,5 +374,69 @@ Deno.test("redis: a subject decodes a property when it is read, so a corrupt fie
   assert.equal(
     await redis.client.send(["HGET", "s:lazy:s", "pbroken"]),
     "{not json",
+  );
+});
+
+Deno.test("redis: compare-and-set retries after repeated conflicts wait a random part of a doubling bound, so contending writers fall out of step", async () => {
+  await using redis = await startRedisFixture();
+  const other = await redis.connect();
+  const TRIALS = 20;
+  const ATTEMPTS = 8;
+  // Waits before retries 1..6 have bounds 1, 2, 4, 8, 16, 32 ms; the last
+  // one is the one measured.
+  const LAST_BOUND = 32;
+  let writes = 0;
+  let lastReply = 0;
+  let waits: number[] = [];
+  // Another writer changes the field just before every compare-and-set, so
+  // every attempt conflicts; the wait is from a conflict's reply to the read
+  // that starts the next attempt.
+  const port: RedisSender = {
+    async send(args: readonly RedisArg[]): Promise<RedisReply> {
+      const command = String(args[0]);
+      if (command === "HGET" && lastReply > 0) {
+        waits.push(performance.now() - lastReply);
+      }
+      if (command.startsWith("EVAL")) {
+        await other.send(["HSET", "s:s", "pn", String(++writes)]);
+      }
+      const reply = await redis.client.send(args);
+      if (command.startsWith("EVAL")) lastReply = performance.now();
+      return reply;
+    },
+  };
+  const storage = createRedisStorage(port, { maxCasAttempts: ATTEMPTS })("s");
+  const firstWaits: number[] = [];
+  const lastWaits: number[] = [];
+  for (let trial = 0; trial < TRIALS; trial++) {
+    waits = [];
+    lastReply = 0;
+    const before = writes;
+    await assert.rejects(
+      storage.set(p("n", (n: unknown) => Number(n ?? 0) + 1)),
+      ConflictError,
+    );
+    assert.equal(writes - before, ATTEMPTS, "one compare-and-set per attempt");
+    // The first conflict retries at once on the value the script returned.
+    assert.equal(waits.length, ATTEMPTS - 2);
+    firstWaits.push(waits[0]);
+    lastWaits.push(waits.at(-1)!);
+  }
+  const sorted = (list: number[]) => list.sort((a, b) => a - b);
+  const [first, last] = [sorted(firstWaits), sorted(lastWaits)];
+  const quartile = (list: number[], q: number) =>
+    list[Math.round(q * (list.length - 1))];
+  const summary = last.map((ms) => ms.toFixed(1)).join(", ");
+  // Without jitter every wait would be the whole bound: none short.
+  assert.ok(last[0] < 0.6 * LAST_BOUND, `no short wait: ${summary}`);
+  // With a fixed wait they would bunch (timer noise aside).
+  assert.ok(
+    quartile(last, 0.75) - quartile(last, 0.25) > LAST_BOUND / 5,
+    `the waits do not spread: ${summary}`,
+  );
+  // And the bound grows: half of 32 ms against half of 1 ms.
+  assert.ok(
+    quartile(last, 0.5) - quartile(first, 0.5) > LAST_BOUND / 4,
+    `the waits do not grow: ${first.join(", ")} then ${summary}`,
   );
 });

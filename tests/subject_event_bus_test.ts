@@ -178,17 +178,33 @@ Deno.test("event bus: a handler registered during an emit takes effect from the 
   assert.deepEqual(log, ["outer", "outer", "inner"]);
 });
 
-Deno.test("payload keys and event types are KRules' snake_case wire names", () => {
-  assert.deepEqual(PayloadConst, {
-    PROPERTY_NAME: "property_name",
-    VALUE: "value",
-    OLD_VALUE: "old_value",
-  });
-  assert.deepEqual(SubjectEventType, {
-    PROPERTY_CHANGED: "subject-property-changed",
-    PROPERTY_DELETED: "subject-property-deleted",
-    SUBJECT_DELETED: "subject-deleted",
-  });
+Deno.test("handlers subscribed by SubjectEventType get a Subject's events, with payloads read by PayloadConst", async () => {
+  const bus = new EventBus();
+  const seen: unknown[] = [];
+  for (const type of Object.values(SubjectEventType)) {
+    bus.on(type, (event) => {
+      seen.push([
+        type,
+        event.payload[PayloadConst.PROPERTY_NAME],
+        event.payload[PayloadConst.VALUE],
+        event.payload[PayloadConst.OLD_VALUE],
+      ]);
+    });
+  }
+  const subject = subjectOn(bus);
+  await subject.set("a", 1);
+  await subject.set("a", 2);
+  await subject.delete("a");
+  await subject.set("b", 3);
+  await subject.flush();
+  assert.deepEqual(seen, [
+    ["subject-property-changed", "a", 1, undefined],
+    ["subject-property-changed", "a", 2, 1],
+    ["subject-property-deleted", "a", undefined, 2],
+    ["subject-property-changed", "b", 3, undefined],
+    ["subject-property-deleted", "b", undefined, 3],
+    ["subject-deleted", undefined, undefined, undefined],
+  ]);
 });
 
 Deno.test("event bus: on() rejects a non-string type and a non-function handler", () => {
