@@ -287,16 +287,23 @@ Deno.test("redis: a function set on a field holding invalid UTF-8 fails fast wit
   assert.equal(await redis.client.send(["HSTRLEN", "s:s", "pbad"]), 3);
 });
 
-Deno.test("redis: a plain set over a corrupt value replaces it and reports the corruption", async () => {
+Deno.test("redis: a plain set over a corrupt value repairs it and resolves, reporting the old value as absent", async () => {
   await using redis = await startRedisFixture();
-  await redis.client.send(["HSET", "s:s", "pbad", "{not json"]);
+  await redis.client.send(["HSET", "s:s", "pbad", "{not json", "pok", "1"]);
   const storage = createRedisStorage(redis.client)("s");
-  await assert.rejects(storage.set(p("bad", "fixed")), (error) => {
-    assert.ok(error instanceof CorruptValueError);
-    assert.equal(error.field, "pbad");
-    return true;
-  });
-  assert.equal(await storage.get(p("bad")), "fixed");
+  // Reads of the corrupt field reject, and change nothing.
+  await assert.rejects(storage.get(p("bad")), CorruptValueError);
+  await assert.rejects(
+    storage.set(p("bad", (old: unknown) => [old])),
+    CorruptValueError,
+  );
+  assert.equal(await redis.client.send(["HGET", "s:s", "pbad"]), "{not json");
+  // A plain set needs no old value to write: it replaces the corrupt one.
+  assert.deepEqual(await storage.set(p("bad", "fixed"), "none"), [
+    "fixed",
+    "none",
+  ]);
+  assert.deepEqual(await storage.load(), [{ bad: "fixed", ok: 1 }, {}]);
 });
 
 Deno.test("redis: hash fields without a p or e prefix are left alone", async () => {

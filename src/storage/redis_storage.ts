@@ -2,7 +2,7 @@ import { type SupportedClient, toRedisSender } from "../client/adapters.ts";
 import type { RedisReply, RedisSender } from "../client/types.ts";
 import { checkProperty, checkSubjectName, fieldOf, setOwn } from "./_checks.ts";
 import { compareAndSet } from "./_cas_combiner.ts";
-import { PropertyNotFoundError } from "./errors.ts";
+import { CorruptValueError, PropertyNotFoundError } from "./errors.ts";
 import { decodeValue, encodeValue } from "./json_codec.ts";
 import { type Property, PropertyType } from "./property.ts";
 import { runScript, SET_SCRIPT, STORE_SCRIPT } from "./scripts.ts";
@@ -180,9 +180,12 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * Writes one property.
    *
    * A plain value is written in one round trip by a script that returns the
-   * value it replaced, read in the same atomic step. If that old value is
-   * not valid JSON, the new value has still replaced it and the call rejects
-   * with `CorruptValueError`, so the loss is not silent.
+   * value it replaced, read in the same atomic step. A plain set needs no old
+   * value to compute the new one, so it also repairs a field that does not
+   * hold valid JSON: it replaces it and reports the old value as absent
+   * (`oldValueDefault`), as a read of that field would have found nothing
+   * usable. Reads and function sets of a corrupt field reject with
+   * `CorruptValueError` instead, and write nothing.
    *
    * A function value is applied by optimistic compare-and-set: read the
    * field, call the function with the old value, write only if the field
@@ -198,6 +201,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @returns The new value and the old value.
    * @throws {InvalidValueError} When the (computed) value does not survive JSON; nothing is written.
    * @throws {ConflictError} When every compare-and-set attempt lost a race.
+   * @throws {CorruptValueError} When a function value meets a field that does not hold valid JSON; nothing is written.
    */
   set(
     prop: Property,
@@ -221,11 +225,21 @@ export class SubjectsRedisStorage implements SubjectStorage {
       const text = encodeValue(prop.name, value);
       // Not async: one turn of the microtask queue fewer on a hot path.
       return runScript(this.#client, SET_SCRIPT, this.key, [field, text]).then(
-        (old): [unknown, unknown] =>
-          old === null ? [value, oldValueDefault] : [
-            value,
-            decodeValue(this.key, field, expectString(old, "EVALSHA")),
-          ],
+        (old): [unknown, unknown] => {
+          if (old === null) return [value, oldValueDefault];
+          try {
+            return [
+              value,
+              decodeValue(this.key, field, expectString(old, "EVALSHA")),
+            ];
+          } catch (error) {
+            // The corrupt value is gone, replaced by this one: repaired.
+            if (error instanceof CorruptValueError) {
+              return [value, oldValueDefault];
+            }
+            throw error;
+          }
+        },
       );
     } catch (error) {
       return Promise.reject(error);
