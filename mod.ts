@@ -46,6 +46,7 @@ export {
   RedisReplyError,
   RedisTimeoutError,
 } from "./src/client/errors.ts";
+export type { RedisReplyErrorOptions } from "./src/client/errors.ts";
 export type { RedisArg, RedisReply, RedisSender } from "./src/client/types.ts";
 export {
   createRedisClusterClient,
@@ -56,28 +57,18 @@ export type {
   RedisClusterClientStats,
 } from "./src/client/cluster.ts";
 
-// Bring your own client
-export {
-  fromDenoRedis,
-  fromIoredis,
-  fromNodeRedis,
-  toRedisSender,
-} from "./src/client/adapters.ts";
+// Bring your own client: createRedisStorage takes these as they are.
 export type {
   DenoRedisClient,
   IoredisClient,
   NodeRedisClient,
   NodeRedisCluster,
   SupportedClient,
-} from "./src/client/adapters.ts";
+} from "./src/client/adapters/mod.ts";
 
 // Storage
-export {
-  ConflictError,
-  CorruptValueError,
-  InvalidValueError,
-  PropertyNotFoundError,
-} from "./src/storage/errors.ts";
+export { CorruptValueError, InvalidValueError } from "./src/json/errors.ts";
+export { ConflictError, PropertyNotFoundError } from "./src/storage/errors.ts";
 export {
   type Property,
   PropertyType,
@@ -86,6 +77,7 @@ export {
   SubjectProperty,
 } from "./src/storage/property.ts";
 export type {
+  EncodedValue,
   StorageContext,
   StorageFactory,
   StoreChanges,
@@ -93,7 +85,6 @@ export type {
 } from "./src/storage/types.ts";
 export {
   createRedisStorage,
-  DEFAULT_MAX_CAS_ATTEMPTS,
   type RedisStorageOptions,
   SubjectsRedisStorage,
 } from "./src/storage/redis_storage.ts";
@@ -105,17 +96,15 @@ export {
   EventBus,
   type EventBusOptions,
   type EventHandler,
-  PayloadConst,
   type SubjectEvent,
-  SubjectEventType,
 } from "./src/subject/event_bus.ts";
-export {
-  type DeleteOptions,
-  type ExtOptions,
-  type GetOptions,
-  type SetOptions,
+export { PayloadConst, SubjectEventType } from "./src/subject/events.ts";
+export type {
+  DeleteOptions,
+  ExtOptions,
+  GetOptions,
+  SetOptions,
   Subject,
-  type SubjectOptions,
 } from "./src/subject/subject.ts";
 export {
   KRules,
@@ -125,8 +114,6 @@ export {
 
 // Configuration
 export {
-  DEFAULT_KEY_PREFIX,
-  DEFAULT_REDIS_URL,
   type EnvSource,
   loadRedisConfig,
   type RedisConfig,

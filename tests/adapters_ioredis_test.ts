@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RedisConnectionError } from "../mod.ts";
-import { fromIoredis, toRedisSender } from "../src/client/adapters.ts";
+import { fromIoredis, toRedisSender } from "../src/client/adapters/mod.ts";
 import { startRedisCluster, startRedisServer } from "../testing.ts";
 import { defineAdapterTests } from "./adapter_contract.ts";
 import { registerContractsOver } from "./contracts.ts";

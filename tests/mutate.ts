@@ -95,7 +95,7 @@ end`,
   },
   {
     name: "store encoding: values stored as String(value), not JSON",
-    file: "src/storage/json_codec.ts",
+    file: "src/json/codec.ts",
     from: `  return JSON.stringify(value);
 }
 
@@ -180,7 +180,7 @@ return old`,
   },
   {
     name: "decoding: corrupt JSON comes back as its text",
-    file: "src/storage/json_codec.ts",
+    file: "src/json/codec.ts",
     from: "throw new CorruptValueError(key, field, { cause: error });",
     to: "return text;",
     tests: ["tests/bad_input_storage_test.ts"],

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ConflictError, CorruptValueError } from "../src/storage/errors.ts";
+import { CorruptValueError } from "../src/json/errors.ts";
+import { ConflictError } from "../src/storage/errors.ts";
 import {
   SubjectExtProperty,
   SubjectProperty,
