@@ -82,7 +82,9 @@ class NotANumber extends Error {}
 function increment(n: unknown): number {
   if (n !== undefined && typeof n !== "number") {
     throw new NotANumber(
-      `holds ${JSON.stringify(n)}, not a number, so it cannot be incremented; it was left unchanged.`,
+      `holds ${
+        JSON.stringify(n)
+      }, not a number, so it cannot be incremented; it was left unchanged.`,
     );
   }
   return (n ?? 0) + 1;

@@ -344,7 +344,8 @@ const otherCases: Case[] = [
     setup: wrongKey("RPUSH", "a list"),
     act: (ctx) => ctx.storage("w").load(),
     error: RedisReplyError,
-    message: /^Redis refused a command on subject key "s:bad:w": WRONGTYPE.*\(command: HGETALL\)$/,
+    message:
+      /^Redis refused a command on subject key "s:bad:w": WRONGTYPE.*\(command: HGETALL\)$/,
     check: code("WRONGTYPE"),
   },
   {
