@@ -11,7 +11,7 @@ import { RedisReplyError } from "../src/client/errors.ts";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
 import { SubjectProperty } from "../src/storage/property.ts";
 import { createRedisStorage } from "../src/storage/redis_storage.ts";
-import type { StorageFactory, SubjectStorage } from "../src/storage/types.ts";
+import type { StorageFactory, StoreChanges } from "../src/storage/types.ts";
 import type { SubjectEvent } from "../src/subject/event_bus.ts";
 import { KRules } from "../src/subject/krules.ts";
 import { startRedisFixture } from "./helpers_redis.ts";
@@ -23,21 +23,25 @@ interface Backend extends AsyncDisposable {
   failWrites(on: boolean): Promise<void>;
 }
 
-function memory(): Promise<Backend> {
+/**
+ * The memory storage with its store() replaced, everything else forwarded:
+ * how the tests make a store fail like a server out of memory.
+ */
+function memoryWithStore(
+  store: (
+    changes: StoreChanges | undefined,
+    forward: (changes?: StoreChanges) => Promise<void>,
+  ) => Promise<void>,
+): StorageFactory {
   const inner = createMemoryStorage();
-  let failing = false;
-  // A store that fails like a server out of memory; everything else passes.
-  const storage: StorageFactory = (name, context) => {
+  return (name, context) => {
     const opened = inner(name, context);
     return {
       isConcurrencySafe: () => opened.isConcurrencySafe(),
       isPersistent: () => opened.isPersistent(),
       load: () => opened.load(),
       loadLazy: () => opened.loadLazy!(),
-      store: (changes) =>
-        failing
-          ? Promise.reject(new Error("OOM (simulated)"))
-          : opened.store(changes),
+      store: (changes) => store(changes, (c) => opened.store(c)),
       set: (prop, old) => opened.set(prop, old),
       get: (prop) => opened.get(prop),
       delete: (prop) => opened.delete(prop),
@@ -48,8 +52,14 @@ function memory(): Promise<Backend> {
       },
     };
   };
+}
+
+function memory(): Promise<Backend> {
+  let failing = false;
   return Promise.resolve({
-    storage,
+    storage: memoryWithStore((changes, forward) =>
+      failing ? Promise.reject(new Error("OOM (simulated)")) : forward(changes)
+    ),
     failWrites: (on) => {
       failing = on;
       return Promise.resolve();
@@ -304,28 +314,13 @@ function heldStorage(): {
   /** Makes the next store() wait until the returned function is called, then fail. */
   holdNextStore(): () => void;
 } {
-  const inner = createMemoryStorage();
   const holds: Promise<void>[] = [];
-  const storage: StorageFactory = (name, context) => {
-    const opened = inner(name, context);
-    return {
-      isConcurrencySafe: () => opened.isConcurrencySafe(),
-      isPersistent: () => opened.isPersistent(),
-      load: () => opened.load(),
-      loadLazy: () => opened.loadLazy!(),
-      set: (prop, old) => opened.set(prop, old),
-      get: (prop) => opened.get(prop),
-      delete: (prop) => opened.delete(prop),
-      getExtProps: () => opened.getExtProps(),
-      flush: () => opened.flush(),
-      async store(changes) {
-        const hold = holds.shift();
-        if (hold === undefined) return await opened.store(changes);
-        await hold;
-        throw new Error("OOM (simulated)");
-      },
-    } as SubjectStorage;
-  };
+  const storage = memoryWithStore(async (changes, forward) => {
+    const hold = holds.shift();
+    if (hold === undefined) return await forward(changes);
+    await hold;
+    throw new Error("OOM (simulated)");
+  });
   return {
     storage,
     holdNextStore() {
