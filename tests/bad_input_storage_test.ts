@@ -462,8 +462,8 @@ for (const testCase of otherCases) {
 
 Deno.test("huge values and long names within the limits round-trip: a 50 MB string, a 100 KB subject name, a 100 KB property name", async () => {
   await using server = await startRedisServer();
-  // Sizes, not deadlines, are under test: on a loaded machine one 50 MB
-  // write can take longer than the default 5 s command timeout.
+  // Sizes, not speed, are under test: a 50 MB script call may take longer
+  // than the default 5 s on a busy machine.
   await using client = await createRedisClient(server.url, {
     commandTimeoutMs: 60_000,
   });
