@@ -267,13 +267,14 @@ Deno.test("redis: bytes that are not UTF-8 raise CorruptValueError on every read
   );
   await subject.store();
   assert.equal(await client.send(["HSTRLEN", "s:s", "pcafe"]), 6);
-  // A plain direct set needs no old value: it repairs the field, and reports
-  // no old value, as a read found nothing usable. So does setMany.
+  // A plain direct set needs no old value: it replaces the bytes (repairing
+  // the field) and reports the old value as absent, as over corrupt JSON.
   assert.deepEqual(
-    await direct.set(new SubjectProperty("cafe", "café")),
-    ["café", undefined],
+    await direct.set(new SubjectProperty("cafe", "café"), "absent"),
+    ["café", "absent"],
   );
   assert.equal(await direct.get(new SubjectProperty("cafe")), "café");
+  // So does setMany, whose absent old values are undefined.
   await client.send(["HSET", "s:s", "pcafe", LATIN1]);
   assert.deepEqual(
     await direct.setMany!([
