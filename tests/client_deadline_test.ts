@@ -68,6 +68,11 @@ Deno.test("the offline queue is bounded by maxPendingCommands; past it send() re
   assert.ok(error instanceof RedisConnectionError, String(error));
   assert.match(error.message, /maxPendingCommands \(3\)/);
   assert.ok(ms < 50, `rejected after ${ms} ms`);
+  console.log(
+    `offline queue full: the 4th command rejected after ${
+      ms.toFixed(1)
+    } ms (maxPendingCommands 3)`,
+  );
   for (const result of await Promise.allSettled(queued)) {
     assert.equal(result.status, "rejected");
     assert.ok(result.reason instanceof RedisConnectionError);
@@ -100,4 +105,9 @@ Deno.test("a changed password: calls reject with WRONGPASS within the deadline, 
   assert.equal(error.code, "WRONGPASS");
   assert.ok(ms < 2000, `rejected after ${ms} ms`);
   assert.ok(!String(error.message).includes("old-pw"));
+  console.log(
+    `changed password: PING rejected with ${error.code} after ${
+      ms.toFixed(0)
+    } ms (commandTimeoutMs 2000)`,
+  );
 });
