@@ -20,13 +20,13 @@
  *   storage: createRedisStorage(client, { keyPrefix: "myapp:" }),
  * });
  *
- * const user = krules.subject("user-123");
+ * const user = krules.subject<{ name: string; email: string; logins: number }>("user-123");
  * await user.set("name", "John Doe");          // cached
  * await user.set("email", "john@example.com"); // cached
  * await user.store();                          // one atomic write: HSET s:myapp:user-123 …
  *
  * // Atomic increment, safe across processes:
- * await user.set("logins", (n) => (typeof n === "number" ? n : 0) + 1, { useCache: false });
+ * await user.set("logins", (n) => (n ?? 0) + 1, { useCache: false });
  * console.log(await user.dict()); // { name: "John Doe", email: "john@example.com", logins: 1, ext: {} }
  * ```
  *
@@ -67,11 +67,11 @@ export type {
 } from "./src/client/adapters/mod.ts";
 
 // Storage
+export { CorruptValueError, InvalidValueError } from "./src/json/errors.ts";
 export {
   ConflictError,
-  CorruptValueError,
-  InvalidValueError,
   PropertyNotFoundError,
+  type PropertyNotFoundErrorOptions,
 } from "./src/storage/errors.ts";
 export {
   type Property,
@@ -81,14 +81,15 @@ export {
   SubjectProperty,
 } from "./src/storage/property.ts";
 export type {
+  EncodedValue,
   StorageContext,
   StorageFactory,
   StoreChanges,
+  SubjectNamesOptions,
   SubjectStorage,
 } from "./src/storage/types.ts";
 export {
   createRedisStorage,
-  DEFAULT_MAX_CAS_ATTEMPTS,
   type RedisStorageOptions,
   SubjectsRedisStorage,
 } from "./src/storage/redis_storage.ts";
@@ -100,17 +101,21 @@ export {
   EventBus,
   type EventBusOptions,
   type EventHandler,
-  PayloadConst,
+  type EventPattern,
   type SubjectEvent,
-  SubjectEventType,
+  type SubjectEventName,
+  type SubjectEventPayloads,
 } from "./src/subject/event_bus.ts";
-export {
-  type DeleteOptions,
-  type ExtOptions,
-  type GetOptions,
-  type SetOptions,
+export { PayloadConst, SubjectEventType } from "./src/subject/events.ts";
+export type {
+  DeleteOptions,
+  ExtOptions,
+  GetOptions,
+  PropName,
+  SetOptions,
   Subject,
-  type SubjectOptions,
+  SubjectDict,
+  SubjectProps,
 } from "./src/subject/subject.ts";
 export {
   KRules,
@@ -120,8 +125,6 @@ export {
 
 // Configuration
 export {
-  DEFAULT_KEY_PREFIX,
-  DEFAULT_REDIS_URL,
   type EnvSource,
   loadRedisConfig,
   type RedisConfig,

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { createRedisClient, RedisConnectionError } from "../mod.ts";
 import { startTcpFake } from "./helpers_tcp_fakes.ts";
+import { reportFigures } from "./helpers_figures.ts";
 
 const encoder = new TextEncoder();
 const HOSTILE_BYTES = 64 * 1024 * 1024;
@@ -59,7 +60,7 @@ for (const [what, start] of CASES) {
       `RSS grew by ${rssGrowth} bytes`,
     );
     assert.equal(await client.send(["PING"]), "PONG");
-    console.log(
+    reportFigures(
       `hostile reply (${what}): refused after ${
         (sent / 1024 / 1024).toFixed(1)
       } MB had been sent, in ${ms.toFixed(0)} ms, RSS +${

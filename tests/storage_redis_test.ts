@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { ConflictError, CorruptValueError } from "../src/storage/errors.ts";
+import { RedisReplyError } from "../src/client/errors.ts";
+import { CorruptValueError } from "../src/json/errors.ts";
+import { ConflictError } from "../src/storage/errors.ts";
 import {
   SubjectExtProperty,
   SubjectProperty,
@@ -10,7 +12,8 @@ import {
   SubjectsRedisStorage,
 } from "../src/storage/redis_storage.ts";
 import { KRules } from "../src/subject/krules.ts";
-import { defineBehaviourSuite, ODD_NAMES } from "./helpers_behaviour_suite.ts";
+import { registerContracts } from "./contracts.ts";
+import { ODD_NAMES } from "./storage_contract.ts";
 import { recording, startRedisFixture } from "./helpers_redis.ts";
 
 const PREFIX = "test:";
@@ -18,7 +21,7 @@ const p = (name: string, value?: unknown) => new SubjectProperty(name, value);
 const e = (name: string, value?: unknown) =>
   new SubjectExtProperty(name, value);
 
-defineBehaviourSuite("redis", async () => {
+registerContracts("redis", async () => {
   const fixture = await startRedisFixture();
   return {
     storage: createRedisStorage(fixture.client, { keyPrefix: PREFIX }),
@@ -375,4 +378,47 @@ Deno.test("redis: a subject decodes a property when it is read, so a corrupt fie
     await redis.client.send(["HGET", "s:lazy:s", "pbroken"]),
     "{not json",
   );
+});
+
+Deno.test("redis: an error reply from the storage names the subject's key", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send(["SET", "s:test:wrong", "a string, not a hash"]);
+  const storage = createRedisStorage(redis.client, { keyPrefix: PREFIX });
+  const subject = new KRules({ storage }).subject("wrong");
+  const calls: [string, () => Promise<unknown>][] = [
+    ["load", () => storage("wrong").load()],
+    ["get", () => storage("wrong").get(p("a"))],
+    ["store", () => storage("wrong").store({ inserts: [p("a", 1)] })],
+    ["set", () => storage("wrong").set(p("a", 1))],
+    ["function set", () => storage("wrong").set(p("a", (n: unknown) => n))],
+    ["setMany", () => storage("wrong").setMany!([p("a", 1)])],
+    ["subject.get", () => subject.get("a")],
+  ];
+  for (const [name, call] of calls) {
+    await assert.rejects(call(), (error) => {
+      assert.ok(error instanceof RedisReplyError, name);
+      assert.equal(error.code, "WRONGTYPE", name);
+      assert.match(error.message, /subject key "s:test:wrong"/, name);
+      assert.ok(error.cause instanceof RedisReplyError, name);
+      return true;
+    });
+  }
+});
+
+Deno.test("redis: subjectNames escapes glob characters in the key prefix, and lists only its own subjects", async () => {
+  await using redis = await startRedisFixture();
+  // "a*[x]:" unescaped would also match the keys under "abc[x]:" and "ax:".
+  const globby = createRedisStorage(redis.client, { keyPrefix: "a*[x]:" });
+  for (const keyPrefix of ["a*[x]:", "abc[x]:", "ax:", ""]) {
+    const krules = new KRules({
+      storage: createRedisStorage(redis.client, { keyPrefix }),
+    });
+    await krules.subject(`in-${keyPrefix}`).set("n", 1, { useCache: false });
+  }
+  await redis.client.send(["SET", "s:a*[x]:not-a-hash", "1"]);
+  const names: string[] = [];
+  for await (const name of new KRules({ storage: globby }).subjectNames()) {
+    names.push(name);
+  }
+  assert.deepEqual(names, ["in-a*[x]:"]);
 });

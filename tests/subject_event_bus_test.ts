@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
-import {
-  EventBus,
-  PayloadConst,
-  type SubjectEvent,
-  SubjectEventType,
-} from "../src/subject/event_bus.ts";
+import { EventBus, type SubjectEvent } from "../src/subject/event_bus.ts";
+import { PayloadConst, SubjectEventType } from "../src/subject/events.ts";
 import { KRules } from "../src/subject/krules.ts";
 
 function subjectOn(eventBus: EventBus) {
@@ -130,7 +126,7 @@ Deno.test("event bus: '*' matches every type, globs match by pattern, other type
   bus.on("subject-property-*", (e) => void seen.property.push(e.type));
   bus.on("subject-deleted", (e) => void seen.exact.push(e.type));
   bus.on("subject-delete?", (e) => void seen.q.push(e.type));
-  bus.on("subject.property.changed", (e) => void seen.exact.push(e.type));
+  bus.onCustom("subject.property.changed", (e) => void seen.exact.push(e.type));
   const subject = subjectOn(bus);
   await subject.set("a", 1);
   await subject.flush();
