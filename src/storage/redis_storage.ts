@@ -7,6 +7,7 @@ import {
   encodeValue,
   FieldText,
 } from "../json/codec.ts";
+import { CorruptValueError } from "../json/errors.ts";
 import { checkSubjectName } from "../json/names.ts";
 import {
   checkExpiry,
@@ -15,7 +16,6 @@ import {
   fieldOf,
 } from "./_checks.ts";
 import { CasCombiner } from "./_cas_combiner.ts";
-import { CorruptValueError } from "../json/errors.ts";
 import { ConflictError, PropertyNotFoundError } from "./errors.ts";
 import { type Property, PropertyType } from "./property.ts";
 import {
@@ -338,9 +338,12 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * Writes one property.
    *
    * A plain value is written in one round trip by a script that returns the
-   * value it replaced, read in the same atomic step. If that old value is
-   * not valid JSON, the new value has still replaced it and the call rejects
-   * with `CorruptValueError`, so the loss is not silent.
+   * value it replaced, read in the same atomic step. A plain set needs no old
+   * value to compute the new one, so it also repairs a field that does not
+   * hold valid JSON: it replaces it and reports the old value as absent
+   * (`oldValueDefault`), as a read of that field would have found nothing
+   * usable. Reads and function sets of a corrupt field reject with
+   * `CorruptValueError` instead, and write nothing.
    *
    * A function value is applied by optimistic compare-and-set: read the
    * field, call the function with the old value, write only if the field
@@ -357,6 +360,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @returns The new value and the old value.
    * @throws {InvalidValueError} When the (computed) value does not survive JSON; nothing is written.
    * @throws {ConflictError} When every compare-and-set attempt lost a race.
+   * @throws {CorruptValueError} When a function value meets a field that does not hold valid JSON; nothing is written.
    */
   set(
     prop: Property,
@@ -382,12 +386,21 @@ export class SubjectsRedisStorage implements SubjectStorage {
       return this.#run(SET_SCRIPT, [field, text]).then(
         (old): [unknown, unknown] => {
           if (old === null) return [value, oldValueDefault];
-          // The script wraps an old value whose bytes are not UTF-8.
-          if (Array.isArray(old)) throw new CorruptValueError(this.key, field);
-          return [
-            value,
-            decodeValue(this.key, field, expectString(old, "EVALSHA")),
-          ];
+          // An old value that is not UTF-8 (the script wraps it) or not JSON
+          // is gone, replaced by this one: the set repaired the field, and
+          // there was no old value to report.
+          if (Array.isArray(old)) return [value, oldValueDefault];
+          try {
+            return [
+              value,
+              decodeValue(this.key, field, expectString(old, "EVALSHA")),
+            ];
+          } catch (error) {
+            if (error instanceof CorruptValueError) {
+              return [value, oldValueDefault];
+            }
+            throw error;
+          }
         },
       );
     } catch (error) {
