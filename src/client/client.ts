@@ -14,6 +14,7 @@ import {
   RedisTimeoutError,
 } from "./errors.ts";
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
+import { sendWithWait, writeThenWait } from "./replication.ts";
 import { parseRedisUrl, type RedisEndpoint } from "./url.ts";
 
 /** How the client reconnects after the connection drops. */
@@ -152,6 +153,11 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     return this.#closed;
   }
 
+  /** Whether a connection is up now: a command sent now goes straight to the socket. */
+  get connected(): boolean {
+    return this.#conn !== null && this.#conn.usable;
+  }
+
   /**
    * Connects now if not connected yet, making one attempt.
    *
@@ -179,6 +185,25 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     if (conn !== null && conn.usable) return conn.send(args);
     if (this.#closed) return Promise.reject(this.#closedError());
     return this.#connection().then((c) => c.send(args));
+  }
+
+  /**
+   * The library's private path for a write followed by `WAIT`, both queued
+   * on one connection in one tick.
+   *
+   * @ignore
+   */
+  [sendWithWait](
+    args: readonly RedisArg[],
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<RedisReply> {
+    const pair = (conn: Connection) =>
+      writeThenWait((a) => conn.send(a), args, replicas, timeoutMs);
+    const conn = this.#conn;
+    if (conn !== null && conn.usable) return pair(conn);
+    if (this.#closed) return Promise.reject(this.#closedError());
+    return this.#connection().then(pair);
   }
 
   /**

@@ -7,6 +7,7 @@ import { decodeValue, encodeValue } from "./json_codec.ts";
 import { type Property, PropertyType } from "./property.ts";
 import { runScript, SET_SCRIPT, STORE_SCRIPT } from "./scripts.ts";
 import { loadRaw, RawValue } from "./_raw.ts";
+import { replicatedSender } from "./_replicated.ts";
 import type {
   StorageContext,
   StorageFactory,
@@ -36,6 +37,28 @@ export interface RedisStorageOptions {
    * @default {100}
    */
   maxCasAttempts?: number;
+  /**
+   * Replicas that must acknowledge every write (store, set, function set,
+   * delete, flush) before it resolves. Each write is followed by
+   * `WAIT waitReplicas waitTimeoutMs` on the same connection, in the same
+   * socket write; if fewer replicas acknowledge it in time, the call rejects
+   * with `ReplicationError`: the master applied the write, but a failover
+   * could lose it. With `0`, writes resolve once the master applied them.
+   *
+   * `WAIT` holds back that connection's later replies until the replicas
+   * acknowledge (or the timeout passes), so reads queued behind a write wait
+   * for it too. Needs this module's client (single, cluster or Sentinel), and
+   * a `commandTimeoutMs` longer than `waitTimeoutMs`.
+   *
+   * @default {0}
+   */
+  waitReplicas?: number;
+  /**
+   * Milliseconds `WAIT` waits for `waitReplicas` acknowledgements.
+   *
+   * @default {1000}
+   */
+  waitTimeoutMs?: number;
 }
 
 /**
@@ -81,9 +104,12 @@ export class SubjectsRedisStorage implements SubjectStorage {
   ) {
     checkSubjectName(subject);
     checkCommands(client);
-    const { keyPrefix, maxCasAttempts } = checkOptions(options);
+    const { keyPrefix, maxCasAttempts, waitReplicas, waitTimeoutMs } =
+      checkOptions(options);
     this.key = `s:${keyPrefix}${subject}`;
-    this.#client = client;
+    this.#client = waitReplicas > 0
+      ? replicatedSender(client, waitReplicas, waitTimeoutMs)
+      : client;
     this.#maxCasAttempts = maxCasAttempts;
   }
 
@@ -294,7 +320,8 @@ export class SubjectsRedisStorage implements SubjectStorage {
  * `RedisClusterClient`, any object with a `send(args)` method, or a
  * node-redis, ioredis or `@db/redis` client (single or cluster), which is
  * recognised by its shape and adapted.
- * @param options The key prefix and compare-and-set limit.
+ * @param options The key prefix, compare-and-set limit and durability
+ * (`waitReplicas`, `waitTimeoutMs`).
  * @returns A factory of {@linkcode SubjectsRedisStorage}.
  *
  * @example
@@ -317,6 +344,9 @@ export function createRedisStorage(
   const commands = toRedisSender(client);
   // Checked now, so a bad option fails at start-up rather than on first use.
   const checked = checkOptions(options);
+  if (checked.waitReplicas > 0) {
+    replicatedSender(commands, checked.waitReplicas, checked.waitTimeoutMs);
+  }
   return (name: string, _context?: StorageContext): SubjectStorage =>
     new SubjectsRedisStorage(name, commands, checked);
 }
@@ -347,7 +377,19 @@ function checkOptions(
       `maxCasAttempts must be a positive integer, got ${maxCasAttempts}.`,
     );
   }
-  return { keyPrefix, maxCasAttempts };
+  const waitReplicas = options.waitReplicas ?? 0;
+  const waitTimeoutMs = options.waitTimeoutMs ?? 1000;
+  if (!Number.isSafeInteger(waitReplicas) || waitReplicas < 0) {
+    throw new RangeError(
+      `waitReplicas must be an integer ≥ 0, got ${waitReplicas}.`,
+    );
+  }
+  if (!Number.isSafeInteger(waitTimeoutMs) || waitTimeoutMs < 1) {
+    throw new RangeError(
+      `waitTimeoutMs must be a positive integer (WAIT 0 would wait forever), got ${waitTimeoutMs}.`,
+    );
+  }
+  return { keyPrefix, maxCasAttempts, waitReplicas, waitTimeoutMs };
 }
 
 /**

@@ -15,16 +15,22 @@ import type { RedisServer } from "./redis_server.ts";
  *
  * @param server The server to ask.
  * @param args The command.
+ * @param password The server's password, if it needs one.
  * @param timeoutMs Connect and reply timeout.
  * @returns The reply.
  */
 export async function ask(
   server: RedisServer,
   args: readonly RedisArg[],
+  password?: string,
   timeoutMs = 1000,
 ): Promise<RedisReply> {
   // Cluster nodes and Sentinels have no database to select.
-  const client = new RedisClient(server.url.replace(/\/0$/, ""), {
+  let url = server.url.replace(/\/0$/, "");
+  if (password !== undefined) {
+    url = url.replace("://", `://:${encodeURIComponent(password)}@`);
+  }
+  const client = new RedisClient(url, {
     reconnect: false,
     connectTimeoutMs: timeoutMs,
     commandTimeoutMs: timeoutMs,

@@ -176,7 +176,7 @@ class ThrowawayCluster implements RedisCluster {
       if (node.pid === undefined) continue;
       let reply: RedisReply;
       try {
-        reply = await ask(node, ["CLUSTER", "SLOTS"], 500);
+        reply = await ask(node, ["CLUSTER", "SLOTS"], undefined, 500);
       } catch {
         continue; // Paused or dying; ask another.
       }

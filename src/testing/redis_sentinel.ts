@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { RedisReply } from "../client/types.ts";
 import { sleep } from "../async/backoff.ts";
 import { ask } from "./_ask.ts";
+import { replyRecord } from "../client/sentinel.ts";
 import { type RedisServer, startRedisServer } from "./redis_server.ts";
 
 /** Options of {@linkcode startRedisSentinel}. */
@@ -51,13 +51,10 @@ export interface RedisSentinelOptions {
    * @default {[]}
    */
   config?: readonly string[];
-  /**
-   * Extra lines for every Sentinel's configuration, e.g.
-   * `"sentinel auth-pass mymaster pw"` or `"requirepass sentinel-pw"`.
-   *
-   * @default {[]}
-   */
-  sentinelConfig?: readonly string[];
+  /** Password of the data nodes (`requirepass`, `masterauth`, and Sentinel's `auth-pass`). */
+  password?: string;
+  /** Password of the Sentinels themselves; their URLs then carry it. */
+  sentinelPassword?: string;
   /**
    * Milliseconds to wait until the replicas are in sync and every Sentinel
    * knows every replica and every other Sentinel.
@@ -164,16 +161,20 @@ export async function startRedisSentinel(
   try {
     // Replicas sync at once instead of after the default 5 s of waiting for
     // more replicas to share the transfer.
-    const config = ["repl-diskless-sync-delay 0", ...(options.config ?? [])];
+    const { password, sentinelPassword } = options;
+    const config = [
+      "repl-diskless-sync-delay 0",
+      ...(password === undefined
+        ? []
+        : [`requirepass ${password}`, `masterauth ${password}`]),
+      ...(options.config ?? []),
+    ];
     const master = await startRedisServer({ config });
     started.push(master);
     const replicas = await Promise.all(
       Array.from({ length: replicaCount }, async () => {
         const replica = await startRedisServer({
-          config: [
-            ...(options.config ?? []),
-            `replicaof 127.0.0.1 ${master.port}`,
-          ],
+          config: [...config, `replicaof 127.0.0.1 ${master.port}`],
         });
         started.push(replica);
         return replica;
@@ -183,7 +184,9 @@ export async function startRedisSentinel(
     // every 10 s once connected: the replicas must be attached first.
     await until(deadline, "the replicas to be in sync", async () => {
       for (const replica of replicas) {
-        const info = String(await ask(replica, ["INFO", "replication"]));
+        const info = String(
+          await ask(replica, ["INFO", "replication"], password),
+        );
         if (!info.includes("master_link_status:up")) return false;
       }
       return true;
@@ -198,7 +201,12 @@ export async function startRedisSentinel(
             `sentinel down-after-milliseconds ${masterName} ${downAfterMs}`,
             `sentinel failover-timeout ${masterName} ${failoverTimeoutMs}`,
             `sentinel parallel-syncs ${masterName} 1`,
-            ...(options.sentinelConfig ?? []),
+            ...(password === undefined
+              ? []
+              : [`sentinel auth-pass ${masterName} ${password}`]),
+            ...(sentinelPassword === undefined
+              ? []
+              : [`requirepass ${sentinelPassword}`]),
           ],
         });
         started.push(sentinel);
@@ -211,11 +219,17 @@ export async function startRedisSentinel(
       replicas,
       sentinels,
       stopAll,
+      password,
+      sentinelPassword,
     );
     await until(deadline, "every Sentinel to know the deployment", async () => {
       for (const sentinel of sentinels) {
-        const fields = record(
-          await ask(sentinel, ["SENTINEL", "MASTER", masterName]),
+        const fields = replyRecord(
+          await ask(
+            sentinel,
+            ["SENTINEL", "MASTER", masterName],
+            sentinelPassword,
+          ),
         );
         if (
           fields["flags"] !== "master" ||
@@ -244,8 +258,15 @@ class ThrowawaySentinel implements RedisSentinel {
     readonly replicas: readonly RedisServer[],
     readonly sentinels: readonly RedisServer[],
     readonly stopAll: () => Promise<unknown>,
+    readonly password: string | undefined,
+    readonly sentinelPassword: string | undefined,
   ) {
-    this.sentinelUrls = sentinels.map((s) => s.url);
+    this.sentinelUrls = sentinels.map((s) =>
+      sentinelPassword === undefined ? s.url : s.url.replace(
+        "redis://",
+        `redis://:${encodeURIComponent(sentinelPassword)}@`,
+      )
+    );
   }
 
   get #dataNodes(): RedisServer[] {
@@ -260,7 +281,7 @@ class ThrowawaySentinel implements RedisSentinel {
         "SENTINEL",
         "GET-MASTER-ADDR-BY-NAME",
         this.masterName,
-      ]).catch(() => null);
+      ], this.sentinelPassword).catch(() => null);
       if (Array.isArray(reply)) ports.push(Number(reply[1]));
     }
     return ports;
@@ -277,7 +298,11 @@ class ThrowawaySentinel implements RedisSentinel {
 
   async failover(timeoutMs = 15_000): Promise<RedisServer> {
     const previous = await this.currentMaster();
-    await ask(this.sentinels[0], ["SENTINEL", "FAILOVER", this.masterName]);
+    await ask(
+      this.sentinels[0],
+      ["SENTINEL", "FAILOVER", this.masterName],
+      this.sentinelPassword,
+    );
     return await this.waitForNewMaster(previous, timeoutMs);
   }
 
@@ -296,7 +321,7 @@ class ThrowawaySentinel implements RedisSentinel {
         }
         const node = this.#dataNodes.find((n) => n.port === ports[0]);
         if (node === undefined || node === previous) return false;
-        const role = await ask(node, ["ROLE"]).catch(() => null);
+        const role = await ask(node, ["ROLE"], this.password).catch(() => null);
         if (!Array.isArray(role) || role[0] !== "master") return false;
         found = node;
         return true;
@@ -326,16 +351,6 @@ function count(
     throw new TypeError(`${name} must be an integer ≥ ${min}, got ${value}.`);
   }
   return n;
-}
-
-/** A flat `[name, value, …]` reply as a record. */
-function record(reply: RedisReply): Record<string, string> {
-  const fields: Record<string, string> = {};
-  if (!Array.isArray(reply)) return fields;
-  for (let i = 0; i + 1 < reply.length; i += 2) {
-    fields[String(reply[i])] = String(reply[i + 1]);
-  }
-  return fields;
 }
 
 /** Checks `condition` every 50 ms until it holds, or throws at `deadline`. */
