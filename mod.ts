@@ -46,6 +46,7 @@ export {
   RedisReplyError,
   RedisTimeoutError,
 } from "./src/client/errors.ts";
+export type { RedisReplyErrorOptions } from "./src/client/errors.ts";
 export type { RedisArg, RedisReply, RedisSender } from "./src/client/types.ts";
 export {
   createRedisClusterClient,
@@ -65,20 +66,14 @@ export type {
 } from "./src/client/sentinel.ts";
 export { ReplicationError } from "./src/client/replication.ts";
 
-// Bring your own client
-export {
-  fromDenoRedis,
-  fromIoredis,
-  fromNodeRedis,
-  toRedisSender,
-} from "./src/client/adapters.ts";
+// Bring your own client: createRedisStorage takes these as they are.
 export type {
   DenoRedisClient,
   IoredisClient,
   NodeRedisClient,
   NodeRedisCluster,
   SupportedClient,
-} from "./src/client/adapters.ts";
+} from "./src/client/adapters/mod.ts";
 
 // Storage
 export {

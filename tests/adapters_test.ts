@@ -10,7 +10,7 @@ import {
   fromDenoRedis,
   fromNodeRedis,
   toRedisSender,
-} from "../src/client/adapters.ts";
+} from "../src/client/adapters/mod.ts";
 import { startRedisCluster, startRedisServer } from "../testing.ts";
 import {
   CLUSTER_CLIENTS,

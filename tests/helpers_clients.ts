@@ -27,7 +27,10 @@ import {
   RedisReplyError,
   type RedisSender,
 } from "../mod.ts";
-import { type SupportedClient, toRedisSender } from "../src/client/adapters.ts";
+import {
+  type SupportedClient,
+  toRedisSender,
+} from "../src/client/adapters/mod.ts";
 import { createRedisClusterClient } from "../src/client/cluster.ts";
 import type { RedisArg, RedisReply } from "../src/client/types.ts";
 
@@ -109,7 +112,7 @@ export class DenoRedisStandIn {
     } catch (error) {
       if (error instanceof RedisReplyError) {
         throw new ErrorReplyError(
-          "-" + error.message.replace(/ \(command: [^)]*\)$/, ""),
+          "-" + error.reply,
         );
       }
       throw error;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RedisConnectionError } from "../mod.ts";
-import { fromIoredis, toRedisSender } from "../src/client/adapters.ts";
+import { fromIoredis, toRedisSender } from "../src/client/adapters/mod.ts";
 import { startRedisCluster, startRedisServer } from "../testing.ts";
 import { defineAdapterTests } from "./helpers_adapter_suite.ts";
 import { behaviourSuiteOver } from "./helpers_client_suite.ts";

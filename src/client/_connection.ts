@@ -6,15 +6,13 @@
  * @module
  */
 
-import {
-  RedisConnectionError,
-  RedisReplyError,
-  RedisTimeoutError,
-} from "./errors.ts";
+import { RedisConnectionError, RedisTimeoutError } from "./errors.ts";
+import { PendingReplies } from "./_pending.ts";
 import {
   CommandWriter,
   ErrorReply,
   type ParsedReply,
+  ProtocolError,
   ReplyParser,
 } from "./resp.ts";
 import type { RedisArg, RedisReply } from "./types.ts";
@@ -26,9 +24,6 @@ export interface ConnectionStats {
   /** Socket writes; with auto-pipelining far fewer than commands under load. */
   writes: number;
 }
-
-type Resolve = (reply: RedisReply) => void;
-type Reject = (error: Error) => void;
 
 const MIN_READ = 64 * 1024;
 const MAX_READ = 1024 * 1024;
@@ -51,21 +46,7 @@ export class Connection {
   readonly #options: ConnectionOptions;
   readonly #parser = new ReplyParser();
   readonly #writer = new CommandWriter();
-  // Commands awaiting replies, in send order, as parallel arrays rather than
-  // one object each: under load that is most of what the client allocates.
-  // `#head` is the next to get a reply; a `null` resolver marks a command
-  // that timed out, whose late reply is read and dropped.
-  #resolvers: (Resolve | null)[] = [];
-  #rejecters: Reject[] = [];
-  /** The command names (`args[0]`), for error messages; never arguments. */
-  #names: unknown[] = [];
-  /** `performance.now()` after which each command times out. */
-  #deadlines: number[] = [];
-  #head = 0;
-  /** Index of the first command not yet known to have timed out. */
-  #unexpired = 0;
-  /** Commands still waiting for a reply, timed-out ones excluded. */
-  #waiting = 0;
+  readonly #pending = new PendingReplies();
   /** The deadline shared by every command sent in the current tick. */
   #tickDeadline = Infinity;
   /** The scheduled reply-timeout check, if any. */
@@ -139,13 +120,7 @@ export class Connection {
         : Infinity;
       queueMicrotask(this.#flush);
     }
-    const promise = new Promise<RedisReply>((resolve, reject) => {
-      this.#resolvers.push(resolve);
-      this.#rejecters.push(reject);
-    });
-    this.#names.push(args[0]);
-    this.#deadlines.push(this.#tickDeadline);
-    this.#waiting++;
+    const promise = this.#pending.add(args[0], this.#tickDeadline);
     this.#options.stats.commands++;
     if (this.#timer === null && this.#tickDeadline !== Infinity) {
       this.#armTimer(this.#timeoutMs);
@@ -158,7 +133,7 @@ export class Connection {
    * failed; a late reply to a timed-out command is not waited for.
    */
   drain(): Promise<void> {
-    if (this.#waiting === 0 || this.#failure !== null) {
+    if (this.#pending.waiting === 0 || this.#failure !== null) {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -237,7 +212,7 @@ export class Connection {
       if (this.#failure === null) {
         this.#fail(
           new RedisConnectionError(
-            cause instanceof Error && cause.name === "ProtocolError"
+            cause instanceof ProtocolError
               ? `The server at ${this.#options.label} sent an invalid reply (${cause.message}); the connection was dropped.`
               : `Reading from ${this.#options.label} failed: ${message(cause)}`,
             { cause },
@@ -249,38 +224,10 @@ export class Connection {
   }
 
   #onReply = (reply: ParsedReply): void => {
-    const head = this.#head;
-    if (head === this.#resolvers.length) {
-      throw Object.assign(
-        new Error("a reply arrived that no command asked for"),
-        { name: "ProtocolError" },
-      );
+    if (!this.#pending.settle(reply)) {
+      throw new ProtocolError("a reply arrived that no command asked for");
     }
-    const resolve = this.#resolvers[head];
-    this.#head = head + 1;
-    if (resolve !== null) {
-      this.#waiting--;
-      if (reply instanceof ErrorReply) {
-        this.#rejecters[head](
-          new RedisReplyError(reply.message, commandName(this.#names[head])),
-        );
-      } else {
-        resolve(reply);
-      }
-    }
-    if (this.#head === this.#resolvers.length) {
-      this.#reset();
-    } else if (this.#head >= 4096 && this.#head * 2 >= this.#resolvers.length) {
-      // Drop answered commands so a busy connection's arrays do not grow forever.
-      const from = this.#head;
-      this.#resolvers = this.#resolvers.slice(from);
-      this.#rejecters = this.#rejecters.slice(from);
-      this.#names = this.#names.slice(from);
-      this.#deadlines = this.#deadlines.slice(from);
-      this.#unexpired = Math.max(0, this.#unexpired - from);
-      this.#head = 0;
-    }
-    if (this.#waiting === 0) this.#notifyDrained();
+    if (this.#pending.waiting === 0) this.#notifyDrained();
     if (
       reply instanceof ErrorReply &&
       reply.message.startsWith("ERR Protocol error")
@@ -302,15 +249,6 @@ export class Connection {
     drained?.();
   }
 
-  #reset(): void {
-    this.#resolvers = [];
-    this.#rejecters = [];
-    this.#names = [];
-    this.#deadlines = [];
-    this.#head = 0;
-    this.#unexpired = 0;
-  }
-
   /**
    * One timer serves every command: deadlines grow in queue order, so only the
    * oldest command still waiting needs watching.
@@ -329,28 +267,15 @@ export class Connection {
     this.#timer = null;
     if (this.#failure !== null) return;
     const now = performance.now();
-    const count = this.#resolvers.length;
-    let i = Math.max(this.#unexpired, this.#head);
-    for (; i < count; i++) {
-      if (this.#deadlines[i] > now) break;
-      const settled = this.#resolvers[i] === null;
-      this.#resolvers[i] = null;
-      if (!settled) {
-        this.#waiting--;
-        this.#rejecters[i](
-          new RedisTimeoutError(
-            `${
-              commandName(this.#names[i])
-            } got no reply from ${this.#options.label} within ${this.#timeoutMs} ms.`,
-          ),
-        );
-      }
-    }
-    this.#unexpired = i;
-    if (i < count && this.#deadlines[i] !== Infinity) {
-      this.#armTimer(this.#deadlines[i] - now);
-    }
-    if (this.#waiting === 0) this.#notifyDrained();
+    const next = this.#pending.expire(
+      now,
+      (command) =>
+        new RedisTimeoutError(
+          `${command} got no reply from ${this.#options.label} within ${this.#timeoutMs} ms.`,
+        ),
+    );
+    if (next !== Infinity) this.#armTimer(next - now);
+    if (this.#pending.waiting === 0) this.#notifyDrained();
   };
 
   #fail(error: Error, dropped: boolean): void {
@@ -358,11 +283,7 @@ export class Connection {
     this.#failure = error;
     this.#timer?.removeEventListener("abort", this.#onTimer);
     this.#timer = null;
-    for (let i = this.#head; i < this.#resolvers.length; i++) {
-      if (this.#resolvers[i] !== null) this.#rejecters[i](error);
-    }
-    this.#reset();
-    this.#waiting = 0;
+    this.#pending.failAll(error);
     this.#notifyDrained();
     try {
       this.#conn.close();
@@ -373,10 +294,6 @@ export class Connection {
       this.#options.onDrop(error as RedisConnectionError);
     }
   }
-}
-
-function commandName(name: unknown): string {
-  return typeof name === "string" ? name.toUpperCase() : "?";
 }
 
 function message(error: unknown): string {

@@ -66,9 +66,8 @@ export interface RedisClientOptions {
   clientName?: string;
   /**
    * Reconnect after a dropped connection, or `false` to let every later
-   * command reject instead.
-   *
-   * @default {{ maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 2000 }}
+   * command reject instead. Defaults to
+   * `{ maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 2000 }`.
    */
   reconnect?: false | ReconnectOptions;
 }
@@ -133,9 +132,9 @@ export class RedisClient implements RedisSender, AsyncDisposable {
    * @param options Timeouts, TLS, client name and reconnect policy.
    * @throws {TypeError} when the URL or an option is invalid.
    */
-  constructor(url: string | URL, options: RedisClientOptions = {}) {
+  constructor(url: string | URL, options?: RedisClientOptions) {
     this.#endpoint = parseRedisUrl(url);
-    this.#settings = checkOptions(options);
+    this.#settings = checkOptions(options ?? {});
   }
 
   /** The server's URL with the password replaced by `***`. */
@@ -428,11 +427,10 @@ export class RedisClient implements RedisSender, AsyncDisposable {
       if (result.status === "fulfilled") continue;
       const error = result.reason;
       if (error instanceof RedisReplyError) {
-        throw new RedisReplyError(
-          error.message.replace(/ \(command: [^)]*\)$/, ""),
-          undefined,
-          `${names[i]} failed on ${this.url}`,
-        );
+        throw new RedisReplyError(error.reply, {
+          context: `${names[i]} failed on ${this.url}`,
+          cause: error,
+        });
       }
       throw error;
     }

@@ -1,4 +1,4 @@
-import { type SupportedClient, toRedisSender } from "../client/adapters.ts";
+import { type SupportedClient, toRedisSender } from "../client/adapters/mod.ts";
 import type { RedisReply, RedisSender } from "../client/types.ts";
 import { checkProperty, checkSubjectName, fieldOf, setOwn } from "./_checks.ts";
 import { compareAndSet } from "./_cas_combiner.ts";
