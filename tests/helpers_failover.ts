@@ -23,6 +23,8 @@ export interface FailoverLoad {
   readonly samples: string[];
   /** `performance.now()` of every successful call, in order. */
   readonly successes: number[];
+  /** `performance.now()` of every resolved increment, in order. */
+  readonly incremented: number[];
   /** Resolves once `n` more calls succeeded after `since` (a `performance.now()`). */
   succeeded(n: number, since?: number): Promise<number>;
   /** Stops the writers and waits for their last calls to settle. */
@@ -45,6 +47,7 @@ export function startFailoverLoad(
 ): FailoverLoad {
   let stopped = false;
   const successes: number[] = [];
+  const incremented: number[] = [];
   const errors: Record<string, number> = {};
   const samples: string[] = [];
   const lastStored = new Array(writers).fill(0);
@@ -75,6 +78,7 @@ export function startFailoverLoad(
           ),
         );
         increments++;
+        incremented.push(performance.now());
         succeed();
       } catch (error) {
         fail(error);
@@ -96,6 +100,7 @@ export function startFailoverLoad(
     errors,
     samples,
     successes,
+    incremented,
     succeeded(n: number, since = -Infinity): Promise<number> {
       const earlier = successes.filter((t) => t > since);
       let seen = earlier.length;
