@@ -295,3 +295,50 @@ Deno.test("createRedisSentinelClient: data-node and Sentinel passwords never sho
     TypeError,
   );
 });
+
+Deno.test("waitReplicas: the cost of WAIT behind every write, printed", async () => {
+  await using deployment = await startRedisSentinel({
+    replicas: 1,
+    sentinels: 1,
+  });
+  await using client = await createRedisClient(deployment.master.url);
+  const figures: string[] = [];
+  for (const waitReplicas of [0, 1]) {
+    const storage = createRedisStorage(client, {
+      keyPrefix: `w${waitReplicas}:`,
+      waitReplicas,
+      waitTimeoutMs: 1000,
+    });
+    const writes = 4000;
+    const concurrency = 32;
+    const latencies: number[] = [];
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, w) => {
+        const own = storage(`subject-${w}`);
+        while (next < writes) {
+          next++;
+          const t = performance.now();
+          await own.store({ updates: [new SubjectProperty("v", next)] });
+          latencies.push(performance.now() - t);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    assert.equal(latencies.length, writes);
+    figures.push(
+      `waitReplicas ${waitReplicas}: ${
+        Math.round(writes / seconds)
+      } stores/s, p50 ${latencies[writes >> 1].toFixed(2)} ms, p99 ${
+        latencies[Math.floor(writes * 0.99)].toFixed(2)
+      } ms`,
+    );
+  }
+  console.log(
+    `Cost of WAIT (1 replica on loopback, 32 concurrent stores):\n  ${
+      figures.join("\n  ")
+    }`,
+  );
+});
