@@ -62,10 +62,7 @@ Deno.test("Cluster, crash: a killed master's replica takes over; waitReplicas 1 
     await victim.kill();
     const killedAt = performance.now();
     // The counter lives on the victim's slots: wait for increments there.
-    while (load.incremented.filter((t) => t > killedAt).length < 50) {
-      await load.succeeded(1, load.successes.at(-1));
-    }
-    const firstIncrement = load.incremented.find((t) => t > killedAt)!;
+    const firstIncrement = await load.incrementedAfter(50, killedAt);
     const recoveredAt = performance.now();
     await load.stop();
     const storage = createRedisStorage(client);
@@ -121,9 +118,7 @@ Deno.test("Cluster, hung master: a SIGSTOPped master's slots are served by its p
     victim.pause();
     const pausedAt = performance.now();
     const promotedAt = await promotion(replica);
-    while (load.incremented.filter((t) => t > promotedAt).length < 50) {
-      await load.succeeded(1, load.successes.at(-1));
-    }
+    await load.incrementedAfter(50, promotedAt);
     const served = load.incremented.find((t) => t > pausedAt)!;
     await load.stop();
     console.log(

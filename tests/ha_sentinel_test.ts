@@ -5,12 +5,44 @@ import {
   createRedisStorage,
   RedisConnectionError,
   type RedisSentinelClient,
+  type RedisSentinelClientOptions,
   ReplicationError,
   SubjectProperty,
 } from "../mod.ts";
-import { type RedisSentinel, startRedisSentinel } from "../testing.ts";
+import {
+  type RedisSentinel,
+  type RedisSentinelOptions,
+  startRedisSentinel,
+} from "../testing.ts";
 import { ambiguous, COUNTER, startFailoverLoad } from "./helpers_failover.ts";
 import { recording } from "./helpers_redis.ts";
+
+/** A Sentinel deployment and a client of it, disposed of together. */
+async function sentinelFixture(
+  options: RedisSentinelOptions,
+  clientOptions: Partial<RedisSentinelClientOptions> = {},
+): Promise<
+  { deployment: RedisSentinel; client: RedisSentinelClient } & AsyncDisposable
+> {
+  const deployment = await startRedisSentinel(options);
+  try {
+    const client = await createRedisSentinelClient(deployment.sentinelUrls, {
+      masterName: deployment.masterName,
+      ...clientOptions,
+    });
+    return {
+      deployment,
+      client,
+      async [Symbol.asyncDispose]() {
+        await client.close();
+        await deployment.stop();
+      },
+    };
+  } catch (error) {
+    await deployment.stop();
+    throw error;
+  }
+}
 
 /** The counter and every writer's stored sequence, as the master holds them now. */
 async function finalState(
@@ -36,14 +68,11 @@ async function crashUnderLoad(
   waitReplicas: number,
 ): Promise<void> {
   // Two replicas: once one is promoted, the other still confirms writes.
-  await using deployment = await startRedisSentinel({
+  await using fixture = await sentinelFixture({
     replicas: 2,
     sentinels: 3,
   });
-  await using client = await createRedisSentinelClient(
-    deployment.sentinelUrls,
-    { masterName: deployment.masterName },
-  );
+  const { deployment, client } = fixture;
   const load = startFailoverLoad(
     createRedisStorage(client, { waitReplicas, waitTimeoutMs: 500 }),
   );
@@ -96,14 +125,11 @@ Deno.test("Sentinel, crash: waitReplicas 1 loses no acknowledged increment; the 
 });
 
 Deno.test("Sentinel, graceful: SENTINEL FAILOVER under load, no caller sees an error and counts are exact", async () => {
-  await using deployment = await startRedisSentinel({
+  await using fixture = await sentinelFixture({
     replicas: 2,
     sentinels: 3,
   });
-  await using client = await createRedisSentinelClient(
-    deployment.sentinelUrls,
-    { masterName: deployment.masterName },
-  );
+  const { deployment, client } = fixture;
   const load = startFailoverLoad(
     createRedisStorage(client, { waitReplicas: 1, waitTimeoutMs: 500 }),
   );
@@ -168,14 +194,11 @@ async function monitorInstead(
 }
 
 Deno.test("Demotion: a master turned replica answers READONLY; the client asks Sentinel and writes go to the new master", async () => {
-  await using deployment = await startRedisSentinel({
+  await using fixture = await sentinelFixture({
     replicas: 1,
     sentinels: 3,
-  });
-  await using client = await createRedisSentinelClient(
-    deployment.sentinelUrls,
-    { masterName: deployment.masterName, commandTimeoutMs: 3000 },
-  );
+  }, { commandTimeoutMs: 3000 });
+  const { deployment, client } = fixture;
   await client.send(["SET", "before", "1"]);
   const [replica] = deployment.replicas;
   await using oldMaster = await createRedisClient(deployment.master.url);
@@ -196,14 +219,11 @@ Deno.test("Demotion: a master turned replica answers READONLY; the client asks S
 });
 
 Deno.test("waitReplicas: a write no replica confirms rejects with ReplicationError, yet it was applied", async () => {
-  await using deployment = await startRedisSentinel({
+  await using fixture = await sentinelFixture({
     replicas: 1,
     sentinels: 1,
   });
-  await using client = await createRedisSentinelClient(
-    deployment.sentinelUrls,
-    { masterName: deployment.masterName },
-  );
+  const { client } = fixture;
   const storage = createRedisStorage(client, {
     waitReplicas: 2,
     waitTimeoutMs: 100,
@@ -236,14 +256,11 @@ Deno.test("waitReplicas: a write no replica confirms rejects with ReplicationErr
 });
 
 Deno.test("waitReplicas: bad values and clients that cannot WAIT on one connection are refused up front", async () => {
-  await using deployment = await startRedisSentinel({
+  await using fixture = await sentinelFixture({
     replicas: 0,
     sentinels: 1,
   });
-  await using client = await createRedisSentinelClient(
-    deployment.sentinelUrls,
-    { masterName: deployment.masterName },
-  );
+  const { client } = fixture;
   assert.throws(
     () => createRedisStorage(client, { waitReplicas: -1 }),
     RangeError,

@@ -25,8 +25,13 @@ export interface FailoverLoad {
   readonly successes: number[];
   /** `performance.now()` of every resolved increment, in order. */
   readonly incremented: number[];
-  /** Resolves once `n` more calls succeeded after `since` (a `performance.now()`). */
+  /**
+   * Resolves once `n` calls succeeded after `since` (a `performance.now()`),
+   * with the time of the first of them.
+   */
   succeeded(n: number, since?: number): Promise<number>;
+  /** The same for increments alone. */
+  incrementedAfter(n: number, since: number): Promise<number>;
   /** Stops the writers and waits for their last calls to settle. */
   stop(): Promise<void>;
 }
@@ -52,11 +57,17 @@ export function startFailoverLoad(
   const samples: string[] = [];
   const lastStored = new Array(writers).fill(0);
   let increments = 0;
-  const watchers: ((at: number) => void)[] = [];
-  const succeed = () => {
+  type Watcher = (at: number) => void;
+  const watchers: Watcher[] = [];
+  const incrementWatchers: Watcher[] = [];
+  const succeed = (increment: boolean) => {
     const at = performance.now();
     successes.push(at);
     for (const watcher of [...watchers]) watcher(at);
+    if (increment) {
+      incremented.push(at);
+      for (const watcher of [...incrementWatchers]) watcher(at);
+    }
   };
   const fail = (error: unknown) => {
     const name = error instanceof Error ? error.name : String(error);
@@ -78,20 +89,56 @@ export function startFailoverLoad(
           ),
         );
         increments++;
-        incremented.push(performance.now());
-        succeed();
+        succeed(true);
       } catch (error) {
         fail(error);
       }
       try {
         await own.store({ updates: [new SubjectProperty("seq", seq)] });
         lastStored[i] = seq;
-        succeed();
+        succeed(false);
       } catch (error) {
         fail(error);
       }
     }
   });
+  /** Resolves once `times` holds `n` entries after `since`, with the first. */
+  const waitFor = (
+    times: number[],
+    list: Watcher[],
+    n: number,
+    since: number,
+  ): Promise<number> => {
+    const earlier = times.filter((t) => t > since);
+    let seen = earlier.length;
+    let first: number | undefined = earlier[0];
+    return new Promise((resolve, reject) => {
+      if (seen >= n) return resolve(first!);
+      const watcher = (at: number) => {
+        if (at <= since) return;
+        seen++;
+        first ??= at;
+        if (seen >= n) {
+          list.splice(list.indexOf(watcher), 1);
+          resolve(first);
+        }
+      };
+      list.push(watcher);
+      // The writers stop by themselves at the limit; so does the wait.
+      Promise.all(loops).then(() => {
+        if (list.includes(watcher)) {
+          list.splice(list.indexOf(watcher), 1);
+          reject(
+            new Error(
+              `Only ${seen} of ${n} calls succeeded in time; errors: ${
+                JSON.stringify(errors)
+              } ${samples.join(" | ")}`,
+            ),
+          );
+        }
+      });
+    });
+  };
   return {
     get increments() {
       return increments;
@@ -102,35 +149,10 @@ export function startFailoverLoad(
     successes,
     incremented,
     succeeded(n: number, since = -Infinity): Promise<number> {
-      const earlier = successes.filter((t) => t > since);
-      let seen = earlier.length;
-      let first: number | undefined = earlier[0];
-      return new Promise((resolve, reject) => {
-        if (seen >= n) return resolve(first!);
-        const watcher = (at: number) => {
-          if (at <= since) return;
-          seen++;
-          first ??= at;
-          if (seen >= n) {
-            watchers.splice(watchers.indexOf(watcher), 1);
-            resolve(first);
-          }
-        };
-        watchers.push(watcher);
-        // The writers stop by themselves at the limit; so does the wait.
-        Promise.all(loops).then(() => {
-          if (watchers.includes(watcher)) {
-            watchers.splice(watchers.indexOf(watcher), 1);
-            reject(
-              new Error(
-                `Only ${seen} of ${n} calls succeeded in time; errors: ${
-                  JSON.stringify(errors)
-                } ${samples.join(" | ")}`,
-              ),
-            );
-          }
-        });
-      });
+      return waitFor(successes, watchers, n, since);
+    },
+    incrementedAfter(n: number, since: number): Promise<number> {
+      return waitFor(incremented, incrementWatchers, n, since);
     },
     async stop() {
       stopped = true;
