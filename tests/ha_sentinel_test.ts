@@ -166,12 +166,13 @@ Deno.test("Sentinel, graceful: SENTINEL FAILOVER under load, no caller sees an e
   }
 });
 
-/** The deployment's Sentinels forget the master and watch `node` instead. */
+/** The given Sentinels forget the master and watch `node` instead. */
 async function monitorInstead(
   deployment: RedisSentinel,
+  sentinelUrls: readonly string[],
   node: { port: number },
 ): Promise<void> {
-  for (const url of deployment.sentinelUrls) {
+  for (const url of sentinelUrls) {
     await using sentinel = await createRedisClient(url);
     const name = deployment.masterName;
     await sentinel.send(["SENTINEL", "REMOVE", name]);
@@ -193,7 +194,7 @@ async function monitorInstead(
   }
 }
 
-Deno.test("Demotion: a master turned replica answers READONLY; the client asks Sentinel and writes go to the new master", async () => {
+Deno.test("Demotion: a master turned replica answers READONLY; the client asks Sentinel (one of them hung) and writes go to the new master", async () => {
   await using fixture = await sentinelFixture({
     replicas: 1,
     sentinels: 3,
@@ -207,9 +208,18 @@ Deno.test("Demotion: a master turned replica answers READONLY; the client asks S
   // +switch-master is ever published, so only READONLY can tell the client.
   await newMaster.send(["REPLICAOF", "NO", "ONE"]);
   await oldMaster.send(["REPLICAOF", "127.0.0.1", replica.port]);
+  // One Sentinel hangs: resolutions must not wait for it.
+  deployment.sentinels[2].pause();
   const write = client.send(["SET", "after", "2"]);
-  await monitorInstead(deployment, replica);
+  await monitorInstead(
+    deployment,
+    deployment.sentinelUrls.slice(0, 2),
+    replica,
+  );
+  const told = performance.now();
   assert.equal(await write, "OK");
+  const latency = performance.now() - told;
+  assert.ok(latency < 1000, `the write took ${latency} ms after Sentinel knew`);
   assert.equal(await newMaster.send(["GET", "after"]), "2");
   assert.equal(client.master, replica.url);
   assert.ok(client.stats.retries >= 1, JSON.stringify(client.stats));
@@ -358,4 +368,35 @@ Deno.test("waitReplicas: the cost of WAIT behind every write, printed", async ()
       figures.join("\n  ")
     }`,
   );
+});
+
+Deno.test("Sentinel client: with the master and every Sentinel gone, a call settles at its deadline with RedisConnectionError", async () => {
+  await using fixture = await sentinelFixture({ replicas: 0, sentinels: 1 }, {
+    commandTimeoutMs: 500,
+  });
+  const { deployment, client } = fixture;
+  assert.equal(await client.send(["SET", "k", "v"]), "OK");
+  await Promise.all([
+    deployment.master.kill(),
+    ...deployment.sentinels.map((s) => s.kill()),
+  ]);
+  const started = performance.now();
+  const results = await Promise.allSettled(
+    Array.from({ length: 10 }, () => client.send(["GET", "k"])),
+  );
+  const elapsed = performance.now() - started;
+  for (const result of results) {
+    assert.equal(result.status, "rejected");
+    const reason = (result as PromiseRejectedResult).reason;
+    assert.ok(reason instanceof RedisConnectionError, String(reason));
+  }
+  assert.ok(elapsed < 1500, `took ${elapsed} ms`);
+  // The next call, once a Sentinel and the master are back, succeeds.
+  await deployment.master.restart();
+  await Promise.all(deployment.sentinels.map((s) => s.restart()));
+  let reply: unknown;
+  for (let i = 0; i < 20 && reply === undefined; i++) {
+    reply = await client.send(["PING"]).catch(() => undefined);
+  }
+  assert.equal(reply, "PONG");
 });

@@ -70,6 +70,11 @@ const CHANNELS = [
   "+failover-end-for-timeout",
 ];
 const RESOLVE_BACKOFF = { baseMs: 50, maxMs: 500, floor: 0.5 };
+/**
+ * Once a majority of Sentinels answered, the others get this long more: a
+ * hung Sentinel must not hold up every resolution for its full timeout.
+ */
+const QUORUM_GRACE_MS = 100;
 /** A timeout prompts a check of who is master at most this often. */
 const CHECK_GAP_MS = 1000;
 
@@ -510,7 +515,9 @@ export class RedisSentinelClient implements RedisSender, AsyncDisposable {
               `${name} found no master "${this.#masterName}" within ${timeoutMs} ms${
                 this.#held ? " (a failover was under way)" : ""
               }${
-                last instanceof Error ? `; the last error: ${last.message}` : ""
+                last instanceof Error
+                  ? `; the last error: ${last.message.replace(/\.$/, "")}`
+                  : ""
               }. Check that the Sentinels at ${
                 this.sentinels.join(", ")
               } are reachable and agree on a master.`,
@@ -561,10 +568,11 @@ export class RedisSentinelClient implements RedisSender, AsyncDisposable {
    */
   async #discover(): Promise<Master> {
     this.#counts.resolutions++;
-    const answers = await Promise.allSettled(
+    const answers = await settleMost(
       this.#sentinelClients.map((client) =>
         client.send(["SENTINEL", "MASTER", this.#masterName])
       ),
+      QUORUM_GRACE_MS,
     );
     // How many Sentinels name each address. Right after a failover they
     // disagree for a moment, and the old master still calls itself master
@@ -574,6 +582,7 @@ export class RedisSentinelClient implements RedisSender, AsyncDisposable {
     let refusal: unknown;
     let lastError: unknown;
     for (const answer of answers) {
+      if (answer === undefined) continue; // A Sentinel too slow to wait for.
       if (answer.status === "rejected") {
         if (answer.reason instanceof RedisReplyError) refusal = answer.reason;
         lastError = answer.reason;
@@ -731,6 +740,38 @@ export async function createRedisSentinelClient(
     throw error;
   }
   return client;
+}
+
+/**
+ * Settles like `Promise.allSettled`, but no later than `graceMs` after a
+ * majority of `promises` settled; those still pending then are `undefined`.
+ */
+function settleMost<T>(
+  promises: Promise<T>[],
+  graceMs: number,
+): Promise<(PromiseSettledResult<T> | undefined)[]> {
+  const results: (PromiseSettledResult<T> | undefined)[] = promises.map(() =>
+    undefined
+  );
+  const majority = Math.floor(promises.length / 2) + 1;
+  return new Promise((resolve) => {
+    let settled = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      resolve(results.slice());
+    };
+    promises.forEach((promise, i) => {
+      promise.then(
+        (value) => results[i] = { status: "fulfilled", value },
+        (reason) => results[i] = { status: "rejected", reason },
+      ).then(() => {
+        settled++;
+        if (settled === promises.length) done();
+        else if (settled === majority) timer = setTimeout(done, graceMs);
+      });
+    });
+  });
 }
 
 /** Whether the server refused `error`'s command without executing it. */
