@@ -76,12 +76,8 @@ export type {
 } from "./src/client/adapters/mod.ts";
 
 // Storage
-export {
-  ConflictError,
-  CorruptValueError,
-  InvalidValueError,
-  PropertyNotFoundError,
-} from "./src/storage/errors.ts";
+export { CorruptValueError, InvalidValueError } from "./src/json/errors.ts";
+export { ConflictError, PropertyNotFoundError } from "./src/storage/errors.ts";
 export {
   type Property,
   PropertyType,
@@ -90,6 +86,7 @@ export {
   SubjectProperty,
 } from "./src/storage/property.ts";
 export type {
+  EncodedValue,
   StorageContext,
   StorageFactory,
   StoreChanges,
@@ -97,7 +94,6 @@ export type {
 } from "./src/storage/types.ts";
 export {
   createRedisStorage,
-  DEFAULT_MAX_CAS_ATTEMPTS,
   type RedisStorageOptions,
   SubjectsRedisStorage,
 } from "./src/storage/redis_storage.ts";
@@ -109,17 +105,15 @@ export {
   EventBus,
   type EventBusOptions,
   type EventHandler,
-  PayloadConst,
   type SubjectEvent,
-  SubjectEventType,
 } from "./src/subject/event_bus.ts";
-export {
-  type DeleteOptions,
-  type ExtOptions,
-  type GetOptions,
-  type SetOptions,
+export { PayloadConst, SubjectEventType } from "./src/subject/events.ts";
+export type {
+  DeleteOptions,
+  ExtOptions,
+  GetOptions,
+  SetOptions,
   Subject,
-  type SubjectOptions,
 } from "./src/subject/subject.ts";
 export {
   KRules,
@@ -129,8 +123,6 @@ export {
 
 // Configuration
 export {
-  DEFAULT_KEY_PREFIX,
-  DEFAULT_REDIS_URL,
   type EnvSource,
   loadRedisConfig,
   type RedisConfig,

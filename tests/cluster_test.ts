@@ -16,6 +16,7 @@ import {
   startRedisCluster,
   startRedisServer,
 } from "../testing.ts";
+import { closedPort } from "../src/testing/closed_port.ts";
 
 const encoder = new TextEncoder();
 
@@ -378,9 +379,7 @@ Deno.test("createRedisClusterClient rejects bad seeds before or at connect, with
     notCluster.message,
     /not in cluster mode; use createRedisClient/,
   );
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
+  const port = await closedPort();
   const unreachable = await createRedisClusterClient(
     `redis://127.0.0.1:${port}`,
     { connectTimeoutMs: 1000 },

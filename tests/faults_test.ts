@@ -16,6 +16,8 @@ import {
   SubjectProperty,
 } from "../mod.ts";
 import { startRedisServer } from "../src/testing/redis_server.ts";
+import { closedPort } from "../src/testing/closed_port.ts";
+import { reportFigures } from "./helpers_figures.ts";
 
 const FAST_RECONNECT = { baseDelayMs: 10, maxDelayMs: 100, maxAttempts: 100 };
 
@@ -153,7 +155,7 @@ Deno.test("crash: SIGKILL under 4 concurrent writers loses no acknowledged store
     assert.ok(client.stats.reconnects >= 1, `writer ${w} never reconnected`);
     assert.ok(resolvedAfter[w] >= AFTER_RESTART);
   }
-  console.log(
+  reportFigures(
     `crash: ${records.length} stores, ${resolvedBeforeKill} acknowledged before the kill, ${rejected.length} rejected (all RedisConnectionError, ${appliedButRejected.length} of them whole in the AOF anyway), 0 lost, 0 partial; ${clients.length} clients reconnected by themselves`,
   );
 });
@@ -244,7 +246,7 @@ Deno.test("stall: a paused server under load times every command out with RedisT
     assert.equal(await client.send(["GET", `stall:${c}`]), "x");
   }
   const sorted = [...failureLatencies].sort((a, b) => a - b);
-  console.log(
+  reportFigures(
     `stall: ${sorted.length} commands timed out after ${sorted[0].toFixed(0)}-${
       sorted[sorted.length - 1].toFixed(0)
     } ms (limit ${TIMEOUT_MS} ms), none hung; after resume ${
@@ -299,12 +301,10 @@ Deno.test("restart with an empty script cache: the next compare-and-set, set and
 Deno.test("no server: createRedisClient rejects within connectTimeoutMs with a RedisConnectionError naming the server", async () => {
   const CONNECT_TIMEOUT_MS = 500;
   // A port nobody listens on: refused at once.
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const closedPort = probe.addr.port;
-  probe.close();
+  const port = await closedPort();
   let started = performance.now();
   const refused = await createRedisClient(
-    `redis://:pw@127.0.0.1:${closedPort}/0`,
+    `redis://:pw@127.0.0.1:${port}/0`,
     { connectTimeoutMs: CONNECT_TIMEOUT_MS },
   ).catch((e) => e);
   let elapsed = performance.now() - started;
@@ -312,7 +312,7 @@ Deno.test("no server: createRedisClient rejects within connectTimeoutMs with a R
   assert.match(
     refused.message,
     new RegExp(
-      `^Cannot connect to redis://:\\*\\*\\*@127\\.0\\.0\\.1:${closedPort}/0: .*refused`,
+      `^Cannot connect to redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}/0: .*refused`,
       "i",
     ),
   );

@@ -15,6 +15,7 @@ import {
   startRedisSentinel,
 } from "../testing.ts";
 import { ambiguous, COUNTER, startFailoverLoad } from "./helpers_failover.ts";
+import { reportFigures } from "./helpers_figures.ts";
 import { recording } from "./helpers_redis.ts";
 
 /** A Sentinel deployment and a client of it, disposed of together. */
@@ -89,7 +90,7 @@ async function crashUnderLoad(
     const { count, stored } = await finalState(client, 4);
     const unknown = ambiguous(load.errors);
     const lost = Math.max(0, load.increments - count);
-    console.log(
+    reportFigures(
       `Sentinel crash, waitReplicas ${waitReplicas}: first write ${
         Math.round(firstWrite - killedAt)
       } ms after SIGKILL; caller errors ${
@@ -148,7 +149,7 @@ Deno.test("Sentinel, graceful: SENTINEL FAILOVER under load, no caller sees an e
         pause = Math.max(pause, load.successes[i] - load.successes[i - 1]);
       }
     }
-    console.log(
+    reportFigures(
       `Sentinel graceful failover: done in ${
         Math.round(doneAt - startedAt)
       } ms; longest pause between writes ${
@@ -363,11 +364,11 @@ Deno.test("waitReplicas: the cost of WAIT behind every write, printed", async ()
       } ms`,
     );
   }
-  console.log(
-    `Cost of WAIT (1 replica on loopback, 32 concurrent stores):\n  ${
-      figures.join("\n  ")
-    }`,
-  );
+  for (const figure of figures) {
+    reportFigures(
+      `Cost of WAIT (1 replica on loopback, 32 concurrent stores), ${figure}`,
+    );
+  }
 });
 
 Deno.test("Sentinel client: with the master and every Sentinel gone, a call settles at its deadline with RedisConnectionError", async () => {

@@ -10,6 +10,7 @@ import type { StorageFactory } from "../src/storage/types.ts";
 import { type RedisServer, startRedisSentinel } from "../testing.ts";
 import { loadIoredis } from "./helpers_clients.ts";
 import { COUNTER, startFailoverLoad } from "./helpers_failover.ts";
+import { reportFigures } from "./helpers_figures.ts";
 
 type Scenario = "crash" | "graceful";
 
@@ -112,15 +113,18 @@ for (const scenario of ["crash", "graceful"] as const) {
   Deno.test(`Side by side, Sentinel ${scenario}: this client and ioredis (sentinels) under the same load`, async () => {
     const ours = await underFailover(scenario, openOurs);
     const theirs = await underFailover(scenario, openIoredis);
-    const line = (name: string, o: Outcome) =>
-      `${name}: longest time without a successful write ${o.gapMs} ms, caller errors ${
-        JSON.stringify(o.errors)
-      }, ${o.lost} acknowledged increments lost`;
-    console.log(
-      `Sentinel ${scenario}, side by side (no waitReplicas):\n  ${
-        line("redis-subjects", ours)
-      }\n  ${line("ioredis", theirs)}`,
-    );
+    for (
+      const [name, o] of [["redis-subjects", ours], [
+        "ioredis",
+        theirs,
+      ]] as const
+    ) {
+      reportFigures(
+        `Sentinel ${scenario}, side by side (no waitReplicas), ${name}: longest time without a successful write ${o.gapMs} ms, caller errors ${
+          JSON.stringify(o.errors)
+        }, ${o.lost} acknowledged increments lost`,
+      );
+    }
     if (scenario === "graceful") {
       assert.deepEqual(ours.errors, {});
       assert.equal(ours.lost, 0);

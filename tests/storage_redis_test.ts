@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ConflictError, CorruptValueError } from "../src/storage/errors.ts";
+import { CorruptValueError } from "../src/json/errors.ts";
+import { ConflictError } from "../src/storage/errors.ts";
 import {
   SubjectExtProperty,
   SubjectProperty,
@@ -10,7 +11,8 @@ import {
   SubjectsRedisStorage,
 } from "../src/storage/redis_storage.ts";
 import { KRules } from "../src/subject/krules.ts";
-import { defineBehaviourSuite, ODD_NAMES } from "./helpers_behaviour_suite.ts";
+import { registerContracts } from "./contracts.ts";
+import { ODD_NAMES } from "./storage_contract.ts";
 import { recording, startRedisFixture } from "./helpers_redis.ts";
 
 const PREFIX = "test:";
@@ -18,7 +20,7 @@ const p = (name: string, value?: unknown) => new SubjectProperty(name, value);
 const e = (name: string, value?: unknown) =>
   new SubjectExtProperty(name, value);
 
-defineBehaviourSuite("redis", async () => {
+registerContracts("redis", async () => {
   const fixture = await startRedisFixture();
   return {
     storage: createRedisStorage(fixture.client, { keyPrefix: PREFIX }),

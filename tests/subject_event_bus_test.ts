@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
-import {
-  EventBus,
-  PayloadConst,
-  type SubjectEvent,
-  SubjectEventType,
-} from "../src/subject/event_bus.ts";
+import { EventBus, type SubjectEvent } from "../src/subject/event_bus.ts";
+import { PayloadConst, SubjectEventType } from "../src/subject/events.ts";
 import { KRules } from "../src/subject/krules.ts";
 
 function subjectOn(eventBus: EventBus) {

@@ -13,6 +13,8 @@ const WRITES = new Set(["HSET", "HDEL", "DEL", "EVALSHA", "EVAL"]);
 
 /** One wrapper per client and setting, so the compare-and-set combining keeps one queue per client. */
 const wrappers = new WeakMap<RedisSender, Map<string, RedisSender>>();
+/** Every wrapper made, so that wrapping one again returns it as it is. */
+const made = new WeakSet<RedisSender>();
 
 /**
  * A sender that follows every storage write on `client` with
@@ -22,7 +24,7 @@ const wrappers = new WeakMap<RedisSender, Map<string, RedisSender>>();
  * @param client This module's client (single, cluster or Sentinel).
  * @param replicas Replicas that must acknowledge each write.
  * @param timeoutMs How long `WAIT` waits for them.
- * @returns The wrapping sender.
+ * @returns The wrapping sender; `client` itself when it is one already.
  * @throws {TypeError} when `client` cannot send a write and `WAIT` on one connection.
  */
 export function replicatedSender(
@@ -30,6 +32,7 @@ export function replicatedSender(
   replicas: number,
   timeoutMs: number,
 ): RedisSender {
+  if (made.has(client)) return client;
   if (!canWait(client)) {
     throw new TypeError(
       "waitReplicas needs this module's client (createRedisClient, createRedisClusterClient or createRedisSentinelClient): WAIT must follow each write on the same connection, which other clients do not promise.",
@@ -51,6 +54,7 @@ export function replicatedSender(
       },
     };
     byClient.set(key, wrapper);
+    made.add(wrapper);
   }
   return wrapper;
 }

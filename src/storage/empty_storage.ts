@@ -1,6 +1,7 @@
-import { checkProperty, checkSubjectName } from "./_checks.ts";
+import { encodeValue } from "../json/codec.ts";
+import { checkSubjectName } from "../json/names.ts";
+import { checkProperty, encodeChanges } from "./_checks.ts";
 import { PropertyNotFoundError } from "./errors.ts";
-import { encodeValue } from "./json_codec.ts";
 import { type Property, PropertyType } from "./property.ts";
 import type {
   StorageContext,
@@ -47,13 +48,8 @@ class EmptySubjectStorage implements SubjectStorage {
 
   store(changes: StoreChanges = {}): Promise<void> {
     try {
-      for (const list of [changes.inserts, changes.updates]) {
-        for (const prop of list ?? []) {
-          checkProperty(prop);
-          encodeValue(prop.name, prop.value);
-        }
-      }
-      for (const prop of changes.deletes ?? []) checkProperty(prop);
+      // Checked like a real store, and then dropped.
+      encodeChanges(changes);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);

@@ -1,6 +1,12 @@
-import { checkProperty, checkSubjectName, fieldOf, setOwn } from "./_checks.ts";
+import {
+  decodeAll,
+  decodeValue,
+  encodeValue,
+  FieldText,
+} from "../json/codec.ts";
+import { checkSubjectName } from "../json/names.ts";
+import { checkProperty, encodeChanges, fieldOf } from "./_checks.ts";
 import { PropertyNotFoundError } from "./errors.ts";
-import { decodeValue, encodeValue } from "./json_codec.ts";
 import { type Property, PropertyType } from "./property.ts";
 import type {
   StorageContext,
@@ -64,35 +70,29 @@ class MemorySubjectStorage implements SubjectStorage {
     [props: Record<string, unknown>, extProps: Record<string, unknown>]
   > {
     return settle(() => {
-      const props: Record<string, unknown> = {};
-      const extProps: Record<string, unknown> = {};
-      for (const [field, text] of this.#fields() ?? []) {
-        const target = field[0] === PropertyType.DEFAULT ? props : extProps;
-        setOwn(target, field.slice(1), decodeValue(this.#key, field, text));
-      }
-      return [props, extProps];
+      const [props, extProps] = this.#texts();
+      return [decodeAll(props), decodeAll(extProps)];
     });
+  }
+
+  loadLazy(): Promise<
+    [props: Map<string, FieldText>, extProps: Map<string, FieldText>]
+  > {
+    return Promise.resolve(this.#texts());
   }
 
   store(changes: StoreChanges = {}): Promise<void> {
     return settle(() => {
       // Everything is encoded before the first write, so a bad value means
       // nothing is written, as in the Redis storage.
-      const sets: [string, string][] = [];
-      const deletes: string[] = [];
-      for (const list of [changes.inserts, changes.updates]) {
-        for (const prop of list ?? []) {
-          checkProperty(prop);
-          sets.push([fieldOf(prop), encodeValue(prop.name, prop.value)]);
-        }
-      }
-      for (const prop of changes.deletes ?? []) {
-        checkProperty(prop);
-        deletes.push(fieldOf(prop));
-      }
+      const encoded = encodeChanges(changes);
+      if (encoded === undefined) return;
+      const { sets, deletes } = encoded;
       if (sets.length > 0) {
         const fields = this.#fieldsForWrite();
-        for (const [field, text] of sets) fields.set(field, text);
+        for (let i = 0; i < sets.length; i += 2) {
+          fields.set(sets[i], sets[i + 1]);
+        }
       }
       for (const field of deletes) this.#deleteField(field);
     });
@@ -141,19 +141,23 @@ class MemorySubjectStorage implements SubjectStorage {
   }
 
   getExtProps(): Promise<Record<string, unknown>> {
-    return settle(() => {
-      const extProps: Record<string, unknown> = {};
-      for (const [field, text] of this.#fields() ?? []) {
-        if (field[0] !== PropertyType.EXTENDED) continue;
-        setOwn(extProps, field.slice(1), decodeValue(this.#key, field, text));
-      }
-      return extProps;
-    });
+    return settle(() => decodeAll(this.#texts()[1]));
   }
 
   flush(): Promise<this> {
     this.#subjects.delete(this.#name);
     return Promise.resolve(this);
+  }
+
+  /** The default and the extended properties' texts, by property name. */
+  #texts(): [Map<string, FieldText>, Map<string, FieldText>] {
+    const props = new Map<string, FieldText>();
+    const extProps = new Map<string, FieldText>();
+    for (const [field, text] of this.#fields() ?? []) {
+      const target = field[0] === PropertyType.DEFAULT ? props : extProps;
+      target.set(field.slice(1), new FieldText(this.#key, field, text));
+    }
+    return [props, extProps];
   }
 
   #fields(): Map<string, string> | undefined {

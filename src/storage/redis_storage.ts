@@ -1,14 +1,20 @@
 import { type SupportedClient, toRedisSender } from "../client/adapters/mod.ts";
 import type { RedisReply, RedisSender } from "../client/types.ts";
-import { checkProperty, checkSubjectName, fieldOf, setOwn } from "./_checks.ts";
-import { compareAndSet } from "./_cas_combiner.ts";
+import {
+  decodeAll,
+  decodeValue,
+  encodeValue,
+  FieldText,
+} from "../json/codec.ts";
+import { checkSubjectName } from "../json/names.ts";
+import { checkProperty, encodeChanges, fieldOf } from "./_checks.ts";
+import { CasCombiner } from "./_cas_combiner.ts";
 import { PropertyNotFoundError } from "./errors.ts";
-import { decodeValue, encodeValue } from "./json_codec.ts";
 import { type Property, PropertyType } from "./property.ts";
 import { runScript, SET_SCRIPT, STORE_SCRIPT } from "./scripts.ts";
-import { loadRaw, RawValue } from "./_raw.ts";
 import { replicatedSender } from "./_replicated.ts";
 import type {
+  EncodedValue,
   StorageContext,
   StorageFactory,
   StoreChanges,
@@ -17,6 +23,13 @@ import type {
 
 /** The default of {@linkcode RedisStorageOptions.maxCasAttempts}. */
 export const DEFAULT_MAX_CAS_ATTEMPTS = 100;
+
+// Lets the factory give the storages it opens its one combiner; set in the
+// class's static block, the only code that may touch its private fields.
+let shareCombiner: (
+  storage: SubjectsRedisStorage,
+  combiner: CasCombiner,
+) => void;
 
 /** Options of {@linkcode createRedisStorage} and {@linkcode SubjectsRedisStorage}. */
 export interface RedisStorageOptions {
@@ -89,6 +102,13 @@ export class SubjectsRedisStorage implements SubjectStorage {
   readonly key: string;
   readonly #client: RedisSender;
   readonly #maxCasAttempts: number;
+  #combiner: CasCombiner | undefined;
+
+  static {
+    shareCombiner = (storage, combiner) => {
+      storage.#combiner = combiner;
+    };
+  }
 
   /**
    * Opens the storage of one subject. Nothing is sent until the first call.
@@ -100,12 +120,12 @@ export class SubjectsRedisStorage implements SubjectStorage {
   constructor(
     subject: string,
     client: RedisSender,
-    options: RedisStorageOptions = {},
+    options?: RedisStorageOptions,
   ) {
     checkSubjectName(subject);
     checkCommands(client);
     const { keyPrefix, maxCasAttempts, waitReplicas, waitTimeoutMs } =
-      checkOptions(options);
+      checkOptions(options ?? {});
     this.key = `s:${keyPrefix}${subject}`;
     this.#client = waitReplicas > 0
       ? replicatedSender(client, waitReplicas, waitTimeoutMs)
@@ -140,20 +160,27 @@ export class SubjectsRedisStorage implements SubjectStorage {
   async load(): Promise<
     [props: Record<string, unknown>, extProps: Record<string, unknown>]
   > {
-    const [props, extProps] = await this[loadRaw]();
+    const [props, extProps] = await this.#loadTexts();
     return [decodeAll(props), decodeAll(extProps)];
   }
 
   /**
-   * Reads every field with one `HGETALL`, leaving the values undecoded.
+   * Reads every field with one `HGETALL`, leaving the values to be decoded
+   * when they are read.
    *
-   * @ignore
+   * @returns The default properties and the extended properties, undecoded.
    */
-  async [loadRaw](): Promise<
-    [Map<string, RawValue>, Map<string, RawValue>]
+  loadLazy(): Promise<
+    [props: Map<string, EncodedValue>, extProps: Map<string, EncodedValue>]
   > {
-    const props = new Map<string, RawValue>();
-    const extProps = new Map<string, RawValue>();
+    return this.#loadTexts();
+  }
+
+  async #loadTexts(): Promise<
+    [props: Map<string, FieldText>, extProps: Map<string, FieldText>]
+  > {
+    const props = new Map<string, FieldText>();
+    const extProps = new Map<string, FieldText>();
     const entries = hashEntries(
       await this.#client.send(["HGETALL", this.key]),
     );
@@ -166,7 +193,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
         : undefined;
       target?.set(
         field.slice(1),
-        new RawValue(this.key, field, entries[i + 1]),
+        new FieldText(this.key, field, entries[i + 1]),
       );
     }
     return [props, extProps];
@@ -214,7 +241,8 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * field, call the function with the old value, write only if the field
    * still holds what was read, and otherwise retry with jittered backoff, up
    * to `maxCasAttempts` times. Concurrent function sets of the same property
-   * through the same client are combined into one read and one write; each
+   * through storages of the same `createRedisStorage` factory (or through
+   * this one storage object) are combined into one read and one write; each
    * caller still gets its own `[newValue, oldValue]`, as if the calls ran one
    * after another. The function may run more than once, so it should have
    * no side effects.
@@ -234,15 +262,15 @@ export class SubjectsRedisStorage implements SubjectStorage {
       const field = fieldOf(prop);
       const value = prop.value;
       if (typeof value === "function") {
-        return compareAndSet(
-          this.#client,
-          this.key,
+        this.#combiner ??= new CasCombiner(this.#client);
+        return this.#combiner.compareAndSet({
+          key: this.key,
           field,
-          prop.name,
-          value as (old: unknown) => unknown,
+          property: prop.name,
+          update: value as (old: unknown) => unknown,
           oldValueDefault,
-          this.#maxCasAttempts,
-        );
+          maxAttempts: this.#maxCasAttempts,
+        });
       }
       const text = encodeValue(prop.name, value);
       // Not async: one turn of the microtask queue fewer on a hot path.
@@ -296,7 +324,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @throws {CorruptValueError} When an extended field does not hold valid JSON.
    */
   async getExtProps(): Promise<Record<string, unknown>> {
-    const [, extProps] = await this[loadRaw]();
+    const [, extProps] = await this.#loadTexts();
     return decodeAll(extProps);
   }
 
@@ -337,18 +365,24 @@ export class SubjectsRedisStorage implements SubjectStorage {
  */
 export function createRedisStorage(
   client: RedisSender | SupportedClient,
-  options: RedisStorageOptions = {},
+  options?: RedisStorageOptions,
 ): StorageFactory {
-  // The same client always maps to the same port object, which the
-  // compare-and-set combining keys its queues by.
-  const commands = toRedisSender(client);
+  const sender = toRedisSender(client);
   // Checked now, so a bad option fails at start-up rather than on first use.
-  const checked = checkOptions(options);
-  if (checked.waitReplicas > 0) {
-    replicatedSender(commands, checked.waitReplicas, checked.waitTimeoutMs);
-  }
-  return (name: string, _context?: StorageContext): SubjectStorage =>
-    new SubjectsRedisStorage(name, commands, checked);
+  const checked = checkOptions(options ?? {});
+  // With waitReplicas, every write the storages send (the combiner's too)
+  // is followed by WAIT.
+  const writer = checked.waitReplicas > 0
+    ? replicatedSender(sender, checked.waitReplicas, checked.waitTimeoutMs)
+    : sender;
+  // One for every storage the factory opens, so that concurrent function
+  // sets of one property combine whichever subject object they come from.
+  const combiner = new CasCombiner(writer);
+  return (name: string, _context?: StorageContext): SubjectStorage => {
+    const storage = new SubjectsRedisStorage(name, writer, checked);
+    shareCombiner(storage, combiner);
+    return storage;
+  };
 }
 
 function checkCommands(client: RedisSender): void {
@@ -390,37 +424,6 @@ function checkOptions(
     );
   }
   return { keyPrefix, maxCasAttempts, waitReplicas, waitTimeoutMs };
-}
-
-/**
- * Encodes a store's changes as field/value pairs to set and fields to
- * delete, checking every property and value first.
- *
- * @returns The encoded changes, or `undefined` when there is nothing to change.
- */
-function encodeChanges(
-  changes: StoreChanges,
-): { sets: string[]; deletes: string[] } | undefined {
-  const sets: string[] = [];
-  const deletes: string[] = [];
-  for (const list of [changes.inserts, changes.updates]) {
-    for (const prop of list ?? []) {
-      checkProperty(prop);
-      sets.push(fieldOf(prop), encodeValue(prop.name, prop.value));
-    }
-  }
-  for (const prop of changes.deletes ?? []) {
-    checkProperty(prop);
-    deletes.push(fieldOf(prop));
-  }
-  if (sets.length === 0 && deletes.length === 0) return undefined;
-  return { sets, deletes };
-}
-
-function decodeAll(raw: Map<string, RawValue>): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  for (const [name, value] of raw) setOwn(record, name, value.decode());
-  return record;
 }
 
 function hashEntries(reply: RedisReply): string[] {

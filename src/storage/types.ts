@@ -38,6 +38,20 @@ export type StorageFactory = (
 ) => SubjectStorage;
 
 /**
+ * A stored property value that is decoded only when read, as
+ * {@linkcode SubjectStorage.loadLazy} returns it.
+ */
+export interface EncodedValue {
+  /**
+   * Decodes the value; each call decodes again.
+   *
+   * @returns The value.
+   * @throws {CorruptValueError} When the stored text is not valid JSON.
+   */
+  decode(): unknown;
+}
+
+/**
  * The persistence of one subject: two maps of JSON values, default and
  * extended properties. The contract is the one of KRules' Python storages.
  */
@@ -53,6 +67,22 @@ export interface SubjectStorage {
    */
   load(): Promise<
     [props: Record<string, unknown>, extProps: Record<string, unknown>]
+  >;
+  /**
+   * Reads every property like `load()`, but leaves each value to be decoded
+   * when it is read. Optional: a `Subject` uses it when it is there, so that
+   * loading a wide subject costs no decoding of the properties it never
+   * reads, and a field that is not JSON fails only the reads of that field.
+   * Without it, the `Subject` falls back to `load()`.
+   *
+   * A decorator that wraps a storage should forward it when the wrapped
+   * storage has it, like every other method, so that it behaves exactly like
+   * the storage it wraps.
+   *
+   * @returns The default properties and the extended properties, undecoded.
+   */
+  loadLazy?(): Promise<
+    [props: Map<string, EncodedValue>, extProps: Map<string, EncodedValue>]
   >;
   /**
    * Applies inserts, updates and deletes atomically.

@@ -1,35 +1,12 @@
 import type { Subject } from "./subject.ts";
 
-/**
- * The payload keys of subject events. They stay snake_case because they are
- * KRules' wire format, shared with Python services.
- */
-export const PayloadConst = {
-  /** The name of the property that changed or was deleted. */
-  PROPERTY_NAME: "property_name",
-  /** The property's new value. */
-  VALUE: "value",
-  /** The property's value before the change (`undefined` if it was absent). */
-  OLD_VALUE: "old_value",
-} as const;
-
-/** The types of the events a {@linkcode Subject} emits. */
-export const SubjectEventType = {
-  /** A default property got a different value: payload `{ property_name, old_value, value }`. */
-  PROPERTY_CHANGED: "subject-property-changed",
-  /** A default property was deleted: payload `{ property_name, old_value }`. */
-  PROPERTY_DELETED: "subject-property-deleted",
-  /** The whole subject was flushed: payload `{ props, ext_props }`. */
-  SUBJECT_DELETED: "subject-deleted",
-} as const;
-
 /** One event as handlers receive it. */
 export interface SubjectEvent {
   /** The event type, e.g. `"subject-property-changed"`. */
   type: string;
   /** The subject the event is about. */
   subject: Subject;
-  /** The event data; see {@linkcode PayloadConst} for the keys of subject events. */
+  /** The event data; see `PayloadConst` for the keys of subject events. */
   payload: Record<string, unknown>;
   /** The `extra` passed to the `set()`/`delete()` that caused the event, if any. */
   extra?: Record<string, unknown>;
@@ -52,6 +29,15 @@ export interface EventBusOptions {
    */
   onError?: (error: unknown, event: SubjectEvent) => void;
 }
+
+/**
+ * Whether any handler of `bus` would receive an event of this type. Subjects
+ * check it before building an event, so a bus nobody listens to costs
+ * nothing. A function rather than a method, so that it is no part of the
+ * bus's public surface; set in the bus's static block, which alone may read
+ * its handlers.
+ */
+export let listens: (bus: EventBus, eventType: string) => boolean;
 
 interface Registration {
   readonly matches: (eventType: string) => boolean;
@@ -86,8 +72,8 @@ export class EventBus {
    *
    * @param options Where handler errors go.
    */
-  constructor(options: EventBusOptions = {}) {
-    this.#onError = options.onError;
+  constructor(options?: EventBusOptions) {
+    this.#onError = options?.onError;
   }
 
   /**
@@ -115,18 +101,13 @@ export class EventBus {
     };
   }
 
-  /**
-   * Whether any handler would receive an event of this type. Subjects check
-   * it before building an event, so a bus nobody listens to costs nothing.
-   *
-   * @param eventType The event type.
-   * @returns `true` when at least one registered pattern matches.
-   */
-  listens(eventType: string): boolean {
-    for (const { matches } of this.#registrations) {
-      if (matches(eventType)) return true;
-    }
-    return false;
+  static {
+    listens = (bus, eventType) => {
+      for (const { matches } of bus.#registrations) {
+        if (matches(eventType)) return true;
+      }
+      return false;
+    };
   }
 
   /**

@@ -1,7 +1,7 @@
 import { createEmptyStorage } from "../storage/empty_storage.ts";
 import type { StorageFactory } from "../storage/types.ts";
-import { EventBus } from "./event_bus.ts";
-import { Subject } from "./subject.ts";
+import { EventBus, listens } from "./event_bus.ts";
+import { type EventSink, Subject } from "./subject.ts";
 
 /** Options of the {@linkcode KRules} constructor. */
 export interface KRulesOptions {
@@ -54,15 +54,22 @@ export class KRules {
   /** The bus every subject of this instance emits its events on. */
   readonly eventBus: EventBus;
   readonly #storage: StorageFactory;
+  readonly #events: EventSink;
 
   /**
    * Creates an instance.
    *
    * @param options The storage factory and the event bus.
    */
-  constructor(options: KRulesOptions = {}) {
-    this.#storage = options.storage ?? createEmptyStorage();
-    this.eventBus = options.eventBus ?? new EventBus();
+  constructor(options?: KRulesOptions) {
+    this.#storage = options?.storage ?? createEmptyStorage();
+    const eventBus = options?.eventBus ?? new EventBus();
+    this.eventBus = eventBus;
+    this.#events = {
+      listens: (eventType) => listens(eventBus, eventType),
+      emit: (eventType, subject, payload, extra) =>
+        eventBus.emit(eventType, subject, payload, extra),
+    };
   }
 
   /**
@@ -73,16 +80,16 @@ export class KRules {
    * @param options The event context and the default cache use.
    * @returns The subject.
    */
-  subject(name: string, options: SubjectFactoryOptions = {}): Subject {
+  subject(name: string, options?: SubjectFactoryOptions): Subject {
     const storage = this.#storage(name, {
-      eventInfo: options.eventInfo,
-      eventData: options.eventData,
+      eventInfo: options?.eventInfo,
+      eventData: options?.eventData,
     });
     return new Subject(name, {
       storage,
-      eventBus: this.eventBus,
-      eventInfo: options.eventInfo,
-      useCacheDefault: options.useCacheDefault,
+      events: this.#events,
+      eventInfo: options?.eventInfo,
+      useCacheDefault: options?.useCacheDefault,
     });
   }
 }

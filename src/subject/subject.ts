@@ -1,10 +1,8 @@
-import {
-  checkPropertyName,
-  checkSubjectName,
-  setOwn,
-} from "../storage/_checks.ts";
+import { copyValue, encodeValue } from "../json/codec.ts";
+import { jsonEqual } from "../json/equal.ts";
+import { checkPropertyName, checkSubjectName } from "../json/names.ts";
+import { setOwn, toRecord } from "../json/record.ts";
 import { PropertyNotFoundError } from "../storage/errors.ts";
-import { encodeValue } from "../storage/json_codec.ts";
 import {
   PropertyType,
   type PropertyTypeValue,
@@ -13,27 +11,34 @@ import {
 } from "../storage/property.ts";
 import type { Property } from "../storage/property.ts";
 import type { SubjectStorage } from "../storage/types.ts";
-import { canLoadRaw, LazyValues, loadRaw } from "../storage/_raw.ts";
-import { jsonEqual } from "./_json_equal.ts";
-import { type EventBus, PayloadConst, SubjectEventType } from "./event_bus.ts";
+import { LazyValues } from "./_lazy_values.ts";
+import { PayloadConst, SubjectEventType } from "./events.ts";
 
-/** Options of the {@linkcode Subject} constructor. */
+/**
+ * Where a subject sends its events: the part of an `EventBus` it uses. An
+ * interface, so that this file and the bus's do not import each other.
+ */
+export interface EventSink {
+  /** Whether any handler would receive an event of this type. */
+  listens(eventType: string): boolean;
+  /** Delivers an event to its handlers; never rejects because of one. */
+  emit(
+    eventType: string,
+    subject: Subject,
+    payload: Record<string, unknown>,
+    extra?: Record<string, unknown>,
+  ): Promise<void>;
+}
+
+/** What `KRules.subject()` opens a subject with. */
 export interface SubjectOptions {
   /** The subject's storage, as a storage factory returns it. */
   storage: SubjectStorage;
   /** Where the subject's events go. */
-  eventBus: EventBus;
-  /**
-   * What is known about the event that opened the subject.
-   *
-   * @default {{}}
-   */
+  events: EventSink;
+  /** What is known about the event that opened the subject. */
   eventInfo?: Record<string, unknown>;
-  /**
-   * Whether reads and writes go through the cache when a call does not say.
-   *
-   * @default {true}
-   */
+  /** Whether reads and writes go through the cache when a call does not say. */
   useCacheDefault?: boolean;
 }
 
@@ -139,7 +144,7 @@ export class Subject {
   /** The subject's name, e.g. `"user-123"`. */
   readonly name: string;
   readonly #storage: SubjectStorage;
-  readonly #eventBus: EventBus;
+  readonly #events: EventSink;
   readonly #eventInfo: Record<string, unknown>;
   readonly #useCacheDefault: boolean;
   #cache: Cache | null = null;
@@ -149,16 +154,17 @@ export class Subject {
   #generation = 0;
 
   /**
-   * Creates a subject over an opened storage. Prefer `KRules.subject()`.
+   * Creates a subject over an opened storage; `KRules.subject()` does it.
    *
    * @param name The subject name; an empty name throws `TypeError`.
-   * @param options The storage, the event bus and the defaults.
+   * @param options The storage, where events go, and the defaults.
+   * @ignore
    */
   constructor(name: string, options: SubjectOptions) {
     checkSubjectName(name);
     this.name = name;
     this.#storage = options.storage;
-    this.#eventBus = options.eventBus;
+    this.#events = options.events;
     this.#eventInfo = options.eventInfo ?? {};
     this.#useCacheDefault = options.useCacheDefault ?? true;
   }
@@ -237,13 +243,13 @@ export class Subject {
     // further promise, which is most of what a batch of sets costs.
     if (
       options.muted === true ||
-      !this.#eventBus.listens(SubjectEventType.PROPERTY_CHANGED)
+      !this.#events.listens(SubjectEventType.PROPERTY_CHANGED)
     ) {
       return result;
     }
     return result.then(async ([newValue, oldValue]) => {
       if (!jsonEqual(newValue, oldValue)) {
-        await this.#eventBus.emit(
+        await this.#events.emit(
           SubjectEventType.PROPERTY_CHANGED,
           this,
           {
@@ -302,21 +308,21 @@ export class Subject {
    * @param options Events and cache use.
    * @throws {PropertyNotFoundError} When the property is absent.
    */
-  async delete(prop: string, options: DeleteOptions = {}): Promise<void> {
+  async delete(prop: string, options?: DeleteOptions): Promise<void> {
     const oldValue = await this.#delete(
       PropertyType.DEFAULT,
       prop,
-      options.useCache,
+      options?.useCache,
     );
-    if (options.muted !== true) {
-      await this.#eventBus.emit(
+    if (options?.muted !== true) {
+      await this.#events.emit(
         SubjectEventType.PROPERTY_DELETED,
         this,
         {
           [PayloadConst.PROPERTY_NAME]: prop,
           [PayloadConst.OLD_VALUE]: oldValue,
         },
-        options.extra,
+        options?.extra,
       );
     }
   }
@@ -328,8 +334,8 @@ export class Subject {
    * @param options Cache use.
    * @throws {PropertyNotFoundError} When the property is absent.
    */
-  async deleteExt(prop: string, options: ExtOptions = {}): Promise<void> {
-    await this.#delete(PropertyType.EXTENDED, prop, options.useCache);
+  async deleteExt(prop: string, options?: ExtOptions): Promise<void> {
+    await this.#delete(PropertyType.EXTENDED, prop, options?.useCache);
   }
 
   /**
@@ -420,7 +426,7 @@ export class Subject {
     ]);
     for (const values of [props, extProps]) {
       for (const [name, value] of Object.entries(values)) {
-        await this.#eventBus.emit(SubjectEventType.PROPERTY_DELETED, this, {
+        await this.#events.emit(SubjectEventType.PROPERTY_DELETED, this, {
           [PayloadConst.PROPERTY_NAME]: name,
           [PayloadConst.OLD_VALUE]: value,
         });
@@ -429,7 +435,7 @@ export class Subject {
     await this.#storage.flush();
     this.#cache = null;
     this.#generation++;
-    await this.#eventBus.emit(SubjectEventType.SUBJECT_DELETED, this, {
+    await this.#events.emit(SubjectEventType.SUBJECT_DELETED, this, {
       props,
       ext_props: extProps,
     });
@@ -571,8 +577,8 @@ export class Subject {
       // Values are decoded when read, where the storage allows it: a subject
       // usually reads a few of its properties, not all of them.
       const loaded: Promise<[Map<string, unknown>, Map<string, unknown>]> =
-        canLoadRaw(storage)
-          ? storage[loadRaw]().then(([props, extProps]) => [
+        storage.loadLazy !== undefined
+          ? storage.loadLazy().then(([props, extProps]) => [
             new LazyValues(props),
             new LazyValues(extProps),
           ])
@@ -626,7 +632,7 @@ function setCached(
   const present = section.values.has(prop);
   const oldValue = section.values.get(prop);
   const newValue = typeof value === "function"
-    ? value(present ? copy(oldValue) : undefined)
+    ? value(present ? copyValue(oldValue) : undefined)
     : value;
   // Checked now so the error points at this call, not at a later store().
   encodeValue(prop, newValue);
@@ -662,15 +668,4 @@ function makeProperty(
   return type === PropertyType.DEFAULT
     ? new SubjectProperty(name, value)
     : new SubjectExtProperty(name, value);
-}
-
-function toRecord(values: Map<string, unknown>): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  for (const [name, value] of values) setOwn(record, name, value);
-  return record;
-}
-
-/** A deep copy of a cached value, which is always plain JSON data. */
-function copy(value: unknown): unknown {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }

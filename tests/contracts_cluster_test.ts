@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { createRedisStorage, KRules } from "../mod.ts";
 import { startRedisCluster } from "../testing.ts";
-import { behaviourSuiteOver } from "./helpers_client_suite.ts";
+import { registerContractsOver } from "./contracts.ts";
 import { CLUSTER_CLIENTS } from "./helpers_clients.ts";
 
 for (const kind of CLUSTER_CLIENTS) {
-  behaviourSuiteOver(kind, () => startRedisCluster({ masters: 3 }));
+  registerContractsOver(kind, () => startRedisCluster({ masters: 3 }));
 }
 
 for (const kind of CLUSTER_CLIENTS) {
