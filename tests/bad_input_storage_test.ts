@@ -460,7 +460,11 @@ for (const testCase of otherCases) {
 
 Deno.test("huge values and long names within the limits round-trip: a 50 MB string, a 100 KB subject name, a 100 KB property name", async () => {
   await using server = await startRedisServer();
-  await using client = await createRedisClient(server.url);
+  // Sizes, not speed, are under test: a 50 MB script call may take longer
+  // than the default 5 s on a busy machine.
+  await using client = await createRedisClient(server.url, {
+    commandTimeoutMs: 60_000,
+  });
   const storage = createRedisStorage(client, { keyPrefix: PREFIX });
   const huge = "é".repeat(25 * 1024 * 1024); // 50 MB as UTF-8
   const longName = "n".repeat(100 * 1024);

@@ -6,6 +6,7 @@
  */
 
 import { backoffDelay, sleep } from "../async/backoff.ts";
+import { beforeDeadline } from "../async/deadline.ts";
 import { RedisClient, type RedisClientOptions } from "./client.ts";
 import { commandSlot } from "./_slot.ts";
 import {
@@ -307,17 +308,31 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
       : Infinity;
     const sent = node.client.connected
       ? op(node.client)
-      : this.#attempt(node, op);
+      : this.#attempt(node, op, deadline);
     return sent.catch((error) =>
       this.#recover(error, args, op, slot, node, deadline)
     );
   }
 
-  /** Sends on `node`, connecting first, so a failed connect is known not to have sent anything. */
-  async #attempt(node: ClusterNode, op: Operation): Promise<RedisReply> {
+  /**
+   * Sends on `node`, connecting first (within the deadline), so a failed
+   * connect is known not to have sent anything.
+   */
+  async #attempt(
+    node: ClusterNode,
+    op: Operation,
+    deadline: number,
+  ): Promise<RedisReply> {
     if (!node.client.connected) {
       try {
-        await node.client.connect();
+        await beforeDeadline(
+          node.client.connect(),
+          deadline,
+          () =>
+            new RedisConnectionError(
+              `No connection to ${node.client.url} came up within ${this.#timeoutMs} ms; the command was not sent.`,
+            ),
+        );
       } catch (error) {
         throw new Unsent(error);
       }
@@ -427,7 +442,7 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
         if (this.#closed) throw this.#closedError();
         // Looked up again: a refresh meanwhile may have moved the slot.
         node = this.#map.owner(slot) ?? node;
-        next = this.#attempt(node, op);
+        next = this.#attempt(node, op, deadline);
       } else {
         this.#noteFailure(error, node);
         throw error;

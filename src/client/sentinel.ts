@@ -7,6 +7,7 @@
  */
 
 import { backoffDelay, sleep } from "../async/backoff.ts";
+import { beforeDeadline } from "../async/deadline.ts";
 import { SentinelEvents } from "./_sentinel_events.ts";
 import { RedisClient, type RedisClientOptions } from "./client.ts";
 import {
@@ -364,16 +365,31 @@ export class RedisSentinelClient implements RedisSender, AsyncDisposable {
       try {
         // Connected first, so that a failed connect is known not to have
         // sent the command, which may then wait for another master.
-        await withDeadline(master.client.connect(), deadline, name, this);
+        await beforeDeadline(
+          master.client.connect(),
+          deadline,
+          () =>
+            new RedisConnectionError(
+              `${name} was not sent: no connection to the master of "${this.#masterName}" (${master.client.url}) came up within ${this.#timeoutMs} ms.`,
+              { cause: this.#lastError },
+            ),
+        );
       } catch (error) {
         if (this.#closed) throw this.#closedError();
-        if (error instanceof RedisTimeoutError) throw error;
         this.#lastError = error;
+        if (performance.now() >= deadline) throw error;
         this.#suspect(master);
         continue;
       }
       try {
-        return await withDeadline(op(master.client), deadline, name, this);
+        return await beforeDeadline(
+          op(master.client),
+          deadline,
+          () =>
+            new RedisTimeoutError(
+              `${name} got no reply from the master of "${this.#masterName}" (${master.client.url}) within ${this.#timeoutMs} ms.`,
+            ),
+        );
       } catch (error) {
         if (!notExecuted(error)) {
           this.#onFailure(error, master);
@@ -782,38 +798,6 @@ function notExecuted(error: unknown): boolean {
 
 function commandName(args: readonly RedisArg[]): string {
   return typeof args[0] === "string" ? args[0].toUpperCase() : "Command";
-}
-
-/** Settles with `promise`, or rejects with `RedisTimeoutError` at `deadline`. */
-function withDeadline<T>(
-  promise: Promise<T>,
-  deadline: number,
-  name: string,
-  client: RedisSentinelClient,
-): Promise<T> {
-  if (deadline === Infinity) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      promise.catch(() => {});
-      reject(
-        new RedisTimeoutError(
-          `${name} got no reply from the master of "${client.masterName}" (${
-            client.master ?? "none"
-          }) within its deadline.`,
-        ),
-      );
-    }, Math.max(0, deadline - performance.now()));
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**
