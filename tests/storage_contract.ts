@@ -107,6 +107,20 @@ export const STORAGE_CONTRACT: Contract = {
     });
   },
 
+  "a property both set and deleted in one store ends deleted (sets run first, as in Python)":
+    async (b) => {
+      const storage = b.storage("user-1");
+      await storage.store({
+        inserts: [p("kept", 1), p("old", 1), e("ext", 1)],
+      });
+      await storage.store({
+        inserts: [p("new", 2), e("ext2", 2)],
+        updates: [p("old", 2), e("ext", 2)],
+        deletes: [p("new"), p("old"), e("ext"), e("ext2")],
+      });
+      assert.deepEqual(await storage.load(), [{ kept: 1 }, {}]);
+    },
+
   "store with no changes changes nothing": async (b) => {
     const storage = b.storage("user-1");
     await storage.store({ inserts: [p("a", 1)] });
