@@ -11,7 +11,7 @@ import { RedisReplyError } from "../src/client/errors.ts";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
 import { SubjectProperty } from "../src/storage/property.ts";
 import { createRedisStorage } from "../src/storage/redis_storage.ts";
-import type { StorageFactory } from "../src/storage/types.ts";
+import type { StorageFactory, StoreChanges } from "../src/storage/types.ts";
 import type { SubjectEvent } from "../src/subject/event_bus.ts";
 import { KRules } from "../src/subject/krules.ts";
 import { startRedisFixture } from "./helpers_redis.ts";
@@ -23,21 +23,25 @@ interface Backend extends AsyncDisposable {
   failWrites(on: boolean): Promise<void>;
 }
 
-function memory(): Promise<Backend> {
+/**
+ * The memory storage with its store() replaced, everything else forwarded:
+ * how the tests make a store fail like a server out of memory.
+ */
+function memoryWithStore(
+  store: (
+    changes: StoreChanges | undefined,
+    forward: (changes?: StoreChanges) => Promise<void>,
+  ) => Promise<void>,
+): StorageFactory {
   const inner = createMemoryStorage();
-  let failing = false;
-  // A store that fails like a server out of memory; everything else passes.
-  const storage: StorageFactory = (name, context) => {
+  return (name, context) => {
     const opened = inner(name, context);
     return {
       isConcurrencySafe: () => opened.isConcurrencySafe(),
       isPersistent: () => opened.isPersistent(),
       load: () => opened.load(),
       loadLazy: () => opened.loadLazy!(),
-      store: (changes) =>
-        failing
-          ? Promise.reject(new Error("OOM (simulated)"))
-          : opened.store(changes),
+      store: (changes) => store(changes, (c) => opened.store(c)),
       set: (prop, old) => opened.set(prop, old),
       get: (prop) => opened.get(prop),
       delete: (prop) => opened.delete(prop),
@@ -48,8 +52,14 @@ function memory(): Promise<Backend> {
       },
     };
   };
+}
+
+function memory(): Promise<Backend> {
+  let failing = false;
   return Promise.resolve({
-    storage,
+    storage: memoryWithStore((changes, forward) =>
+      failing ? Promise.reject(new Error("OOM (simulated)")) : forward(changes)
+    ),
     failWrites: (on) => {
       failing = on;
       return Promise.resolve();
@@ -264,6 +274,16 @@ Deno.test("redis: bytes that are not UTF-8 raise CorruptValueError on every read
     ["café", "absent"],
   );
   assert.equal(await direct.get(new SubjectProperty("cafe")), "café");
+  // So does setMany, whose absent old values are undefined.
+  await client.send(["HSET", "s:s", "pcafe", LATIN1]);
+  assert.deepEqual(
+    await direct.setMany!([
+      new SubjectProperty("cafe", "café"),
+      new SubjectProperty("good", "still ok"),
+    ]),
+    [undefined, "ok"],
+  );
+  assert.equal(await direct.get(new SubjectProperty("cafe")), "café");
 });
 
 Deno.test("redis: a stored U+FFFD is a real character, not a decoding error", async () => {
@@ -294,4 +314,100 @@ Deno.test("redis: an out-of-memory server rejects a store with RedisReplyError",
   await subject.set("a", 1);
   await backend.failWrites(true);
   await assert.rejects(subject.store(), RedisReplyError);
+});
+
+/**
+ * A memory storage whose stores can be made to wait for a release and then
+ * fail, to order a failing store() against other calls without sleeping.
+ */
+function heldStorage(): {
+  storage: StorageFactory;
+  /** Makes the next store() wait until the returned function is called, then fail. */
+  holdNextStore(): () => void;
+} {
+  const holds: Promise<void>[] = [];
+  const storage = memoryWithStore(async (changes, forward) => {
+    const hold = holds.shift();
+    if (hold === undefined) return await forward(changes);
+    await hold;
+    throw new Error("OOM (simulated)");
+  });
+  return {
+    storage,
+    holdNextStore() {
+      let release!: () => void;
+      holds.push(new Promise<void>((resolve) => (release = resolve)));
+      return release;
+    },
+  };
+}
+
+Deno.test("memory: a direct write while a store() is in flight survives that store's failure and retry", async () => {
+  const { storage, holdNextStore } = heldStorage();
+  const krules = new KRules({ storage });
+  const subject = krules.subject("s");
+  await subject.set("n", 1);
+  await subject.set("other", 1);
+  const release = holdNextStore();
+  const storing = subject.store();
+  // In flight: the direct write lands now and ends n's change in the batch.
+  await subject.set("n", 2, { useCache: false });
+  release();
+  await assert.rejects(storing, /OOM/);
+  await subject.store();
+  assert.deepEqual(await krules.subject("s").dict(), {
+    name: "s",
+    n: 2,
+    other: 1,
+    ext: {},
+  });
+});
+
+Deno.test("memory: an older store() that fails after a newer one succeeded does not undo the newer write", async () => {
+  const { storage, holdNextStore } = heldStorage();
+  const krules = new KRules({ storage });
+  const subject = krules.subject("s");
+  await subject.set("x", 1);
+  await subject.set("older-only", 1);
+  const release = holdNextStore();
+  const older = subject.store();
+  await subject.set("x", 2); // a fresh cache: the older batch is in flight
+  await subject.store(); // the newer batch succeeds
+  release();
+  await assert.rejects(older, /OOM/);
+  // The retry writes what only the older batch had, and not its stale x.
+  await subject.store();
+  assert.deepEqual(await krules.subject("s").dict(), {
+    name: "s",
+    x: 2,
+    "older-only": 1,
+    ext: {},
+  });
+  assert.equal(await subject.get("x"), 2);
+});
+
+Deno.test("memory: two failing store()s, the older failing last: the retry writes the newer values", async () => {
+  const { storage, holdNextStore } = heldStorage();
+  const krules = new KRules({ storage });
+  const subject = krules.subject("s");
+  await subject.set("x", 1);
+  await subject.set("a", 1);
+  const releaseOlder = holdNextStore();
+  const older = subject.store();
+  await subject.set("x", 2);
+  await subject.set("b", 2);
+  const releaseNewer = holdNextStore();
+  const newer = subject.store();
+  releaseNewer();
+  await assert.rejects(newer, /OOM/);
+  releaseOlder();
+  await assert.rejects(older, /OOM/);
+  await subject.store();
+  assert.deepEqual(await krules.subject("s").dict(), {
+    name: "s",
+    x: 2,
+    a: 1,
+    b: 2,
+    ext: {},
+  });
 });

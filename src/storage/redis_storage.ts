@@ -439,10 +439,10 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * values they replaced. Every value is checked before anything is sent.
    *
    * @param props The properties and their values.
-   * @returns The old values, in the order of `props` (`undefined` where absent).
+   * @returns The old values, in the order of `props` (`undefined` where
+   *   absent, or where the field did not hold valid JSON in UTF-8: like a
+   *   plain `set()`, this repairs it).
    * @throws {InvalidValueError} When a value does not survive JSON; nothing is written.
-   * @throws {CorruptValueError} When a replaced value was not valid JSON in
-   *   UTF-8; the new values are written all the same.
    */
   async setMany(props: readonly Property[]): Promise<unknown[]> {
     const args: string[] = [];
@@ -457,11 +457,16 @@ export class SubjectsRedisStorage implements SubjectStorage {
         `Unexpected reply to the set-many script: ${JSON.stringify(reply)}`,
       );
     }
+    // As a plain set() does, a value that replaced one that was not UTF-8
+    // (the script wraps it) or not JSON repaired it: there was no old value.
     return reply.map((old, i) => {
-      const field = args[2 * i];
-      if (old === null) return undefined;
-      if (Array.isArray(old)) throw new CorruptValueError(this.key, field);
-      return decodeValue(this.key, field, expectString(old, "EVALSHA"));
+      if (old === null || Array.isArray(old)) return undefined;
+      try {
+        return decodeValue(this.key, args[2 * i], expectString(old, "EVALSHA"));
+      } catch (error) {
+        if (error instanceof CorruptValueError) return undefined;
+        throw error;
+      }
     });
   }
 

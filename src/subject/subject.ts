@@ -184,7 +184,14 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   readonly #mutations = new Set<Promise<unknown>>();
   // Batches whose store() is in flight; a direct write of a property ends
   // its change in them too, so a failed batch cannot bring it back.
-  readonly #storing = new Set<Cache>();
+  // By the number of their store(), which grows with every store().
+  readonly #storing = new Map<Cache, number>();
+  #stores = 0;
+  // Properties (type letter + name) written by a store() that finished while
+  // an older one was in flight, with its number: if the older one fails, it
+  // must not bring back what the newer one wrote. Cleared when none is in
+  // flight.
+  readonly #newerWrites = new Map<string, number>();
   // A failed batch waiting for the next load to be merged under it.
   #unstored: Cache | null = null;
   // Bumped whenever a load in flight may have missed a write, so its result
@@ -479,6 +486,10 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     while (this.#mutations.size > 0) {
       await Promise.allSettled(this.#mutations);
     }
+    // A failed batch waiting for a load is written too: load, and it merges.
+    if (this.#cache === null && this.#unstored !== null) {
+      await this.#withCache(() => undefined);
+    }
     const cache = this.#cache;
     if (cache === null) return;
     const inserts: Property[] = [];
@@ -500,14 +511,17 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     // go to a fresh cache instead of one that is about to be discarded.
     this.#cache = null;
     this.#generation++;
-    this.#storing.add(cache);
+    const number = ++this.#stores;
+    this.#storing.set(cache, number);
     try {
       await this.#storage.store({ inserts, updates, deletes });
+      this.#noteWritten(cache, number);
     } catch (error) {
-      this.#restore(cache);
+      this.#restore(cache, number);
       throw error;
     } finally {
       this.#storing.delete(cache);
+      if (this.#storing.size === 0) this.#newerWrites.clear();
     }
   }
 
@@ -864,7 +878,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     present: boolean,
     value?: unknown,
   ): void {
-    for (const batch of this.#storing) endChange(batch[type], prop);
+    for (const batch of this.#storing.keys()) endChange(batch[type], prop);
     if (this.#unstored !== null) endChange(this.#unstored[type], prop);
     if (this.#cache === null) {
       // A load in flight may have read storage before this write.
@@ -877,23 +891,64 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     endChange(section, prop);
   }
 
-  /**
-   * Takes back the changes of a batch whose store() failed: as the cache if
-   * nothing replaced it, otherwise merged under the newer changes now or at
-   * the next load.
-   */
-  #restore(failed: Cache): void {
-    if (this.#cache !== null) {
-      mergeUnder(this.#cache, failed);
-    } else if (this.#loading === null) {
-      if (this.#unstored !== null) mergeUnder(failed, this.#unstored);
-      this.#unstored = null;
-      this.#cache = failed;
-    } else {
-      if (this.#unstored !== null) mergeUnder(failed, this.#unstored);
-      this.#unstored = failed;
+  /** Remembers what a store() wrote while an older one is still in flight. */
+  #noteWritten(batch: Cache, number: number): void {
+    let older = false;
+    for (const other of this.#storing.values()) older ||= other < number;
+    if (!older) return;
+    for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+      for (const name of pendingNames(batch[type])) {
+        const key = type + name;
+        this.#newerWrites.set(
+          key,
+          Math.max(this.#newerWrites.get(key) ?? 0, number),
+        );
+      }
     }
   }
+
+  /**
+   * Takes back the changes of a batch whose store() failed, minus those a
+   * newer store() wrote or is writing: under the changes made meanwhile (in
+   * the cache, or at the next load), or as the cache if nothing replaced it.
+   */
+  #restore(failed: Cache, number: number): void {
+    let newer = false;
+    for (const [batch, other] of this.#storing) {
+      if (other <= number) continue;
+      newer = true;
+      for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+        for (const name of pendingNames(batch[type])) {
+          endChange(failed[type], name);
+        }
+      }
+    }
+    for (const [key, other] of this.#newerWrites) {
+      if (other <= number) continue;
+      newer = true;
+      endChange(failed[key[0] as PropertyTypeValue], key.slice(1));
+    }
+    if (this.#cache !== null) {
+      mergeUnder(this.#cache, failed);
+      return;
+    }
+    // A failed batch still waiting holds only changes newer than this one
+    // or apart from it, so this one goes under it.
+    if (this.#unstored !== null) mergeUnder(this.#unstored, failed);
+    else this.#unstored = failed;
+    // As the cache only when nothing newer has been written: its values
+    // would otherwise be older than storage's.
+    if (this.#loading === null && !newer) {
+      this.#cache = this.#unstored;
+      this.#unstored = null;
+    }
+  }
+}
+
+function* pendingNames(section: CacheSection): Iterable<string> {
+  yield* section.created;
+  yield* section.updated;
+  yield* section.deleted;
 }
 
 function isPending(section: CacheSection, prop: string): boolean {
