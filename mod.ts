@@ -74,6 +74,15 @@ export type {
   RedisClusterClientOptions,
   RedisClusterClientStats,
 } from "./src/client/cluster.ts";
+export {
+  createRedisSentinelClient,
+  RedisSentinelClient,
+} from "./src/client/sentinel.ts";
+export type {
+  RedisSentinelClientOptions,
+  RedisSentinelClientStats,
+} from "./src/client/sentinel.ts";
+export { ReplicationError } from "./src/client/replication.ts";
 
 // Bring your own client: createRedisStorage takes these as they are.
 export type {

@@ -12,9 +12,14 @@ import {
   RedisClusterClient,
   RedisConnectionError,
   type RedisEventTarget,
+  RedisSentinelClient,
 } from "../mod.ts";
 import { closedPort } from "../src/testing/closed_port.ts";
-import { startRedisCluster, startRedisServer } from "../testing.ts";
+import {
+  startRedisCluster,
+  startRedisSentinel,
+  startRedisServer,
+} from "../testing.ts";
 
 const TYPES = ["connect", "disconnect", "reconnecting", "error"] as const;
 /** A bound on every wait, so a missing event fails the test instead of hanging it. */
@@ -152,5 +157,28 @@ Deno.test("events: a cluster client passes on each node's events, naming the nod
   assert.equal(masters.length, 3);
   assert.deepEqual(byType("connect"), masters);
   assert.deepEqual(byType("disconnect"), masters);
+  assert.ok(log.events.every((e) => e.target === client));
+});
+
+Deno.test("events: a Sentinel client passes on its master's events, naming the master", async () => {
+  await using deployment = await startRedisSentinel({
+    replicas: 0,
+    sentinels: 1,
+  });
+  const client = new RedisSentinelClient(deployment.sentinelUrls, {
+    masterName: deployment.masterName,
+  });
+  const log = record(client);
+  try {
+    await client.connect();
+    assert.equal(await client.send(["SET", "k", "v"]), "OK");
+  } finally {
+    await client.close();
+  }
+  const master = `127.0.0.1:${deployment.master.port}`;
+  assert.deepEqual(
+    log.events.map((e) => `${describe(e)} ${e.address}`),
+    [`connect ${master}`, `disconnect (closed) ${master}`],
+  );
   assert.ok(log.events.every((e) => e.target === client));
 });

@@ -4,7 +4,7 @@
  * The suite runs as two `deno test` processes, one after the other:
  *
  * 1. every test file under the suite's permissions (`SUITE_FLAGS`);
- * 2. `adapters_ioredis_test.ts` alone: ioredis's `debug` dependency lists the
+ * 2. `adapters_ioredis_test.ts` and `ioredis_ha_test.ts` alone: ioredis's `debug` dependency lists the
  *    whole environment when imported, which needs `--allow-env` without a
  *    list, so that process gets it, but with an environment cleared down to
  *    what Deno itself needs (no `.env`, nothing else of the caller's).
@@ -25,7 +25,10 @@ const SUITE_FLAGS = [
   "--allow-read=/tmp",
   "--allow-write=/tmp",
 ];
-const IOREDIS_FILE = "tests/adapters_ioredis_test.ts";
+const IOREDIS_FILES = [
+  "tests/adapters_ioredis_test.ts",
+  "tests/ioredis_ha_test.ts",
+];
 /** What the ioredis process keeps of the environment: Deno's own needs. */
 const IOREDIS_ENV = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "NO_COLOR"];
 
@@ -125,7 +128,7 @@ const extra = Deno.args;
 const suite = await run([
   "--env-file",
   ...SUITE_FLAGS,
-  `--ignore=${IOREDIS_FILE}`,
+  `--ignore=${IOREDIS_FILES.join(",")}`,
   ...extra,
   "tests/",
 ]);
@@ -141,7 +144,7 @@ const ioredis = await run(
       flag.startsWith("--allow-env=") ? "--allow-env" : flag
     ),
     ...extra,
-    IOREDIS_FILE,
+    ...IOREDIS_FILES,
   ],
   ioredisEnv,
 );

@@ -53,8 +53,12 @@ export interface NodePool {
   installed(owners: ReadonlySet<ClusterNode>): Promise<void>;
 }
 
-/** A refresh for a connection failure waits this long after the previous one. */
-const FAILURE_REFRESH_GAP_MS = 1000;
+/**
+ * Refreshes start at least this long apart; one asked for sooner runs when
+ * the gap has passed. A failing cluster prompts a refresh per failed command,
+ * which would otherwise ask it for its map hundreds of times a second.
+ */
+export const MIN_REFRESH_GAP_MS = 500;
 
 /** The owner of every slot, read from the cluster and refreshed on demand. */
 export class SlotMap {
@@ -69,6 +73,10 @@ export class SlotMap {
   #preferred: ClusterNode | undefined;
   #lastRefreshAt = -Infinity;
   #refreshes = 0;
+  /** The refresh asked for within the gap, due when the gap has passed. */
+  #deferred: ReturnType<typeof setTimeout> | undefined;
+  /** The periodic refresh, while one is set up. */
+  #periodic: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * Creates an empty map; call {@linkcode SlotMap.refresh} to read it.
@@ -122,16 +130,39 @@ export class SlotMap {
   }
 
   /**
-   * Notes a connection failure on `node`; the map is read again, at most once
-   * a second for this reason, since a failover may have moved its slots.
+   * Notes a connection failure or a timeout on `node`, which is then asked
+   * for the map last; the map is read again, since a failover may have moved
+   * its slots.
    *
    * @param node The node that failed.
    */
   failed(node: ClusterNode): void {
     node.failedAt = performance.now();
-    if (performance.now() - this.#lastRefreshAt >= FAILURE_REFRESH_GAP_MS) {
+    this.schedule(undefined);
+  }
+
+  /**
+   * Reads the map every `intervalMs` from now on, so a change nobody was
+   * told of (a replica promoted while this client was idle) is learnt. The
+   * timer does not keep the process alive.
+   *
+   * @param intervalMs Milliseconds between reads; 0 turns it off.
+   */
+  every(intervalMs: number): void {
+    clearTimeout(this.#periodic);
+    if (intervalMs <= 0 || this.#pool.isClosed()) return;
+    this.#periodic = setTimeout(() => {
       this.schedule(undefined);
-    }
+      this.every(intervalMs);
+    }, intervalMs);
+    Deno.unrefTimer(this.#periodic);
+  }
+
+  /** Cancels the periodic and deferred refreshes, for closing. */
+  stop(): void {
+    clearTimeout(this.#periodic);
+    clearTimeout(this.#deferred);
+    this.#deferred = undefined;
   }
 
   /**
@@ -156,7 +187,9 @@ export class SlotMap {
   /**
    * Starts a refresh in the background, or asks for one more after the
    * running one, which may have read the map before the change that prompted
-   * this call.
+   * this call. Without a `preferred` node (a failure, not a `MOVED`), a
+   * refresh within {@linkcode MIN_REFRESH_GAP_MS} of the last one is put off
+   * until the gap has passed.
    *
    * @param preferred The node to ask first, if any.
    */
@@ -165,6 +198,16 @@ export class SlotMap {
     if (preferred !== undefined) this.#preferred = preferred;
     if (this.#refreshing !== null) {
       this.#refreshAgain = true;
+      return;
+    }
+    // A MOVED (which names a preferred node) proves a change: it is not
+    // held back. Failures may be a storm, which is.
+    const wait = this.#lastRefreshAt + MIN_REFRESH_GAP_MS - performance.now();
+    if (wait > 0 && preferred === undefined) {
+      this.#deferred ??= setTimeout(() => {
+        this.#deferred = undefined;
+        this.schedule(undefined);
+      }, wait);
       return;
     }
     this.#refreshAgain = false;

@@ -30,6 +30,7 @@ import {
   RedisReconnectingEvent,
 } from "./events.ts";
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
+import { sendWithWait, writeThenWait } from "./replication.ts";
 import { parseRedisUrl, type RedisEndpoint } from "./url.ts";
 
 /** How the client reconnects after the connection drops. */
@@ -216,6 +217,11 @@ export class RedisClient extends RedisEventTarget
     return this.#closed;
   }
 
+  /** Whether a connection is up now: a command sent now goes straight to the socket. */
+  get connected(): boolean {
+    return this.#conn !== null && this.#conn.usable;
+  }
+
   /**
    * Connects now if not connected yet, making one attempt.
    *
@@ -297,6 +303,23 @@ export class RedisClient extends RedisEventTarget
     if (conn !== null && conn.usable) return conn.send(args);
     if (this.#closed) return Promise.reject(this.#closedError());
     return this.#waitForConnection(args);
+  }
+
+  /**
+   * The library's private path for a write followed by `WAIT`: both go
+   * through the unguarded send in one tick, so they are queued on one
+   * connection (or wait for the next together) and leave in one write.
+   *
+   * @ignore
+   */
+  [sendWithWait](
+    args: readonly RedisArg[],
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<RedisReply> {
+    const guarded = refusal(args);
+    if (guarded !== undefined) return Promise.reject(guarded);
+    return writeThenWait((a) => this.#traced(a), args, replicas, timeoutMs);
   }
 
   /**

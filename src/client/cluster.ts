@@ -6,6 +6,7 @@
  */
 
 import { backoffDelay, sleep } from "../async/backoff.ts";
+import { beforeDeadline } from "../async/deadline.ts";
 import {
   newDedicatedClient,
   RedisClient,
@@ -20,20 +21,35 @@ import {
   SlotMap,
   splitAddress,
 } from "./_slot_map.ts";
-import { RedisConnectionError, RedisError, RedisReplyError } from "./errors.ts";
+import {
+  RedisConnectionError,
+  RedisError,
+  RedisReplyError,
+  RedisTimeoutError,
+} from "./errors.ts";
 import { forwardClientEvents, RedisEventTarget } from "./events.ts";
+import { sendWithWait } from "./replication.ts";
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
 import { parseRedisUrl, redactUrl } from "./url.ts";
 
 /** Options of {@linkcode createRedisClusterClient}. */
 export interface RedisClusterClientOptions extends RedisClientOptions {
   /**
-   * `MOVED`, `ASK` and `TRYAGAIN` redirects one command may follow before it
-   * rejects; a healthy cluster needs one or two while slots migrate.
+   * `MOVED` and `ASK` redirects one command may follow before it rejects; a
+   * healthy cluster needs one or two while slots migrate.
    *
    * @default {16}
    */
   maxRedirects?: number;
+  /**
+   * Milliseconds between reads of the slot map in the background, so a
+   * failover is learnt even when no command failed; 0 turns it off. The map
+   * is also read after redirects, connection errors, timeouts and
+   * `CLUSTERDOWN`, at most once per 500 ms.
+   *
+   * @default {5000}
+   */
+  slotsRefreshIntervalMs?: number;
   /**
    * How each node's connection reconnects after a drop. Fewer attempts than a
    * single-server client makes, so commands for a dead master's slots reject
@@ -61,8 +77,22 @@ export interface RedisClusterClientStats {
 
 const DEFAULT_RECONNECT = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 500 };
 const DEFAULT_MAX_REDIRECTS = 16;
-/** A multi-key command during a slot migration waits 10–50 ms before it tries again. */
-const TRYAGAIN_BACKOFF = { baseMs: 50, maxMs: 50, floor: 0.2 };
+const DEFAULT_SLOTS_REFRESH_INTERVAL_MS = 5000;
+/**
+ * The wait before a command that was not executed (`CLUSTERDOWN`,
+ * `TRYAGAIN`, or no connection to its node) tries again: 25–50 ms at first,
+ * doubling up to 250–500 ms, for as long as its deadline allows.
+ */
+const RETRY_BACKOFF = { baseMs: 50, maxMs: 500, floor: 0.5 };
+
+type Operation = (client: RedisClient) => Promise<RedisReply>;
+
+/** The node's connection could not be opened: the command was never sent. */
+class Unsent extends Error {
+  constructor(readonly error: unknown) {
+    super("not sent");
+  }
+}
 
 /**
  * A client for Redis Cluster that implements {@linkcode RedisSender}, so
@@ -75,8 +105,14 @@ const TRYAGAIN_BACKOFF = { baseMs: 50, maxMs: 50, floor: 0.2 };
  * master. It follows `MOVED` (updating the map) and `ASK` (sending `ASKING`
  * right before the command on the target's connection), up to `maxRedirects`.
  *
- * Commands for the slots of an unreachable master reject with
- * {@linkcode RedisConnectionError}; other slots keep working. Transactions
+ * A command the cluster did not execute (`CLUSTERDOWN`, `TRYAGAIN`, or its
+ * master could not be connected to) is sent again with backoff until its
+ * deadline (`commandTimeoutMs`), by which time a failover has usually
+ * promoted a replica; the slot map is read again after connection errors,
+ * timeouts and `CLUSTERDOWN` (at most twice a second) and every
+ * `slotsRefreshIntervalMs`. A command that was on the wire when its
+ * connection failed, or timed out, is never sent again, since it may have
+ * run; its caller gets the error. Other slots keep working. Transactions
  * (`MULTI`/`EXEC`, `WATCH`) are not routed as a unit; use Lua scripts, which
  * are atomic and routed by their key.
  *
@@ -103,6 +139,8 @@ export class RedisClusterClient extends RedisEventTarget
   readonly #urlPrefix: string;
   readonly #nodeOptions: RedisClientOptions;
   readonly #maxRedirects: number;
+  /** Milliseconds a command may take, retries included; 0 waits forever. */
+  readonly #timeoutMs: number;
   /** The seeds and options as given, for `duplicate()`; never shown. */
   readonly #given: {
     seeds: readonly (string | URL)[] | string | URL;
@@ -112,6 +150,7 @@ export class RedisClusterClient extends RedisEventTarget
   readonly #dedicated = dedicatingCluster;
   readonly #nodes = new Map<string, ClusterNode>();
   readonly #map: SlotMap;
+  readonly #refreshIntervalMs: number;
   #closed = false;
   #closing: Promise<void> | null = null;
   readonly #counts = { moved: 0, ask: 0 };
@@ -156,7 +195,8 @@ export class RedisClusterClient extends RedisEventTarget
     const auth = userinfo(first);
     this.#urlPrefix = `${first.protocol}//${auth}`;
     this.#given = { seeds, options: { ...options } };
-    const { maxRedirects, ...clientOptions } = options ?? {};
+    const { maxRedirects, slotsRefreshIntervalMs, ...clientOptions } =
+      options ?? {};
     if (
       maxRedirects !== undefined &&
       (!Number.isSafeInteger(maxRedirects) || maxRedirects < 0)
@@ -166,6 +206,17 @@ export class RedisClusterClient extends RedisEventTarget
       );
     }
     this.#maxRedirects = maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+    const interval = slotsRefreshIntervalMs ??
+      DEFAULT_SLOTS_REFRESH_INTERVAL_MS;
+    if (
+      typeof interval !== "number" || !Number.isFinite(interval) || interval < 0
+    ) {
+      throw new TypeError(
+        `slotsRefreshIntervalMs must be a number ≥ 0, got ${slotsRefreshIntervalMs}.`,
+      );
+    }
+    this.#refreshIntervalMs = interval;
+    this.#timeoutMs = clientOptions.commandTimeoutMs ?? 5000;
     this.#nodeOptions = {
       ...clientOptions,
       reconnect: clientOptions.reconnect ?? DEFAULT_RECONNECT,
@@ -212,6 +263,7 @@ export class RedisClusterClient extends RedisEventTarget
    */
   async connect(): Promise<this> {
     await this.#map.refresh();
+    this.#map.every(this.#refreshIntervalMs);
     await Promise.allSettled(
       this.#map.masters.map((node) => node.client.connect()),
     );
@@ -230,6 +282,27 @@ export class RedisClusterClient extends RedisEventTarget
    * @throws {RedisError} when the command was redirected more than `maxRedirects` times.
    */
   send(args: readonly RedisArg[]): Promise<RedisReply> {
+    return this.#route(args, (client) => client.send(args));
+  }
+
+  /**
+   * The library's private path for a write followed by `WAIT`, both on the
+   * connection to the master that owns the write's slot.
+   *
+   * @ignore
+   */
+  [sendWithWait](
+    args: readonly RedisArg[],
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<RedisReply> {
+    return this.#route(
+      args,
+      (client) => client[sendWithWait](args, replicas, timeoutMs),
+    );
+  }
+
+  #route(args: readonly RedisArg[], op: Operation): Promise<RedisReply> {
     if (this.#closed) return Promise.reject(this.#closedError());
     let slot: number;
     try {
@@ -245,9 +318,41 @@ export class RedisClusterClient extends RedisEventTarget
         ),
       );
     }
-    return node.client.send(args).catch((error) =>
-      this.#recover(error, args, node)
+    const deadline = this.#timeoutMs > 0
+      ? performance.now() + this.#timeoutMs
+      : Infinity;
+    const sent = node.client.connected
+      ? op(node.client)
+      : this.#attempt(node, op, deadline);
+    return sent.catch((error) =>
+      this.#recover(error, args, op, slot, node, deadline)
     );
+  }
+
+  /**
+   * Sends on `node`, connecting first (within the deadline), so a failed
+   * connect is known not to have sent anything.
+   */
+  async #attempt(
+    node: ClusterNode,
+    op: Operation,
+    deadline: number,
+  ): Promise<RedisReply> {
+    if (!node.client.connected) {
+      try {
+        await beforeDeadline(
+          node.client.connect(),
+          deadline,
+          () =>
+            new RedisConnectionError(
+              `No connection to ${node.client.url} came up within ${this.#timeoutMs} ms; the command was not sent.`,
+            ),
+        );
+      } catch (error) {
+        throw new Unsent(error);
+      }
+    }
+    return op(node.client);
   }
 
   /**
@@ -327,6 +432,7 @@ export class RedisClusterClient extends RedisEventTarget
 
   async #shutdown(): Promise<void> {
     this.#closed = true;
+    this.#map.stop();
     await this.#map.idle();
     const nodes = [...this.#nodes.values()];
     this.#nodes.clear();
@@ -352,31 +458,48 @@ export class RedisClusterClient extends RedisEventTarget
   }
 
   /**
-   * Handles a failed command: follows `MOVED`, `ASK` and `TRYAGAIN` up to
-   * `maxRedirects` times; any other failure is the command's result.
+   * Handles a failed command: follows `MOVED` and `ASK` up to
+   * `maxRedirects` times, and sends again with backoff, within the deadline,
+   * what the cluster did not execute (`CLUSTERDOWN`, `TRYAGAIN`, a node that
+   * could not be connected to). Any other failure is the command's result.
    */
   async #recover(
     error: unknown,
     args: readonly RedisArg[],
+    op: Operation,
+    slot: number,
     node: ClusterNode,
+    deadline: number,
   ): Promise<RedisReply> {
-    for (let redirects = 0;; redirects++) {
-      if (!(error instanceof RedisReplyError) || !isRedirect(error.code)) {
+    let redirects = 0;
+    for (let retries = 1;; retries++) {
+      if (this.#closed) throw this.#closedError();
+      let next: Promise<RedisReply>;
+      if (error instanceof RedisReplyError && isRedirect(error.code)) {
+        // Learnt (a MOVED updates the map) even when not followed.
+        node = this.#redirectTarget(error, node);
+        if (redirects++ >= this.#maxRedirects) {
+          throw this.#tooManyRedirects(error, args);
+        }
+        next = this.#resend(error.code, node, op);
+      } else if (notExecuted(error)) {
+        const failure = error instanceof Unsent ? error.error : error;
+        this.#noteFailure(failure, node);
+        const delay = backoffDelay(retries, RETRY_BACKOFF);
+        if (performance.now() + delay >= deadline) throw failure;
+        await sleep(delay);
+        if (this.#closed) throw this.#closedError();
+        // Looked up again: a refresh meanwhile may have moved the slot.
+        node = this.#map.owner(slot) ?? node;
+        next = this.#attempt(node, op, deadline);
+      } else {
         this.#noteFailure(error, node);
         throw error;
       }
-      if (this.#closed) throw this.#closedError();
-      const target = error.code === "TRYAGAIN"
-        ? node
-        : this.#redirectTarget(error, node);
-      if (redirects >= this.#maxRedirects) {
-        throw this.#tooManyRedirects(error, args);
-      }
-      node = target;
       try {
-        return await this.#resend(error.code, target, args);
-      } catch (next) {
-        error = next;
+        return await next;
+      } catch (failure) {
+        error = failure;
       }
     }
   }
@@ -384,7 +507,11 @@ export class RedisClusterClient extends RedisEventTarget
   /** Refreshes the slot map after failures that may mean the cluster changed. */
   #noteFailure(error: unknown, node: ClusterNode): void {
     if (this.#closed) return;
-    if (error instanceof RedisConnectionError) {
+    if (
+      error instanceof RedisConnectionError ||
+      error instanceof RedisTimeoutError
+    ) {
+      // A dead or hung master: its replica may have been promoted.
       this.#map.failed(node);
     } else if (
       error instanceof RedisReplyError && error.code === "CLUSTERDOWN"
@@ -414,28 +541,20 @@ export class RedisClusterClient extends RedisEventTarget
   }
 
   /** Sends the command again as the redirect says. */
-  async #resend(
+  #resend(
     code: string,
     target: ClusterNode,
-    args: readonly RedisArg[],
+    op: Operation,
   ): Promise<RedisReply> {
-    if (code === "TRYAGAIN") {
-      // A multi-key command during a slot migration: the keys are split
-      // between two nodes for a moment.
-      await sleep(backoffDelay(1, TRYAGAIN_BACKOFF));
-      if (this.#closed) throw this.#closedError();
-      // Looked up again: a refresh meanwhile may have replaced the node.
-      return this.#nodeAt(target.address).client.send(args);
-    }
     if (code === "ASK") {
       this.#counts.ask++;
       // Both are queued in this tick on one connection, so ASKING is
       // immediately followed by the command, as the target requires.
       target.client.send(["ASKING"]).catch(() => {});
-      return target.client.send(args);
+      return op(target.client);
     }
     this.#counts.moved++;
-    return target.client.send(args);
+    return op(target.client);
   }
 
   #tooManyRedirects(
@@ -555,7 +674,14 @@ function newClient(url: string, options: RedisClientOptions): RedisClient {
   return new RedisClient(url, options);
 }
 
-/** The replies a cluster client follows instead of failing the command. */
+/** The replies a cluster client follows to another node. */
 function isRedirect(code: string): boolean {
-  return code === "MOVED" || code === "ASK" || code === "TRYAGAIN";
+  return code === "MOVED" || code === "ASK";
+}
+
+/** Whether `error` proves the command was not executed, so it may be sent again. */
+function notExecuted(error: unknown): boolean {
+  return error instanceof Unsent ||
+    (error instanceof RedisReplyError &&
+      (error.code === "CLUSTERDOWN" || error.code === "TRYAGAIN"));
 }

@@ -28,6 +28,7 @@ import {
   STORE_SCRIPT,
 } from "./scripts.ts";
 import { scanSubjectNames } from "./_scan.ts";
+import { replicatedSender } from "./_replicated.ts";
 import type {
   EncodedValue,
   StorageContext,
@@ -71,6 +72,28 @@ export interface RedisStorageOptions {
    * @default {100}
    */
   maxCasAttempts?: number;
+  /**
+   * Replicas that must acknowledge every write (store, set, function set,
+   * delete, flush) before it resolves. Each write is followed by
+   * `WAIT waitReplicas waitTimeoutMs` on the same connection, in the same
+   * socket write; if fewer replicas acknowledge it in time, the call rejects
+   * with `ReplicationError`: the master applied the write, but a failover
+   * could lose it. With `0`, writes resolve once the master applied them.
+   *
+   * `WAIT` holds back that connection's later replies until the replicas
+   * acknowledge (or the timeout passes), so reads queued behind a write wait
+   * for it too. Needs this module's client (single, cluster or Sentinel), and
+   * a `commandTimeoutMs` longer than `waitTimeoutMs`.
+   *
+   * @default {0}
+   */
+  waitReplicas?: number;
+  /**
+   * Milliseconds `WAIT` waits for `waitReplicas` acknowledgements.
+   *
+   * @default {1000}
+   */
+  waitTimeoutMs?: number;
 }
 
 /**
@@ -124,10 +147,13 @@ export class SubjectsRedisStorage implements SubjectStorage {
   ) {
     checkSubjectName(subject);
     checkCommands(client);
-    const { keyPrefix, maxCasAttempts } = checkOptions(options ?? {});
+    const { keyPrefix, maxCasAttempts, waitReplicas, waitTimeoutMs } =
+      checkOptions(options ?? {});
     this.key = `s:${keyPrefix}${subject}`;
     this.#subject = subject;
-    this.#client = client;
+    this.#client = waitReplicas > 0
+      ? replicatedSender(client, waitReplicas, waitTimeoutMs)
+      : client;
     this.#maxCasAttempts = maxCasAttempts;
   }
 
@@ -535,7 +561,8 @@ export class SubjectsRedisStorage implements SubjectStorage {
  * `RedisClusterClient`, any object with a `send(args)` method, or a
  * node-redis, ioredis or `@db/redis` client (single or cluster), which is
  * recognised by its shape and adapted.
- * @param options The key prefix and compare-and-set limit.
+ * @param options The key prefix, compare-and-set limit and durability
+ * (`waitReplicas`, `waitTimeoutMs`).
  * @returns A factory of {@linkcode SubjectsRedisStorage}.
  *
  * @example
@@ -556,11 +583,16 @@ export function createRedisStorage(
   const sender = toRedisSender(client);
   // Checked now, so a bad option fails at start-up rather than on first use.
   const checked = checkOptions(options ?? {});
+  // With waitReplicas, every write the storages send (the combiner's too)
+  // is followed by WAIT.
+  const writer = checked.waitReplicas > 0
+    ? replicatedSender(sender, checked.waitReplicas, checked.waitTimeoutMs)
+    : sender;
   // One for every storage the factory opens, so that concurrent function
   // sets of one property combine whichever subject object they come from.
-  const combiner = new CasCombiner(sender);
+  const combiner = new CasCombiner(writer);
   const factory = (name: string, _context?: StorageContext): SubjectStorage => {
-    const storage = new SubjectsRedisStorage(name, sender, checked);
+    const storage = new SubjectsRedisStorage(name, writer, checked);
     shareCombiner(storage, combiner);
     return storage;
   };
@@ -596,7 +628,19 @@ function checkOptions(
       `maxCasAttempts must be a positive integer, got ${maxCasAttempts}.`,
     );
   }
-  return { keyPrefix, maxCasAttempts };
+  const waitReplicas = options.waitReplicas ?? 0;
+  const waitTimeoutMs = options.waitTimeoutMs ?? 1000;
+  if (!Number.isSafeInteger(waitReplicas) || waitReplicas < 0) {
+    throw new RangeError(
+      `waitReplicas must be an integer ≥ 0, got ${waitReplicas}.`,
+    );
+  }
+  if (!Number.isSafeInteger(waitTimeoutMs) || waitTimeoutMs < 1) {
+    throw new RangeError(
+      `waitTimeoutMs must be a positive integer (WAIT 0 would wait forever), got ${waitTimeoutMs}.`,
+    );
+  }
+  return { keyPrefix, maxCasAttempts, waitReplicas, waitTimeoutMs };
 }
 
 function hashEntries(reply: RedisReply): string[] {
