@@ -1,7 +1,8 @@
 /**
  * The events a client dispatches about its connection: `connect`,
  * `disconnect`, `reconnecting` and `error`. Each names the server it is
- * about, so a cluster client can pass on its nodes' events unchanged.
+ * about, so a cluster or Sentinel client can pass on its nodes' events
+ * unchanged.
  *
  * @module
  */
@@ -292,8 +293,9 @@ export class RedisEventTarget extends EventTarget {
 
 /**
  * Passes every client event of `source` on to `target`, as a fresh copy
- * (an event is dispatched by one target only). A cluster client uses this
- * for its nodes: each copy still names the node in `address`.
+ * (an event is dispatched by one target only). The cluster client uses this
+ * for its nodes and the Sentinel client for its master: each copy still
+ * names the node in `address`.
  *
  * @param source The node's client.
  * @param target The client that re-dispatches.
