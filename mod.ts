@@ -20,13 +20,13 @@
  *   storage: createRedisStorage(client, { keyPrefix: "myapp:" }),
  * });
  *
- * const user = krules.subject("user-123");
+ * const user = krules.subject<{ name: string; email: string; logins: number }>("user-123");
  * await user.set("name", "John Doe");          // cached
  * await user.set("email", "john@example.com"); // cached
  * await user.store();                          // one atomic write: HSET s:myapp:user-123 …
  *
  * // Atomic increment, safe across processes:
- * await user.set("logins", (n) => (typeof n === "number" ? n : 0) + 1, { useCache: false });
+ * await user.set("logins", (n) => (n ?? 0) + 1, { useCache: false });
  * console.log(await user.dict()); // { name: "John Doe", email: "john@example.com", logins: 1, ext: {} }
  * ```
  *
@@ -68,7 +68,11 @@ export type {
 
 // Storage
 export { CorruptValueError, InvalidValueError } from "./src/json/errors.ts";
-export { ConflictError, PropertyNotFoundError } from "./src/storage/errors.ts";
+export {
+  ConflictError,
+  PropertyNotFoundError,
+  type PropertyNotFoundErrorOptions,
+} from "./src/storage/errors.ts";
 export {
   type Property,
   PropertyType,
@@ -81,6 +85,7 @@ export type {
   StorageContext,
   StorageFactory,
   StoreChanges,
+  SubjectNamesOptions,
   SubjectStorage,
 } from "./src/storage/types.ts";
 export {
@@ -96,15 +101,21 @@ export {
   EventBus,
   type EventBusOptions,
   type EventHandler,
+  type EventPattern,
   type SubjectEvent,
+  type SubjectEventName,
+  type SubjectEventPayloads,
 } from "./src/subject/event_bus.ts";
 export { PayloadConst, SubjectEventType } from "./src/subject/events.ts";
 export type {
   DeleteOptions,
   ExtOptions,
   GetOptions,
+  PropName,
   SetOptions,
   Subject,
+  SubjectDict,
+  SubjectProps,
 } from "./src/subject/subject.ts";
 export {
   KRules,

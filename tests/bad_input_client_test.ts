@@ -165,7 +165,9 @@ const clientCases: Case[] = [
       await anonymous.send(["SET", "anonymous", "1"]);
     },
     error: RedisReplyError,
-    message: /^NOAUTH Authentication required\. \(command: SET\)$/,
+    // The handshake's PING notices at connect time, before SET is sent.
+    message:
+      /^PING failed on redis:\/\/127\.0\.0\.1:\d+\/0: NOAUTH Authentication required\.$/,
     check: code("NOAUTH"),
   },
   {

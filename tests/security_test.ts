@@ -431,11 +431,12 @@ leakTest(
     );
     for (const { missing, name } of users) {
       await admin.send(["FLUSHALL"]);
-      await using client = await createRedisClient(
-        withCredentials(server.url, name, TENANT_PASSWORD),
-        { reconnect: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 } },
-      );
       const work = (async () => {
+        // Without +ping the handshake itself is refused.
+        await using client = await createRedisClient(
+          withCredentials(server.url, name, TENANT_PASSWORD),
+          { reconnect: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 } },
+        );
         await tenantWork(client, "tenantA");
         await admin.send(["CLIENT", "KILL", "USER", name]);
         await tenantWork(client, "tenantA");

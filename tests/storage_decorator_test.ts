@@ -21,16 +21,38 @@ import { startRedisFixture } from "./helpers_redis.ts";
 /** The kind of wrapper users write for metrics: counts calls, forwards them. */
 class CountingStorage implements SubjectStorage {
   readonly calls: string[] = [];
+  // The optional methods, forwarded when the wrapped storage has them.
   readonly loadLazy?: SubjectStorage["loadLazy"];
+  readonly setMany?: SubjectStorage["setMany"];
+  readonly expire?: SubjectStorage["expire"];
+  readonly ttl?: SubjectStorage["ttl"];
   readonly #inner: SubjectStorage;
 
   constructor(inner: SubjectStorage) {
     this.#inner = inner;
-    const loadLazy = inner.loadLazy;
+    const { loadLazy, setMany, expire, ttl } = inner;
     if (loadLazy !== undefined) {
       this.loadLazy = () => {
         this.calls.push("loadLazy");
         return loadLazy.call(inner);
+      };
+    }
+    if (setMany !== undefined) {
+      this.setMany = (props) => {
+        this.calls.push("setMany");
+        return setMany.call(inner, props);
+      };
+    }
+    if (expire !== undefined) {
+      this.expire = (ms) => {
+        this.calls.push("expire");
+        return expire.call(inner, ms);
+      };
+    }
+    if (ttl !== undefined) {
+      this.ttl = () => {
+        this.calls.push("ttl");
+        return ttl.call(inner);
       };
     }
   }

@@ -6,12 +6,22 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { InvalidValueError } from "../src/json/errors.ts";
 import { PropertyNotFoundError } from "../src/storage/errors.ts";
 import type { SubjectEvent } from "../src/subject/event_bus.ts";
 import { KRules } from "../src/subject/krules.ts";
 import type { Backend, Contract } from "./storage_contract.ts";
 
 const krulesOn = (b: Backend) => new KRules({ storage: b.storage });
+
+/** The payloads of the `subject-property-changed` events, as they come. */
+function changedPayloads(krules: KRules): unknown[] {
+  const payloads: unknown[] = [];
+  krules.eventBus.on("subject-property-changed", ({ payload }) => {
+    payloads.push(payload);
+  });
+  return payloads;
+}
 
 /** The subject contract, test by test. */
 export const SUBJECT_CONTRACT: Contract = {
@@ -247,7 +257,7 @@ export const SUBJECT_CONTRACT: Contract = {
     assert.equal(events[0].subject, subject);
     assert.deepEqual(events[0].payload, {
       property_name: "status",
-      old_value: undefined,
+      old_value: null,
       value: "active",
     });
     assert.deepEqual(events[0].extra, { reason: "login" });
@@ -360,4 +370,184 @@ export const SUBJECT_CONTRACT: Contract = {
     assert.equal(krules.subject("s", { eventInfo: info }).eventInfo(), info);
     assert.deepEqual(krules.subject("s").eventInfo(), {});
   },
+
+  "setMany sets every property in one call, cached until store()": async (
+    b,
+  ) => {
+    const krules = krulesOn(b);
+    const events = changedPayloads(krules);
+    const user = krules.subject("user");
+    await user.set("same", 1);
+    await user.setMany({ email: "a@b.c", logins: 1, same: 1 });
+    await user.setExtMany({ tenant: "t1", region: "eu" });
+    assert.deepEqual(await krules.subject("user").dict(), {
+      name: "user",
+      ext: {},
+    });
+    await user.store();
+    assert.deepEqual(await krules.subject("user").dict(), {
+      name: "user",
+      email: "a@b.c",
+      logins: 1,
+      same: 1,
+      ext: { tenant: "t1", region: "eu" },
+    });
+    // One event per property whose value changed; none for extended ones.
+    assert.deepEqual(events, [
+      { property_name: "same", old_value: null, value: 1 },
+      { property_name: "email", old_value: null, value: "a@b.c" },
+      { property_name: "logins", old_value: null, value: 1 },
+    ]);
+  },
+
+  "setMany with useCache false writes every property at once, and reports the old values":
+    async (
+      b,
+    ) => {
+      const krules = krulesOn(b);
+      const events = changedPayloads(krules);
+      const user = krules.subject("user");
+      await user.set("logins", 1, { useCache: false });
+      assert.equal(await user.get("logins"), 1); // loads the cache
+      await user.setMany({ logins: 2, email: "a@b.c" }, {
+        useCache: false,
+        extra: { why: "test" },
+      });
+      await user.setExtMany({ tenant: "t1" }, { useCache: false });
+      // Written at once, and the loaded cache agrees.
+      assert.deepEqual(await krules.subject("user").dict(), {
+        name: "user",
+        logins: 2,
+        email: "a@b.c",
+        ext: { tenant: "t1" },
+      });
+      assert.deepEqual(await user.dict(), await krules.subject("user").dict());
+      assert.deepEqual(events, [
+        { property_name: "logins", old_value: null, value: 1 },
+        { property_name: "logins", old_value: 1, value: 2 },
+        { property_name: "email", old_value: null, value: "a@b.c" },
+      ]);
+    },
+
+  "setMany checks every value first: one bad value changes nothing": async (
+    b,
+  ) => {
+    const krules = krulesOn(b);
+    const user = krules.subject("user");
+    await user.set("kept", 1, { useCache: false });
+    for (const useCache of [true, false]) {
+      await assert.rejects(
+        user.setMany({ kept: 2, bad: new Date(0) }, { useCache }),
+        InvalidValueError,
+      );
+      await assert.rejects(
+        user.setExtMany({ fine: 1, bad: NaN }, { useCache }),
+        InvalidValueError,
+      );
+    }
+    await assert.rejects(
+      user.setMany(null as never),
+      TypeError,
+    );
+    await user.store();
+    assert.deepEqual(await krules.subject("user").dict(), {
+      name: "user",
+      kept: 1,
+      ext: {},
+    });
+  },
+
+  "subjectNames lists the subjects with data that match, each once": async (
+    b,
+  ) => {
+    const krules = krulesOn(b);
+    // Enough subjects to land on every master of a cluster.
+    const users = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+    for (const name of [...users, "order-1", "glob*[x]"]) {
+      await krules.subject(name).set("n", 1, { useCache: false });
+    }
+    // Cached only: no data yet, so not listed.
+    await krules.subject("user-pending").set("n", 1);
+    const list = async (match?: string) => {
+      const names: string[] = [];
+      for await (const name of krules.subjectNames({ match })) names.push(name);
+      return names.sort();
+    };
+    assert.deepEqual(await list("user-*"), users.toSorted());
+    assert.deepEqual(await list("order-?"), ["order-1"]);
+    assert.deepEqual(await list("glob\\*\\[x]"), ["glob*[x]"]);
+    assert.deepEqual((await list()).length, users.length + 2);
+    assert.deepEqual(await list("nobody-*"), []);
+    await krules.subject("order-1").flush();
+    assert.deepEqual(await list("order-*"), []);
+  },
+
+  "expire(ms) deletes the subject after ms, ttl() reads it, expire(null) clears it":
+    async (
+      b,
+    ) => {
+      const krules = krulesOn(b);
+      const kept = krules.subject("kept");
+      // Nothing stored yet: nothing to expire.
+      assert.equal(await kept.expire(60_000), false);
+      assert.equal(await kept.ttl(), null);
+      await kept.set("a", 1);
+      await kept.store();
+      assert.equal(await kept.ttl(), null);
+      assert.equal(await kept.expire(60_000), true);
+      const ttl = await kept.ttl();
+      assert.ok(ttl !== null && ttl > 50_000 && ttl <= 60_000, String(ttl));
+      // A write keeps the expiry; expire(null) clears it.
+      await kept.set("b", 2, { useCache: false });
+      assert.notEqual(await kept.ttl(), null);
+      assert.equal(await kept.expire(null), true);
+      assert.equal(await kept.ttl(), null);
+      for (const bad of [0, -1, 1.5, NaN, "10" as never]) {
+        await assert.rejects(kept.expire(bad), RangeError);
+      }
+
+      const brief = krules.subject("brief");
+      await brief.set("a", 1, { useCache: false });
+      assert.equal(await brief.expire(20), true);
+      // Waits on the condition, in bounded steps, not on a guessed delay.
+      for (let i = 0; i < 200 && await brief.ttl() !== null; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.deepEqual(await krules.subject("brief").dict(), {
+        name: "brief",
+        ext: {},
+      });
+      assert.deepEqual(await krules.subject("kept").dict(), {
+        name: "kept",
+        a: 1,
+        b: 2,
+        ext: {},
+      });
+    },
+
+  "a missing property's error names the subject, and a failed delete does not suggest get()":
+    async (
+      b,
+    ) => {
+      const subject = krulesOn(b).subject("user-9");
+      for (const useCache of [true, false]) {
+        await assert.rejects(subject.get("email", { useCache }), (error) => {
+          assert.ok(error instanceof PropertyNotFoundError);
+          assert.equal(error.subject, "user-9");
+          assert.equal(error.property, "email");
+          assert.match(error.message, /"email" of subject "user-9".*get\(\)/);
+          return true;
+        });
+        await assert.rejects(subject.delete("email", { useCache }), (error) => {
+          assert.ok(error instanceof PropertyNotFoundError);
+          assert.equal(error.subject, "user-9");
+          assert.match(
+            error.message,
+            /Cannot delete property "email" of subject "user-9"/,
+          );
+          assert.doesNotMatch(error.message, /default/);
+          return true;
+        });
+      }
+    },
 };

@@ -126,7 +126,7 @@ Deno.test("event bus: '*' matches every type, globs match by pattern, other type
   bus.on("subject-property-*", (e) => void seen.property.push(e.type));
   bus.on("subject-deleted", (e) => void seen.exact.push(e.type));
   bus.on("subject-delete?", (e) => void seen.q.push(e.type));
-  bus.on("subject.property.changed", (e) => void seen.exact.push(e.type));
+  bus.onCustom("subject.property.changed", (e) => void seen.exact.push(e.type));
   const subject = subjectOn(bus);
   await subject.set("a", 1);
   await subject.flush();
@@ -179,11 +179,13 @@ Deno.test("handlers subscribed by SubjectEventType get a Subject's events, with 
   const seen: unknown[] = [];
   for (const type of Object.values(SubjectEventType)) {
     bus.on(type, (event) => {
+      // Read as a plain record: each key is looked up by its constant.
+      const payload: Record<string, unknown> = event.payload;
       seen.push([
         type,
-        event.payload[PayloadConst.PROPERTY_NAME],
-        event.payload[PayloadConst.VALUE],
-        event.payload[PayloadConst.OLD_VALUE],
+        payload[PayloadConst.PROPERTY_NAME],
+        payload[PayloadConst.VALUE],
+        payload[PayloadConst.OLD_VALUE],
       ]);
     });
   }

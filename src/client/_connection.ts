@@ -8,6 +8,7 @@
 
 import { RedisConnectionError, RedisTimeoutError } from "./errors.ts";
 import { PendingReplies } from "./_pending.ts";
+import { scrubSecrets } from "./_scrub.ts";
 import {
   CommandWriter,
   ErrorReply,
@@ -36,6 +37,11 @@ export interface ConnectionOptions {
   timeoutMs: number;
   /** Counters shared with the client. */
   stats: ConnectionStats;
+  /**
+   * Credentials to scrub from whatever the server sends before it goes into
+   * an error; see `secretsOf`.
+   */
+  secrets: readonly string[];
   /** Called once if the socket fails or the server closes it. */
   onDrop(error: RedisConnectionError): void;
 }
@@ -46,11 +52,16 @@ export class Connection {
   readonly #options: ConnectionOptions;
   readonly #parser = new ReplyParser();
   readonly #writer = new CommandWriter();
-  readonly #pending = new PendingReplies();
+  readonly #pending: PendingReplies;
   /** The deadline shared by every command sent in the current tick. */
   #tickDeadline = Infinity;
   /** The scheduled reply-timeout check, if any. */
   #timer: AbortSignal | null = null;
+  /** `performance.now()` when the scheduled check runs. */
+  #timerAt = Infinity;
+  #seen: Uint8Array | null = null;
+  /** `performance.now()` of the last read that brought data. */
+  #lastReadAt = performance.now();
   #writing = false;
   #flushScheduled = false;
   /** Set once the connection can take no more commands. */
@@ -64,7 +75,7 @@ export class Connection {
   #closing = false;
   #drained: (() => void) | null = null;
   readonly #reading: Promise<void>;
-  #timeoutMs: number;
+  readonly #timeoutMs: number;
 
   /**
    * Takes ownership of `conn` and starts reading from it.
@@ -75,21 +86,29 @@ export class Connection {
   constructor(conn: Deno.Conn, options: ConnectionOptions) {
     this.#conn = conn;
     this.#options = options;
+    this.#pending = new PendingReplies(this.scrub);
     this.#timeoutMs = options.timeoutMs;
     this.#reading = this.#readLoop();
   }
 
   /**
-   * Changes the reply timeout for commands sent from now on; the handshake
-   * runs under the connect timeout, later commands under the command timeout.
-   *
-   * @param timeoutMs Milliseconds per reply; 0 waits forever.
-   * @returns This connection.
+   * The start of what the peer sent first (up to 64 bytes), or `null` while
+   * nothing arrived: what a peer that is not Redis said, for messages.
    */
-  withTimeout(timeoutMs: number): this {
-    this.#timeoutMs = timeoutMs;
-    return this;
+  get seen(): Uint8Array | null {
+    return this.#seen;
   }
+
+  /**
+   * Hides the connection's credentials in text from the server.
+   *
+   * @param text Anything the server or peer sent.
+   * @returns The text with every secret replaced by `***`.
+   */
+  scrub = (text: string): string =>
+    this.#options.secrets.length === 0
+      ? text
+      : scrubSecrets(text, this.#options.secrets);
 
   /** Whether the connection still takes commands. */
   get usable(): boolean {
@@ -102,9 +121,12 @@ export class Connection {
    * tick, in one write.
    *
    * @param args The command and its arguments.
+   * @param deadline `performance.now()` by which the reply must be in, when
+   * earlier than the reply timeout allows: a command that waited for this
+   * connection brings what is left of its time.
    * @returns The reply; error replies reject with `RedisReplyError`.
    */
-  send(args: readonly RedisArg[]): Promise<RedisReply> {
+  send(args: readonly RedisArg[], deadline?: number): Promise<RedisReply> {
     const failure = this.#failure ?? this.#writeFailure;
     if (failure !== null) return Promise.reject(failure);
     try {
@@ -120,11 +142,12 @@ export class Connection {
         : Infinity;
       queueMicrotask(this.#flush);
     }
-    const promise = this.#pending.add(args[0], this.#tickDeadline);
+    const due = deadline !== undefined && deadline < this.#tickDeadline
+      ? deadline
+      : this.#tickDeadline;
+    const promise = this.#pending.add(args[0], due);
     this.#options.stats.commands++;
-    if (this.#timer === null && this.#tickDeadline !== Infinity) {
-      this.#armTimer(this.#timeoutMs);
-    }
+    if (due < this.#timerAt) this.#armTimer(due);
     return promise;
   }
 
@@ -196,6 +219,8 @@ export class Connection {
       while (true) {
         const n = await this.#conn.read(buf);
         if (n === null) break;
+        this.#lastReadAt = performance.now();
+        this.#seen ??= buf.slice(0, Math.min(n, 64));
         this.#parser.feed(buf.subarray(0, n), this.#onReply);
         // Big replies arrive faster with bigger reads.
         if (n === buf.byteLength && buf.byteLength < MAX_READ) {
@@ -210,12 +235,16 @@ export class Connection {
       );
     } catch (cause) {
       if (this.#failure === null) {
+        // A parser error may quote the stream, which may echo a secret.
+        const invalid = cause instanceof ProtocolError
+          ? new ProtocolError(this.scrub(cause.message))
+          : undefined;
         this.#fail(
           new RedisConnectionError(
-            cause instanceof ProtocolError
-              ? `The server at ${this.#options.label} sent an invalid reply (${cause.message}); the connection was dropped.`
+            invalid !== undefined
+              ? `The server at ${this.#options.label} sent an invalid reply (${invalid.message}); the connection was dropped.`
               : `Reading from ${this.#options.label} failed: ${message(cause)}`,
-            { cause },
+            { cause: invalid ?? cause },
           ),
           true,
         );
@@ -236,7 +265,9 @@ export class Connection {
       // the next command to a fresh connection instead of into the closing one.
       this.#fail(
         new RedisConnectionError(
-          `The server at ${this.#options.label} closed the connection after a protocol error (${reply.message}).`,
+          `The server at ${this.#options.label} closed the connection after a protocol error (${
+            this.scrub(reply.message)
+          }).`,
         ),
         true,
       );
@@ -253,20 +284,26 @@ export class Connection {
    * One timer serves every command: deadlines grow in queue order, so only the
    * oldest command still waiting needs watching.
    */
-  #armTimer(delayMs: number): void {
+  #armTimer(at: number): void {
     // AbortSignal.timeout, not setTimeout: the first setTimeout of a process
     // costs milliseconds of set-up, which a cold worker would pay before its
     // first reply. Its listener holds the process open until it fires or is
     // removed, which #fail does when the connection ends.
-    const timer = AbortSignal.timeout(Math.max(0, Math.ceil(delayMs)));
+    this.#timer?.removeEventListener("abort", this.#onTimer);
+    const timer = AbortSignal.timeout(
+      Math.max(0, Math.ceil(at - performance.now())),
+    );
     timer.addEventListener("abort", this.#onTimer, { once: true });
     this.#timer = timer;
+    this.#timerAt = at;
   }
 
   #onTimer = (): void => {
     this.#timer = null;
+    this.#timerAt = Infinity;
     if (this.#failure !== null) return;
     const now = performance.now();
+    const waiting = this.#pending.waiting;
     const next = this.#pending.expire(
       now,
       (command) =>
@@ -274,7 +311,22 @@ export class Connection {
           `${command} got no reply from ${this.#options.label} within ${this.#timeoutMs} ms.`,
         ),
     );
-    if (next !== Infinity) this.#armTimer(next - now);
+    if (
+      this.#pending.waiting < waiting &&
+      now - this.#lastReadAt >= this.#timeoutMs
+    ) {
+      // A command timed out and nothing at all arrived meanwhile: the peer or
+      // the path to it is gone (a dead NAT entry, a proxy without backend).
+      // Waiting longer only times out every later command too.
+      this.#fail(
+        new RedisConnectionError(
+          `Nothing arrived from ${this.#options.label} for ${this.#timeoutMs} ms while commands waited; the connection was presumed dead and dropped, and the client reconnects.`,
+        ),
+        true,
+      );
+      return;
+    }
+    if (next !== Infinity) this.#armTimer(next);
     if (this.#pending.waiting === 0) this.#notifyDrained();
   };
 
@@ -283,6 +335,7 @@ export class Connection {
     this.#failure = error;
     this.#timer?.removeEventListener("abort", this.#onTimer);
     this.#timer = null;
+    this.#timerAt = Infinity;
     this.#pending.failAll(error);
     this.#notifyDrained();
     try {

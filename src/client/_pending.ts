@@ -21,9 +21,11 @@ const COMPACT_AFTER = 4096;
 export class PendingReplies {
   // Parallel arrays rather than one object per command: under load that is
   // most of what the client allocates. `#head` is the next to get a reply;
-  // a `null` resolver marks a command that timed out.
+  // a `null` resolver marks a command that timed out. A timed-out command
+  // keeps nothing else: its late reply, which may never come, needs only
+  // the place.
   #resolvers: (Resolve | null)[] = [];
-  #rejecters: Reject[] = [];
+  #rejecters: (Reject | null)[] = [];
   /** The command names (`args[0]`), for error messages; never arguments. */
   #names: unknown[] = [];
   /** `performance.now()` after which each command times out. */
@@ -33,6 +35,17 @@ export class PendingReplies {
   #unexpired = 0;
   /** Commands still waiting for a reply, timed-out ones excluded. */
   #waiting = 0;
+
+  readonly #scrub: (text: string) => string;
+
+  /**
+   * Creates an empty queue.
+   *
+   * @param scrub Hides credentials in error replies, which may echo arguments.
+   */
+  constructor(scrub: (text: string) => string = (text) => text) {
+    this.#scrub = scrub;
+  }
 
   /** Commands still waiting for a reply, timed-out ones excluded. */
   get waiting(): number {
@@ -71,8 +84,8 @@ export class PendingReplies {
     if (resolve !== null) {
       this.#waiting--;
       if (reply instanceof ErrorReply) {
-        this.#rejecters[head](
-          new RedisReplyError(reply.message, {
+        this.#rejecters[head]!(
+          new RedisReplyError(this.#scrub(reply.message), {
             command: commandName(this.#names[head]),
           }),
         );
@@ -104,18 +117,21 @@ export class PendingReplies {
    * @param now `performance.now()`.
    * @param timedOut Makes the error for a command, given its name.
    * @returns The deadline of the oldest command still waiting, or `Infinity`.
+   * A command that timed out keeps only its place, for its late reply.
    */
   expire(now: number, timedOut: (command: string) => Error): number {
     const count = this.#resolvers.length;
     let i = Math.max(this.#unexpired, this.#head);
     for (; i < count; i++) {
       if (this.#deadlines[i] > now) break;
-      const settled = this.#resolvers[i] === null;
+      const reject = this.#rejecters[i];
+      if (reject === null || this.#resolvers[i] === null) continue;
+      this.#waiting--;
+      const name = this.#names[i];
       this.#resolvers[i] = null;
-      if (!settled) {
-        this.#waiting--;
-        this.#rejecters[i](timedOut(commandName(this.#names[i])));
-      }
+      this.#rejecters[i] = null;
+      this.#names[i] = null;
+      reject(timedOut(commandName(name)));
     }
     this.#unexpired = i;
     return i < count ? this.#deadlines[i] : Infinity;
@@ -128,7 +144,7 @@ export class PendingReplies {
    */
   failAll(error: Error): void {
     for (let i = this.#head; i < this.#resolvers.length; i++) {
-      if (this.#resolvers[i] !== null) this.#rejecters[i](error);
+      if (this.#resolvers[i] !== null) this.#rejecters[i]!(error);
     }
     this.#clear();
     this.#waiting = 0;

@@ -75,20 +75,24 @@ export class FieldText {
    * @param key The key (or memory-storage subject key) holding the field.
    * @param field The field, type letter included.
    * @param text The field's JSON text.
+   * @param utf8 `false` when the stored bytes are not UTF-8, so `text` holds
+   *   replacement characters and must not be used.
    */
   constructor(
     readonly key: string,
     readonly field: string,
     readonly text: string,
+    readonly utf8: boolean = true,
   ) {}
 
   /**
    * Decodes the text.
    *
    * @returns The value.
-   * @throws {CorruptValueError} When the text is not valid JSON.
+   * @throws {CorruptValueError} When the bytes are not UTF-8 or the text is not valid JSON.
    */
   decode(): unknown {
+    if (!this.utf8) throw new CorruptValueError(this.key, this.field);
     return decodeValue(this.key, this.field, this.text);
   }
 }

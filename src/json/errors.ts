@@ -33,31 +33,39 @@ export class InvalidValueError extends Error {
 }
 
 /**
- * A stored field does not hold valid JSON, so its value cannot be read. The
- * data was written by something other than this module or KRules.
+ * A stored field does not hold valid JSON text in UTF-8, so its value cannot
+ * be read. The data was written by something other than this module or
+ * KRules (a Latin-1 string from another tool, a hand-edited value, Python's
+ * `NaN`).
  */
 export class CorruptValueError extends Error {
   /** The Redis key (or memory-storage subject key) holding the field. */
   readonly key: string;
   /** The hash field, including its `p`/`e` prefix. */
   readonly field: string;
+  /** The property the field holds: the field without its prefix. */
+  readonly property: string;
 
   /**
    * Creates the error for one unreadable field.
    *
    * @param key The key holding the field.
-   * @param field The field whose text is not valid JSON.
-   * @param options Standard error options; the `cause` is the parse error.
+   * @param field The field whose bytes are not valid JSON in UTF-8.
+   * @param options Standard error options; the `cause` is the parse error, if any.
    */
   constructor(key: string, field: string, options?: ErrorOptions) {
+    const property = field.slice(1);
     super(
-      `Field ${JSON.stringify(field)} of key ${
+      `${field.startsWith("e") ? "Extended property" : "Property"} ${
+        JSON.stringify(property)
+      } (field ${JSON.stringify(field)} of key ${
         JSON.stringify(key)
-      } does not hold valid JSON. Inspect it with redis-cli HGET, then fix or delete the field.`,
+      }) does not hold valid JSON text in UTF-8, so it cannot be read. Inspect it with redis-cli HGET, then fix or delete the field.`,
       options,
     );
     this.name = "CorruptValueError";
     this.key = key;
     this.field = field;
+    this.property = property;
   }
 }

@@ -63,3 +63,15 @@ export function encodeChanges(
   if (sets.length === 0 && deletes.length === 0) return undefined;
   return { sets, deletes };
 }
+
+/** Rejects an expiry that is neither a positive whole number of milliseconds nor `null`. */
+export function checkExpiry(ms: unknown): asserts ms is number | null {
+  if (ms === null) return;
+  if (typeof ms !== "number" || !Number.isSafeInteger(ms) || ms < 1) {
+    throw new RangeError(
+      `An expiry must be a positive whole number of milliseconds, or null to clear it; got ${
+        typeof ms === "number" ? ms : describeType(ms)
+      }.`,
+    );
+  }
+}

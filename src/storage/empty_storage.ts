@@ -1,12 +1,13 @@
 import { encodeValue } from "../json/codec.ts";
 import { checkSubjectName } from "../json/names.ts";
-import { checkProperty, encodeChanges } from "./_checks.ts";
+import { checkExpiry, checkProperty, encodeChanges } from "./_checks.ts";
 import { PropertyNotFoundError } from "./errors.ts";
 import { type Property, PropertyType } from "./property.ts";
 import type {
   StorageContext,
   StorageFactory,
   StoreChanges,
+  SubjectNamesOptions,
   SubjectStorage,
 } from "./types.ts";
 
@@ -25,13 +26,25 @@ import type {
  * @returns A factory of storages that store nothing.
  */
 export function createEmptyStorage(): StorageFactory {
-  return (name: string, _context?: StorageContext): SubjectStorage => {
+  const factory = (name: string, _context?: StorageContext): SubjectStorage => {
     checkSubjectName(name);
-    return new EmptySubjectStorage();
+    return new EmptySubjectStorage(name);
   };
+  return Object.assign(factory, {
+    // It keeps no subjects, so there is nothing to list.
+    subjectNames: async function* (
+      _options?: SubjectNamesOptions,
+    ): AsyncGenerator<string> {},
+  });
 }
 
 class EmptySubjectStorage implements SubjectStorage {
+  readonly #name: string;
+
+  constructor(name: string) {
+    this.#name = name;
+  }
+
   isConcurrencySafe(): boolean {
     return false;
   }
@@ -72,13 +85,38 @@ class EmptySubjectStorage implements SubjectStorage {
     }
   }
 
+  setMany(props: readonly Property[]): Promise<unknown[]> {
+    try {
+      // Checked like a real write, and then dropped.
+      for (const prop of props) {
+        checkProperty(prop);
+        encodeValue(prop.name, prop.value);
+      }
+      return Promise.resolve(props.map(() => undefined));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  expire(ms: number | null): Promise<boolean> {
+    try {
+      checkExpiry(ms);
+      return Promise.resolve(false);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  ttl(): Promise<number | null> {
+    return Promise.resolve(null);
+  }
+
   get(prop: Property): Promise<unknown> {
     try {
       checkProperty(prop);
-      throw new PropertyNotFoundError(
-        prop.name,
-        prop.type === PropertyType.EXTENDED,
-      );
+      throw new PropertyNotFoundError(this.#name, prop.name, {
+        extended: prop.type === PropertyType.EXTENDED,
+      });
     } catch (error) {
       return Promise.reject(error);
     }

@@ -17,22 +17,47 @@
 export class PropertyNotFoundError extends Error {
   /** The name of the missing property, without its `p`/`e` field prefix. */
   readonly property: string;
+  /** The name of the subject it was looked up on. */
+  readonly subject: string;
 
   /**
    * Creates the error for one missing property.
    *
+   * @param subject The subject it was looked up on.
    * @param property The name of the missing property.
-   * @param extended Whether it was looked up among the extended properties.
+   * @param options Whether it is extended, whether a delete (rather than a
+   *   read) looked for it, and standard error options.
    */
-  constructor(property: string, extended = false) {
+  constructor(
+    subject: string,
+    property: string,
+    options?: PropertyNotFoundErrorOptions,
+  ) {
+    const what = `${options?.extended ? "extended property" : "property"} ${
+      JSON.stringify(property)
+    } of subject ${JSON.stringify(subject)}`;
     super(
-      `${extended ? "Extended property" : "Property"} ${
-        JSON.stringify(property)
-      } does not exist. Check the name, or pass a default to get().`,
+      options?.deleting
+        ? `Cannot delete ${what}: it does not exist. Check the name; has${
+          options?.extended ? "Ext" : ""
+        }() tells whether it exists.`
+        : `The ${what} does not exist. Check the name, or pass a default to get${
+          options?.extended ? "Ext" : ""
+        }().`,
+      options,
     );
     this.name = "PropertyNotFoundError";
     this.property = property;
+    this.subject = subject;
   }
+}
+
+/** Options of the {@linkcode PropertyNotFoundError} constructor. */
+export interface PropertyNotFoundErrorOptions extends ErrorOptions {
+  /** Whether it was looked up among the extended properties. */
+  extended?: boolean;
+  /** Whether a delete looked for it, rather than a read. */
+  deleting?: boolean;
 }
 
 /**

@@ -1,28 +1,49 @@
 import { type SupportedClient, toRedisSender } from "../client/adapters/mod.ts";
-import type { RedisReply, RedisSender } from "../client/types.ts";
+import { RedisReplyError } from "../client/errors.ts";
+import type { RedisArg, RedisReply, RedisSender } from "../client/types.ts";
 import {
   decodeAll,
   decodeValue,
   encodeValue,
   FieldText,
 } from "../json/codec.ts";
-import { CorruptValueError } from "../json/errors.ts";
 import { checkSubjectName } from "../json/names.ts";
-import { checkProperty, encodeChanges, fieldOf } from "./_checks.ts";
+import {
+  checkExpiry,
+  checkProperty,
+  encodeChanges,
+  fieldOf,
+} from "./_checks.ts";
 import { CasCombiner } from "./_cas_combiner.ts";
-import { PropertyNotFoundError } from "./errors.ts";
+import { CorruptValueError } from "../json/errors.ts";
+import { ConflictError, PropertyNotFoundError } from "./errors.ts";
 import { type Property, PropertyType } from "./property.ts";
-import { runScript, SET_SCRIPT, STORE_SCRIPT } from "./scripts.ts";
+import {
+  EXPIRE_SCRIPT,
+  type LuaScript,
+  runScript,
+  SAME_SCRIPT,
+  SET_MANY_SCRIPT,
+  SET_SCRIPT,
+  STORE_SCRIPT,
+} from "./scripts.ts";
+import { scanSubjectNames } from "./_scan.ts";
 import type {
   EncodedValue,
   StorageContext,
   StorageFactory,
   StoreChanges,
+  SubjectNamesOptions,
   SubjectStorage,
 } from "./types.ts";
 
 /** The default of {@linkcode RedisStorageOptions.maxCasAttempts}. */
 export const DEFAULT_MAX_CAS_ATTEMPTS = 100;
+
+// What every client decodes bytes that are not UTF-8 to.
+const REPLACEMENT = "\uFFFD";
+// How often a field that keeps changing is checked again before giving up.
+const MAX_BYTE_CHECKS = 10;
 
 // Lets the factory give the storages it opens its one combiner; set in the
 // class's static block, the only code that may touch its private fields.
@@ -78,6 +99,7 @@ export interface RedisStorageOptions {
 export class SubjectsRedisStorage implements SubjectStorage {
   /** The Redis key of the subject's hash: `s:{keyPrefix}{subject}`. */
   readonly key: string;
+  readonly #subject: string;
   readonly #client: RedisSender;
   readonly #maxCasAttempts: number;
   #combiner: CasCombiner | undefined;
@@ -104,9 +126,34 @@ export class SubjectsRedisStorage implements SubjectStorage {
     checkCommands(client);
     const { keyPrefix, maxCasAttempts } = checkOptions(options ?? {});
     this.key = `s:${keyPrefix}${subject}`;
+    this.#subject = subject;
     this.#client = client;
     this.#maxCasAttempts = maxCasAttempts;
   }
+
+  /** Sends one command; an error reply comes back naming the key. */
+  #send(args: readonly RedisArg[]): Promise<RedisReply> {
+    return this.#client.send(args).catch(this.#nameKey);
+  }
+
+  /** Runs a script on the key; an error reply comes back naming the key. */
+  #run(script: LuaScript, args: readonly RedisArg[]): Promise<RedisReply> {
+    return runScript(this.#client, script, this.key, args).catch(
+      this.#nameKey,
+    );
+  }
+
+  /** Rethrows an error reply (e.g. `WRONGTYPE`) with the key in its message. */
+  readonly #nameKey = (error: unknown): never => {
+    if (!(error instanceof RedisReplyError)) throw error;
+    throw new RedisReplyError(error.reply, {
+      command: error.command,
+      context: `Redis refused a command on subject key ${
+        JSON.stringify(this.key)
+      }`,
+      cause: error,
+    });
+  };
 
   /**
    * Always `true`: a function `set()` is an atomic read-modify-write.
@@ -157,8 +204,9 @@ export class SubjectsRedisStorage implements SubjectStorage {
     const props = new Map<string, FieldText>();
     const extProps = new Map<string, FieldText>();
     const entries = hashEntries(
-      await this.#client.send(["HGETALL", this.key]),
+      await this.#send(["HGETALL", this.key]),
     );
+    let suspects: Map<string, string> | undefined;
     for (let i = 0; i < entries.length; i += 2) {
       const field = entries[i];
       const target = field[0] === PropertyType.DEFAULT
@@ -166,12 +214,94 @@ export class SubjectsRedisStorage implements SubjectStorage {
         : field[0] === PropertyType.EXTENDED
         ? extProps
         : undefined;
-      target?.set(
-        field.slice(1),
-        new FieldText(this.key, field, entries[i + 1]),
-      );
+      if (target === undefined) continue;
+      const text = entries[i + 1];
+      if (text.includes(REPLACEMENT)) {
+        (suspects ??= new Map()).set(field, text);
+      }
+      target.set(field.slice(1), new FieldText(this.key, field, text));
+    }
+    if (suspects !== undefined) {
+      for (const [field, text] of await this.#checkBytes(suspects)) {
+        const target = field[0] === PropertyType.DEFAULT ? props : extProps;
+        if (text === null) target.delete(field.slice(1));
+        else {
+          target.set(
+            field.slice(1),
+            new FieldText(this.key, field, text ?? "", text !== undefined),
+          );
+        }
+      }
     }
     return [props, extProps];
+  }
+
+  /**
+   * Tells apart, among texts a read returned with U+FFFD in them, a stored
+   * U+FFFD from bytes that are not UTF-8 (which every client decodes to
+   * U+FFFD, silently): the server compares its bytes with the text. A field
+   * that changed meanwhile is checked again with its new text.
+   *
+   * @param texts The suspect texts by field.
+   * @returns Per field: its text (newer, if it changed), `null` when it is
+   *   gone, or `undefined` when its bytes are not UTF-8.
+   */
+  async #checkBytes(
+    texts: Map<string, string>,
+  ): Promise<Map<string, string | null | undefined>> {
+    const result = new Map<string, string | null | undefined>(texts);
+    let pending = [...texts];
+    for (let round = 1; pending.length > 0; round++) {
+      const reply = await this.#run(SAME_SCRIPT, pending.flat());
+      if (!Array.isArray(reply) || reply.length !== pending.length) {
+        throw new TypeError(
+          `Unexpected reply to the byte-check script: ${JSON.stringify(reply)}`,
+        );
+      }
+      const changed: [string, string][] = [];
+      for (let i = 0; i < pending.length; i++) {
+        const [field, text] = pending[i];
+        const same = reply[i];
+        if (same === 1) continue;
+        const current = Array.isArray(same) ? same[0] : undefined;
+        if (current === text) {
+          // The same text from other bytes: the bytes are not UTF-8.
+          result.set(field, undefined);
+        } else if (current === null) {
+          result.set(field, null);
+        } else if (typeof current === "string") {
+          result.set(field, current);
+          if (!current.includes(REPLACEMENT)) continue;
+          if (round >= MAX_BYTE_CHECKS) {
+            throw new ConflictError(this.key, field.slice(1), round);
+          }
+          changed.push([field, current]);
+        } else {
+          throw new TypeError(
+            `Unexpected reply to the byte-check script: ${
+              JSON.stringify(reply)
+            }`,
+          );
+        }
+      }
+      pending = changed;
+    }
+    return result;
+  }
+
+  /** Decodes a field's text strictly: U+FFFD in it is checked against the bytes. */
+  async #decodeStrict(field: string, text: string): Promise<unknown> {
+    if (!text.includes(REPLACEMENT)) return decodeValue(this.key, field, text);
+    const checked = (await this.#checkBytes(new Map([[field, text]]))).get(
+      field,
+    );
+    if (checked === null) {
+      throw new PropertyNotFoundError(this.#subject, field.slice(1), {
+        extended: field[0] === PropertyType.EXTENDED,
+      });
+    }
+    if (checked === undefined) throw new CorruptValueError(this.key, field);
+    return decodeValue(this.key, field, checked);
   }
 
   /**
@@ -192,11 +322,11 @@ export class SubjectsRedisStorage implements SubjectStorage {
     // One command is atomic by itself, and a plain HSET costs the server
     // far less than a script doing the same.
     if (deletes.length === 0) {
-      await this.#client.send(["HSET", this.key, ...sets]);
+      await this.#send(["HSET", this.key, ...sets]);
     } else if (sets.length === 0) {
-      await this.#client.send(["HDEL", this.key, ...deletes]);
+      await this.#send(["HDEL", this.key, ...deletes]);
     } else {
-      await runScript(this.#client, STORE_SCRIPT, this.key, [
+      await this.#run(STORE_SCRIPT, [
         sets.length / 2,
         ...sets,
         ...deletes,
@@ -249,30 +379,96 @@ export class SubjectsRedisStorage implements SubjectStorage {
           update: value as (old: unknown) => unknown,
           oldValueDefault,
           maxAttempts: this.#maxCasAttempts,
-        });
+        }).catch(this.#nameKey);
       }
       const text = encodeValue(prop.name, value);
       // Not async: one turn of the microtask queue fewer on a hot path.
-      return runScript(this.#client, SET_SCRIPT, this.key, [field, text]).then(
-        (old): [unknown, unknown] => {
-          if (old === null) return [value, oldValueDefault];
-          try {
-            return [
-              value,
-              decodeValue(this.key, field, expectString(old, "EVALSHA")),
-            ];
-          } catch (error) {
-            // The corrupt value is gone, replaced by this one: repaired.
-            if (error instanceof CorruptValueError) {
-              return [value, oldValueDefault];
-            }
-            throw error;
-          }
-        },
+      return this.#run(SET_SCRIPT, [field, text]).then(
+        (old): [unknown, unknown] => [
+          value,
+          old === null
+            ? oldValueDefault
+            : this.#replaced(field, old, oldValueDefault),
+        ],
       );
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Writes several properties with one script, atomically, returning the
+   * values they replaced. Every value is checked before anything is sent.
+   *
+   * @param props The properties and their values.
+   * @returns The old values, in the order of `props` (`undefined` where
+   *   absent). A replaced value that was not valid JSON in UTF-8 counts as
+   *   absent: the write repairs that field, as a plain `set()` does.
+   * @throws {InvalidValueError} When a value does not survive JSON; nothing is written.
+   */
+  async setMany(props: readonly Property[]): Promise<unknown[]> {
+    const args: string[] = [];
+    for (const prop of props) {
+      checkProperty(prop);
+      args.push(fieldOf(prop), encodeValue(prop.name, prop.value));
+    }
+    if (args.length === 0) return [];
+    const reply = await this.#run(SET_MANY_SCRIPT, args);
+    if (!Array.isArray(reply) || reply.length !== props.length) {
+      throw new TypeError(
+        `Unexpected reply to the set-many script: ${JSON.stringify(reply)}`,
+      );
+    }
+    return reply.map((old, i) =>
+      old === null ? undefined : this.#replaced(args[2 * i], old, undefined)
+    );
+  }
+
+  /**
+   * The value a plain write replaced, from what the set scripts return: the
+   * old field text, or an old value that is not UTF-8 wrapped in an array.
+   * An old value that is not valid JSON counts as absent (`absent`): the
+   * write has replaced it, which repairs the field, and there was no value
+   * to report.
+   */
+  #replaced(field: string, old: RedisReply, absent: unknown): unknown {
+    if (Array.isArray(old)) return absent;
+    try {
+      return decodeValue(this.key, field, expectString(old, "EVALSHA"));
+    } catch (error) {
+      if (error instanceof CorruptValueError) return absent;
+      throw error;
+    }
+  }
+
+  /**
+   * Sets (`PEXPIRE`) or clears (`PERSIST`) the expiry of the subject's key,
+   * in one script that leaves an absent key alone. One key, so it works on
+   * Redis Cluster.
+   *
+   * @param ms Milliseconds from now, a positive integer, or `null` to clear.
+   * @returns Whether the key exists.
+   * @throws {RangeError} When `ms` is not a positive integer or `null`.
+   */
+  async expire(ms: number | null): Promise<boolean> {
+    checkExpiry(ms);
+    const reply = await this.#run(EXPIRE_SCRIPT, [
+      ms === null ? "" : ms,
+    ]);
+    return reply === 1;
+  }
+
+  /**
+   * Reads the expiry of the subject's key with one `PTTL`.
+   *
+   * @returns Milliseconds left, or `null` when the key has no expiry or does not exist.
+   */
+  async ttl(): Promise<number | null> {
+    const reply = await this.#send(["PTTL", this.key]);
+    if (typeof reply !== "number") {
+      throw new TypeError(`Unexpected reply to PTTL: ${JSON.stringify(reply)}`);
+    }
+    return reply < 0 ? null : reply;
   }
 
   /**
@@ -286,14 +482,13 @@ export class SubjectsRedisStorage implements SubjectStorage {
   async get(prop: Property): Promise<unknown> {
     checkProperty(prop);
     const field = fieldOf(prop);
-    const text = await this.#client.send(["HGET", this.key, field]);
+    const text = await this.#send(["HGET", this.key, field]);
     if (text === null) {
-      throw new PropertyNotFoundError(
-        prop.name,
-        prop.type === PropertyType.EXTENDED,
-      );
+      throw new PropertyNotFoundError(this.#subject, prop.name, {
+        extended: prop.type === PropertyType.EXTENDED,
+      });
     }
-    return decodeValue(this.key, field, expectString(text, "HGET"));
+    return await this.#decodeStrict(field, expectString(text, "HGET"));
   }
 
   /**
@@ -303,7 +498,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    */
   async delete(prop: Property): Promise<void> {
     checkProperty(prop);
-    await this.#client.send(["HDEL", this.key, fieldOf(prop)]);
+    await this.#send(["HDEL", this.key, fieldOf(prop)]);
   }
 
   /**
@@ -323,7 +518,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @returns This storage.
    */
   async flush(): Promise<this> {
-    await this.#client.send(["DEL", this.key]);
+    await this.#send(["DEL", this.key]);
     return this;
   }
 }
@@ -361,11 +556,15 @@ export function createRedisStorage(
   // One for every storage the factory opens, so that concurrent function
   // sets of one property combine whichever subject object they come from.
   const combiner = new CasCombiner(sender);
-  return (name: string, _context?: StorageContext): SubjectStorage => {
+  const factory = (name: string, _context?: StorageContext): SubjectStorage => {
     const storage = new SubjectsRedisStorage(name, sender, checked);
     shareCombiner(storage, combiner);
     return storage;
   };
+  return Object.assign(factory, {
+    subjectNames: (options?: SubjectNamesOptions): AsyncIterable<string> =>
+      scanSubjectNames(sender, checked.keyPrefix, options),
+  });
 }
 
 function checkCommands(client: RedisSender): void {

@@ -25,17 +25,40 @@ export interface StorageContext {
   eventData?: unknown;
 }
 
+/** Options of {@linkcode StorageFactory.subjectNames} and `KRules.subjectNames()`. */
+export interface SubjectNamesOptions {
+  /**
+   * A Redis glob the names must match: `*` any run of characters, `?` any
+   * one, `[abc]` one of a set, `\` before a character to match it as is.
+   *
+   * @default {"*"}
+   */
+  match?: string;
+}
+
 /**
- * Opens the storage of one subject.
- *
- * @param name The subject name; an empty name throws `TypeError`.
- * @param context The event that opens the subject, if any.
- * @returns The subject's storage.
+ * Opens the storage of one subject, and may list the subjects it holds.
+ * Any function of this shape is a factory; `subjectNames` is optional.
  */
-export type StorageFactory = (
-  name: string,
-  context?: StorageContext,
-) => SubjectStorage;
+export interface StorageFactory {
+  /**
+   * Opens the storage of one subject.
+   *
+   * @param name The subject name; an empty name throws `TypeError`.
+   * @param context The event that opens the subject, if any.
+   * @returns The subject's storage.
+   */
+  (name: string, context?: StorageContext): SubjectStorage;
+  /**
+   * Lists the names of the subjects that have data, without blocking the
+   * store while it does. A name may come more than once if its subject is
+   * written meanwhile; a subject created or deleted meanwhile may be left out.
+   *
+   * @param options Which names to list.
+   * @returns The names, as they are found.
+   */
+  subjectNames?(options?: SubjectNamesOptions): AsyncIterable<string>;
+}
 
 /**
  * A stored property value that is decoded only when read, as
@@ -102,6 +125,31 @@ export interface SubjectStorage {
     prop: Property,
     oldValueDefault?: unknown,
   ): Promise<[newValue: unknown, oldValue: unknown]>;
+  /**
+   * Writes several properties as one atomic step, returning the values they
+   * replaced. Optional: without it, a `Subject` writes them one `set()` at a
+   * time. Every property and value is checked first, so one bad value means
+   * nothing is written.
+   *
+   * @param props The properties and their values (not functions).
+   * @returns The old values, in the order of `props` (`undefined` where absent).
+   */
+  setMany?(props: readonly Property[]): Promise<unknown[]>;
+  /**
+   * Sets or clears the expiry of the whole subject, atomically. Optional:
+   * a `Subject` refuses `expire()` over a storage without it.
+   *
+   * @param ms Milliseconds from now after which the subject is deleted, or
+   *   `null` to keep it until it is deleted.
+   * @returns Whether the subject has data (an absent subject has nothing to expire).
+   */
+  expire?(ms: number | null): Promise<boolean>;
+  /**
+   * Reads the expiry of the whole subject. Optional, like `expire()`.
+   *
+   * @returns Milliseconds left, or `null` when the subject has no expiry or no data.
+   */
+  ttl?(): Promise<number | null>;
   /**
    * Reads one property; rejects with `PropertyNotFoundError` when it is absent.
    *

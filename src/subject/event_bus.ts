@@ -1,13 +1,46 @@
 import type { Subject } from "./subject.ts";
 
-/** One event as handlers receive it. */
-export interface SubjectEvent {
+/**
+ * The payload of each event type a `Subject` emits. Keys are KRules' wire
+ * names (`PayloadConst`); an absent old value is `null`.
+ */
+export interface SubjectEventPayloads {
+  /** A default property got a different value. */
+  "subject-property-changed": {
+    property_name: string;
+    old_value: unknown;
+    value: unknown;
+  };
+  /** A default property was deleted. */
+  "subject-property-deleted": { property_name: string; old_value: unknown };
+  /** The whole subject was flushed, with the values it had. */
+  "subject-deleted": {
+    props: Record<string, unknown>;
+    ext_props: Record<string, unknown>;
+  };
+}
+
+/** The type of an event a `Subject` emits, e.g. `"subject-property-changed"`. */
+export type SubjectEventName = keyof SubjectEventPayloads;
+
+/**
+ * An event type pattern: `*` matches any run of characters and `?` any one,
+ * e.g. `"*"` or `"subject-property-*"`.
+ */
+export type EventPattern = `${string}*${string}` | `${string}?${string}`;
+
+/**
+ * One event as handlers receive it.
+ *
+ * @typeParam Payload The payload's type; known for the events of `Subject`.
+ */
+export interface SubjectEvent<Payload = Record<string, unknown>> {
   /** The event type, e.g. `"subject-property-changed"`. */
   type: string;
   /** The subject the event is about. */
   subject: Subject;
-  /** The event data; see `PayloadConst` for the keys of subject events. */
-  payload: Record<string, unknown>;
+  /** The event data; see {@linkcode SubjectEventPayloads} for subject events. */
+  payload: Payload;
   /** The `extra` passed to the `set()`/`delete()` that caused the event, if any. */
   extra?: Record<string, unknown>;
 }
@@ -15,9 +48,12 @@ export interface SubjectEvent {
 /**
  * A function that reacts to events. It may be async; `emit` waits for it.
  *
+ * @typeParam Payload The payload's type.
  * @param event The event.
  */
-export type EventHandler = (event: SubjectEvent) => void | Promise<void>;
+export type EventHandler<Payload = Record<string, unknown>> = (
+  event: SubjectEvent<Payload>,
+) => void | Promise<void>;
 
 /** Options of {@linkcode EventBus}. */
 export interface EventBusOptions {
@@ -77,15 +113,41 @@ export class EventBus {
   }
 
   /**
-   * Registers a handler.
+   * Registers a handler for one of the events subjects emit; its payload is
+   * typed, and a misspelt type does not compile.
    *
-   * @param eventType The event type to handle; `*` in it matches any run of
-   *   characters and `?` any one character, so `"*"` handles every event and
-   *   `"subject-property-*"` both property events.
+   * @param eventType The event type, e.g. `"subject-property-changed"`.
+   * @param handler The function to call with each such event.
+   * @returns A function that unregisters the handler; calling it again does nothing.
+   */
+  on<T extends SubjectEventName>(
+    eventType: T,
+    handler: EventHandler<SubjectEventPayloads[T]>,
+  ): () => void;
+  /**
+   * Registers a handler for every event type a pattern matches: `*` matches
+   * any run of characters and `?` any one character, so `"*"` handles every
+   * event and `"subject-property-*"` both property events.
+   *
+   * @param eventType The pattern.
    * @param handler The function to call with each matching event.
    * @returns A function that unregisters the handler; calling it again does nothing.
    */
-  on(eventType: string, handler: EventHandler): () => void {
+  on(eventType: EventPattern, handler: EventHandler): () => void;
+  on(eventType: string, handler: EventHandler<never>): () => void {
+    return this.onCustom(eventType, handler as EventHandler);
+  }
+
+  /**
+   * Registers a handler for an event type of your own, one that `emit()`
+   * sends and subjects do not: the explicit form, so that a misspelt subject
+   * event type cannot slip through `on()`. Patterns work as in `on()`.
+   *
+   * @param eventType The event type or pattern, e.g. `"order.shipped"`.
+   * @param handler The function to call with each matching event.
+   * @returns A function that unregisters the handler; calling it again does nothing.
+   */
+  onCustom(eventType: string, handler: EventHandler): () => void {
     if (typeof eventType !== "string") {
       throw new TypeError('The event type must be a string, e.g. "*".');
     }

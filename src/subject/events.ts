@@ -19,7 +19,7 @@ export const PayloadConst: {
   PROPERTY_NAME: "property_name",
   /** The property's new value. */
   VALUE: "value",
-  /** The property's value before the change (`undefined` if it was absent). */
+  /** The property's value before the change (`null` if it was absent, so the key survives JSON). */
   OLD_VALUE: "old_value",
 } as const;
 

@@ -42,6 +42,28 @@ export interface SubjectOptions {
   useCacheDefault?: boolean;
 }
 
+/**
+ * What a typed subject's properties are: property name to value type, e.g.
+ * `{ email: string; logins: number }`. Untyped subjects use
+ * `Record<string, unknown>`.
+ */
+export type SubjectProps = object;
+
+/** The property names of `Props`. */
+export type PropName<Props extends SubjectProps> = keyof Props & string;
+
+/**
+ * What {@linkcode Subject.dict} returns: the properties, which may be
+ * absent, the subject's `name` (unless a property of that name overrides
+ * it, as in Python) and `ext`, the extended properties.
+ */
+export type SubjectDict<Props extends SubjectProps> =
+  & { [K in Exclude<PropName<Props>, "name" | "ext">]?: Props[K] }
+  & {
+    name: "name" extends keyof Props ? string | Props["name"] : string;
+    ext: Record<string, unknown>;
+  };
+
 /** Options of {@linkcode Subject.get} and {@linkcode Subject.getExt}. */
 export interface GetOptions {
   /**
@@ -58,7 +80,7 @@ export interface GetOptions {
   useCache?: boolean;
 }
 
-/** Options of {@linkcode Subject.set}. */
+/** Options of {@linkcode Subject.set} and {@linkcode Subject.setMany}. */
 export interface SetOptions {
   /**
    * Skip the `subject-property-changed` event.
@@ -95,7 +117,7 @@ export interface DeleteOptions {
   useCache?: boolean;
 }
 
-/** Options of {@linkcode Subject.setExt} and {@linkcode Subject.deleteExt}. */
+/** Options of {@linkcode Subject.setExt}, {@linkcode Subject.setExtMany} and {@linkcode Subject.deleteExt}. */
 export interface ExtOptions {
   /**
    * Change only the cache until `store()`, or write to storage now.
@@ -126,21 +148,29 @@ type Cache = Record<PropertyTypeValue, CacheSection>;
  * `useCache: false`, a call goes straight to storage and refreshes the cache
  * if one is loaded.
  *
- * Create subjects with `KRules.subject()`, which opens their storage.
+ * Events fire when `set()` or `delete()` changes the subject, before
+ * `store()`, as in Python: a listener may hear of a change that a failed
+ * `store()` never wrote.
+ *
+ * Create subjects with `KRules.subject()`, which opens their storage; give
+ * it a `Props` type (`krules.subject<User>("user-1")`) to type the default
+ * properties.
+ *
+ * @typeParam Props The default properties' names and value types.
  *
  * @example
  * ```ts
  * import { createMemoryStorage, KRules } from "@x/redis-subjects";
  *
  * const krules = new KRules({ storage: createMemoryStorage() });
- * const user = krules.subject("user-123");
+ * const user = krules.subject<{ email: string; logins: number }>("user-123");
  * await user.set("email", "john@example.com");
- * await user.set("logins", (n) => (typeof n === "number" ? n : 0) + 1);
+ * await user.set("logins", (n) => (n ?? 0) + 1);
  * await user.store(); // one write for both
  * console.log(await user.dict()); // { name: "user-123", email: "john@example.com", logins: 1, ext: {} }
  * ```
  */
-export class Subject {
+export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   /** The subject's name, e.g. `"user-123"`. */
   readonly name: string;
   readonly #storage: SubjectStorage;
@@ -149,6 +179,14 @@ export class Subject {
   readonly #useCacheDefault: boolean;
   #cache: Cache | null = null;
   #loading: Promise<void> | null = null;
+  // Cached sets and deletes still waiting for the first load: store() waits
+  // for them, so a forgotten await cannot leave a change out of the batch.
+  readonly #mutations = new Set<Promise<unknown>>();
+  // Batches whose store() is in flight; a direct write of a property ends
+  // its change in them too, so a failed batch cannot bring it back.
+  readonly #storing = new Set<Cache>();
+  // A failed batch waiting for the next load to be merged under it.
+  #unstored: Cache | null = null;
   // Bumped whenever a load in flight may have missed a write, so its result
   // is dropped and loaded again rather than cached stale.
   #generation = 0;
@@ -170,13 +208,30 @@ export class Subject {
   }
 
   /**
-   * Reads a default property.
+   * Reads a default property, or the given default when it is absent.
    *
    * @param prop The property name.
-   * @param options A default for when it is absent, and whether to use the cache.
+   * @param options The default, and whether to use the cache.
    * @returns The value, or the default.
+   */
+  get<K extends PropName<Props>, D>(
+    prop: K,
+    options: GetOptions & { default: D },
+  ): Promise<Props[K] | D>;
+  /**
+   * Reads a default property.
+   *
+   * @typeParam T The value's type, for an untyped subject; a typed subject
+   *   knows it.
+   * @param prop The property name.
+   * @param options Whether to use the cache, and a default for when it is absent.
+   * @returns The value.
    * @throws {PropertyNotFoundError} When the property is absent and no default is given.
    */
+  get<T = never, K extends PropName<Props> = PropName<Props>>(
+    prop: K,
+    options?: GetOptions,
+  ): Promise<[NoInfer<T>] extends [never] ? Props[K] : NoInfer<T>>;
   get(prop: string, options?: GetOptions): Promise<unknown> {
     return this.#get(PropertyType.DEFAULT, prop, options);
   }
@@ -196,7 +251,7 @@ export class Subject {
   /**
    * Sets a default property from its old value, and emits `subject-property-changed` with
    * `{ property_name, old_value, value }` when the value changed (by deep
-   * equality) unless `muted`.
+   * equality) unless `muted`. The event fires now, before `store()`.
    *
    * A function value is called with the old value (`undefined` when absent;
    * a copy, so mutating it is safe) and its result becomes the new value.
@@ -209,11 +264,11 @@ export class Subject {
    * @returns The new value and the old value (`undefined` when it was absent).
    * @throws {InvalidValueError} When the value does not survive JSON; nothing changes.
    */
-  set(
-    prop: string,
-    value: (old: unknown) => unknown,
+  set<K extends PropName<Props>>(
+    prop: K,
+    value: (old: Props[K] | undefined) => Props[K],
     options?: SetOptions,
-  ): Promise<[unknown, unknown]>;
+  ): Promise<[Props[K], Props[K] | undefined]>;
   /**
    * Sets a default property to a value. See the function form above for the
    * events, the cache and the errors.
@@ -223,45 +278,80 @@ export class Subject {
    * @param options Events and cache use.
    * @returns The new value and the old value (`undefined` when it was absent).
    */
+  set<K extends PropName<Props>>(
+    prop: K,
+    value: Props[K],
+    options?: SetOptions,
+  ): Promise<[Props[K], Props[K] | undefined]>;
   set(
     prop: string,
     value: unknown,
     options?: SetOptions,
-  ): Promise<[unknown, unknown]>;
-  set(
-    prop: string,
-    value: unknown,
-    options: SetOptions = {},
   ): Promise<[unknown, unknown]> {
     const result = this.#set(
       PropertyType.DEFAULT,
       prop,
       value,
-      options.useCache,
+      options?.useCache,
     );
     // Not async: a cached set with nobody listening settles without any
     // further promise, which is most of what a batch of sets costs.
     if (
-      options.muted === true ||
+      options?.muted === true ||
       !this.#events.listens(SubjectEventType.PROPERTY_CHANGED)
     ) {
       return result;
     }
     return result.then(async ([newValue, oldValue]) => {
-      if (!jsonEqual(newValue, oldValue)) {
-        await this.#events.emit(
-          SubjectEventType.PROPERTY_CHANGED,
-          this,
-          {
-            [PayloadConst.PROPERTY_NAME]: prop,
-            [PayloadConst.OLD_VALUE]: oldValue,
-            [PayloadConst.VALUE]: newValue,
-          },
-          options.extra,
-        );
-      }
+      await this.#emitChanged(prop, newValue, oldValue, options?.extra);
       return [newValue, oldValue];
     });
+  }
+
+  /**
+   * Sets several default properties in one call: cached, or (with
+   * `useCache: false`) written by the storage in one atomic step. Emits one
+   * `subject-property-changed` per property whose value changed, unless
+   * `muted`. Every value is checked first, so one bad value means nothing
+   * changes.
+   *
+   * @param values The new values by property name (not functions).
+   * @param options Events and cache use.
+   * @throws {InvalidValueError} When a value does not survive JSON; nothing changes.
+   */
+  async setMany(
+    values: Partial<Props>,
+    options?: SetOptions,
+  ): Promise<void> {
+    const changes = await this.#setMany(
+      PropertyType.DEFAULT,
+      values,
+      options?.useCache,
+    );
+    if (
+      options?.muted === true ||
+      !this.#events.listens(SubjectEventType.PROPERTY_CHANGED)
+    ) {
+      return;
+    }
+    for (const [name, newValue, oldValue] of changes) {
+      await this.#emitChanged(name, newValue, oldValue, options?.extra);
+    }
+  }
+
+  /**
+   * Sets several extended properties in one call, as {@linkcode setMany}
+   * does for default ones. Extended properties emit no events.
+   *
+   * @param values The new values by property name (not functions).
+   * @param options Cache use.
+   * @throws {InvalidValueError} When a value does not survive JSON; nothing changes.
+   */
+  async setExtMany(
+    values: Record<string, unknown>,
+    options?: ExtOptions,
+  ): Promise<void> {
+    await this.#setMany(PropertyType.EXTENDED, values, options?.useCache);
   }
 
   /**
@@ -295,9 +385,9 @@ export class Subject {
   setExt(
     prop: string,
     value: unknown,
-    options: ExtOptions = {},
+    options?: ExtOptions,
   ): Promise<[unknown, unknown]> {
-    return this.#set(PropertyType.EXTENDED, prop, value, options.useCache);
+    return this.#set(PropertyType.EXTENDED, prop, value, options?.useCache);
   }
 
   /**
@@ -379,10 +469,16 @@ export class Subject {
   /**
    * Writes every cached change in one storage `store()` call (atomic, one
    * round trip on Redis), then drops the cache so the next read reloads.
-   * Does nothing when no cache is loaded. If the write fails, the changes
-   * stay cached and a later `store()` tries again.
+   * Does nothing when no cache is loaded.
+   *
+   * Every cached `set()` and `delete()` called before it is included, even
+   * one not awaited yet. If the write fails, the changes stay cached, under
+   * any change made meanwhile, and a later `store()` writes them.
    */
   async store(): Promise<void> {
+    while (this.#mutations.size > 0) {
+      await Promise.allSettled(this.#mutations);
+    }
     const cache = this.#cache;
     if (cache === null) return;
     const inserts: Property[] = [];
@@ -404,11 +500,14 @@ export class Subject {
     // go to a fresh cache instead of one that is about to be discarded.
     this.#cache = null;
     this.#generation++;
+    this.#storing.add(cache);
     try {
       await this.#storage.store({ inserts, updates, deletes });
     } catch (error) {
-      if (this.#cache === null && this.#loading === null) this.#cache = cache;
+      this.#restore(cache);
       throw error;
+    } finally {
+      this.#storing.delete(cache);
     }
   }
 
@@ -434,12 +533,51 @@ export class Subject {
     }
     await this.#storage.flush();
     this.#cache = null;
+    this.#unstored = null;
     this.#generation++;
     await this.#events.emit(SubjectEventType.SUBJECT_DELETED, this, {
       props,
       ext_props: extProps,
     });
     return this;
+  }
+
+  /**
+   * Sets or clears the expiry of the whole subject in storage, at once
+   * (not cached): after `ms` milliseconds the subject and all its
+   * properties are deleted. Atomic on Redis, and safe on a cluster. Not a
+   * Python feature: a Python service sharing the data sees the key vanish.
+   *
+   * Only stored data can expire: call it after `store()`. A write does not
+   * clear the expiry; `expire(null)` does.
+   *
+   * @param ms Milliseconds from now, a positive integer, or `null` to keep
+   *   the subject until it is deleted.
+   * @returns Whether the subject has stored data (`false`: nothing to expire).
+   * @throws {RangeError} When `ms` is not a positive integer or `null`.
+   * @throws {TypeError} When the storage cannot expire subjects.
+   */
+  expire(ms: number | null): Promise<boolean> {
+    const storage = this.#storage;
+    if (storage.expire === undefined) {
+      return Promise.reject(this.#unsupported("expire()"));
+    }
+    return storage.expire(ms);
+  }
+
+  /**
+   * Reads the expiry of the whole subject from storage.
+   *
+   * @returns Milliseconds until the subject is deleted, or `null` when it
+   *   has no expiry (or no stored data).
+   * @throws {TypeError} When the storage cannot expire subjects.
+   */
+  ttl(): Promise<number | null> {
+    const storage = this.#storage;
+    if (storage.ttl === undefined) {
+      return Promise.reject(this.#unsupported("ttl()"));
+    }
+    return storage.ttl();
   }
 
   /**
@@ -450,13 +588,13 @@ export class Subject {
    *
    * @returns The description.
    */
-  dict(): Promise<Record<string, unknown>> {
+  dict(): Promise<SubjectDict<Props>> {
     return this.#withCache((cache) => {
       const result: Record<string, unknown> = {};
       setOwn(result, "name", this.name);
       for (const [name, value] of cache.p.values) setOwn(result, name, value);
       setOwn(result, "ext", toRecord(cache.e.values));
-      return result;
+      return result as SubjectDict<Props>;
     });
   }
 
@@ -478,6 +616,75 @@ export class Subject {
     return this.name;
   }
 
+  async #emitChanged(
+    prop: string,
+    newValue: unknown,
+    oldValue: unknown,
+    extra: Record<string, unknown> | undefined,
+  ): Promise<void> {
+    if (jsonEqual(newValue, oldValue)) return;
+    await this.#events.emit(
+      SubjectEventType.PROPERTY_CHANGED,
+      this,
+      {
+        [PayloadConst.PROPERTY_NAME]: prop,
+        // null, not undefined, so the key survives JSON, as in Python.
+        [PayloadConst.OLD_VALUE]: oldValue === undefined ? null : oldValue,
+        [PayloadConst.VALUE]: newValue,
+      },
+      extra,
+    );
+  }
+
+  #unsupported(call: string): TypeError {
+    return new TypeError(
+      `The storage of subject ${
+        JSON.stringify(this.name)
+      } cannot do ${call}; the Redis and memory storages can.`,
+    );
+  }
+
+  /** Sets several properties; returns `[name, new value, old value]` for each. */
+  async #setMany(
+    type: PropertyTypeValue,
+    values: object,
+    useCache: boolean | undefined,
+  ): Promise<[string, unknown, unknown][]> {
+    if (
+      typeof values !== "object" || values === null || Array.isArray(values)
+    ) {
+      throw new TypeError(
+        'setMany() takes an object of property values, e.g. { email: "a@b.c", logins: 1 }.',
+      );
+    }
+    const entries = Object.entries(values);
+    // Every name and value is checked before anything changes.
+    for (const [name, value] of entries) {
+      checkPropertyName(name);
+      encodeValue(name, value);
+    }
+    if (!(useCache ?? this.#useCacheDefault)) {
+      const props = entries.map(([name, value]) =>
+        makeProperty(type, name, value)
+      );
+      const olds = this.#storage.setMany !== undefined
+        ? await this.#storage.setMany(props)
+        : await setOneByOne(this.#storage, props);
+      return entries.map(([name, value], i) => {
+        this.#settle(type, name, true, value);
+        return [name, value, olds[i]];
+      });
+    }
+    return await this.#mutation(
+      this.#withCache((cache) =>
+        entries.map(([name, value]) => {
+          const [newValue, oldValue] = setCached(cache[type], name, value);
+          return [name, newValue, oldValue];
+        })
+      ),
+    );
+  }
+
   async #get(
     type: PropertyTypeValue,
     prop: string,
@@ -490,16 +697,18 @@ export class Subject {
         const values = cache[type].values;
         if (values.has(prop)) return values.get(prop);
         if (hasDefault) return options.default;
-        throw new PropertyNotFoundError(prop, type === PropertyType.EXTENDED);
+        throw new PropertyNotFoundError(this.name, prop, {
+          extended: type === PropertyType.EXTENDED,
+        });
       });
     }
     try {
       const value = await this.#storage.get(makeProperty(type, prop));
-      this.#refresh(type, prop, true, value);
+      this.#refreshRead(type, prop, true, value);
       return value;
     } catch (error) {
       if (!(error instanceof PropertyNotFoundError)) throw error;
-      this.#refresh(type, prop, false);
+      this.#refreshRead(type, prop, false);
       if (hasDefault) return options.default;
       throw error;
     }
@@ -516,7 +725,7 @@ export class Subject {
       if (!(useCache ?? this.#useCacheDefault)) {
         return this.#storage.set(makeProperty(type, prop, value)).then(
           (result) => {
-            this.#refresh(type, prop, true, result[0]);
+            this.#settle(type, prop, true, result[0]);
             return result;
           },
         );
@@ -528,7 +737,9 @@ export class Subject {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#withCache((cache) => setCached(cache[type], prop, value));
+    return this.#mutation(
+      this.#withCache((cache) => setCached(cache[type], prop, value)),
+    );
   }
 
   /** Deletes a property and returns the value it had. */
@@ -540,15 +751,28 @@ export class Subject {
     checkPropertyName(prop);
     if (!(useCache ?? this.#useCacheDefault)) {
       const property = makeProperty(type, prop);
-      const oldValue = await this.#storage.get(property);
+      let oldValue: unknown;
+      try {
+        oldValue = await this.#storage.get(property);
+      } catch (error) {
+        if (!(error instanceof PropertyNotFoundError)) throw error;
+        throw new PropertyNotFoundError(this.name, prop, {
+          extended: type === PropertyType.EXTENDED,
+          deleting: true,
+          cause: error,
+        });
+      }
       await this.#storage.delete(property);
-      this.#refresh(type, prop, false);
+      this.#settle(type, prop, false);
       return oldValue;
     }
-    return await this.#withCache((cache) => {
+    return await this.#mutation(this.#withCache((cache) => {
       const section = cache[type];
       if (!section.values.has(prop)) {
-        throw new PropertyNotFoundError(prop, type === PropertyType.EXTENDED);
+        throw new PropertyNotFoundError(this.name, prop, {
+          extended: type === PropertyType.EXTENDED,
+          deleting: true,
+        });
       }
       const oldValue = section.values.get(prop);
       section.values.delete(prop);
@@ -556,7 +780,16 @@ export class Subject {
       section.updated.delete(prop);
       section.deleted.add(prop);
       return oldValue;
-    });
+    }));
+  }
+
+  /** Keeps a cached change that waits for the load in view of store(). */
+  #mutation<T>(change: Promise<T>): Promise<T> {
+    if (this.#cache !== null) return change;
+    this.#mutations.add(change);
+    const done = () => this.#mutations.delete(change);
+    change.then(done, done);
+    return change;
   }
 
   /**
@@ -592,6 +825,10 @@ export class Subject {
           [PropertyType.DEFAULT]: newSection(props),
           [PropertyType.EXTENDED]: newSection(extProps),
         };
+        if (this.#unstored !== null) {
+          mergeUnder(this.#cache, this.#unstored);
+          this.#unstored = null;
+        }
       }).finally(() => {
         this.#loading = null;
       });
@@ -600,27 +837,111 @@ export class Subject {
   }
 
   /**
-   * Makes a loaded cache agree with storage after a direct read or write.
-   * The property is no longer a pending change: storage already holds what
-   * the cache now says, so `store()` must not write it back over a newer value.
+   * Makes a loaded cache agree with storage after a direct read, unless the
+   * property has a pending change: a read never ends a change it did not see.
    */
-  #refresh(
+  #refreshRead(
     type: PropertyTypeValue,
     prop: string,
     present: boolean,
     value?: unknown,
   ): void {
+    const section = this.#cache?.[type];
+    if (section === undefined || isPending(section, prop)) return;
+    if (present) section.values.set(prop, value);
+    else section.values.delete(prop);
+  }
+
+  /**
+   * Makes the subject agree with storage after a direct write or delete.
+   * The property is no longer a pending change anywhere (the cache, a batch
+   * being stored, a failed batch): storage already holds what the caller
+   * wrote, so no `store()` may write an older change back over it.
+   */
+  #settle(
+    type: PropertyTypeValue,
+    prop: string,
+    present: boolean,
+    value?: unknown,
+  ): void {
+    for (const batch of this.#storing) endChange(batch[type], prop);
+    if (this.#unstored !== null) endChange(this.#unstored[type], prop);
     if (this.#cache === null) {
+      // A load in flight may have read storage before this write.
       if (this.#loading !== null) this.#generation++;
       return;
     }
     const section = this.#cache[type];
     if (present) section.values.set(prop, value);
     else section.values.delete(prop);
-    section.created.delete(prop);
-    section.updated.delete(prop);
-    section.deleted.delete(prop);
+    endChange(section, prop);
   }
+
+  /**
+   * Takes back the changes of a batch whose store() failed: as the cache if
+   * nothing replaced it, otherwise merged under the newer changes now or at
+   * the next load.
+   */
+  #restore(failed: Cache): void {
+    if (this.#cache !== null) {
+      mergeUnder(this.#cache, failed);
+    } else if (this.#loading === null) {
+      if (this.#unstored !== null) mergeUnder(failed, this.#unstored);
+      this.#unstored = null;
+      this.#cache = failed;
+    } else {
+      if (this.#unstored !== null) mergeUnder(failed, this.#unstored);
+      this.#unstored = failed;
+    }
+  }
+}
+
+function isPending(section: CacheSection, prop: string): boolean {
+  return section.created.has(prop) || section.updated.has(prop) ||
+    section.deleted.has(prop);
+}
+
+function endChange(section: CacheSection, prop: string): void {
+  section.created.delete(prop);
+  section.updated.delete(prop);
+  section.deleted.delete(prop);
+}
+
+/**
+ * Adds the pending changes of `older` to `cache`, except for properties that
+ * `cache` has newer changes of.
+ */
+function mergeUnder(cache: Cache, older: Cache): void {
+  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+    const section = cache[type];
+    const old = older[type];
+    for (const names of [old.created, old.updated]) {
+      for (const name of names) {
+        if (isPending(section, name)) continue;
+        const present = section.values.has(name);
+        section.values.set(name, old.values.get(name));
+        (present ? section.updated : section.created).add(name);
+      }
+    }
+    for (const name of old.deleted) {
+      if (isPending(section, name)) continue;
+      section.values.delete(name);
+      section.deleted.add(name);
+    }
+  }
+}
+
+/**
+ * Writes properties one `set()` at a time, for a storage without
+ * `setMany()`: not atomic, but each write is one.
+ */
+async function setOneByOne(
+  storage: SubjectStorage,
+  props: readonly Property[],
+): Promise<unknown[]> {
+  const olds: unknown[] = [];
+  for (const prop of props) olds.push((await storage.set(prop))[1]);
+  return olds;
 }
 
 /** Sets a property in a loaded cache section and records the change for store(). */
