@@ -196,10 +196,10 @@ Deno.test("handlers subscribed by SubjectEventType get a Subject's events, with 
   await subject.set("b", 3);
   await subject.flush();
   assert.deepEqual(seen, [
-    ["subject-property-changed", "a", 1, undefined],
+    ["subject-property-changed", "a", 1, null],
     ["subject-property-changed", "a", 2, 1],
     ["subject-property-deleted", "a", undefined, 2],
-    ["subject-property-changed", "b", 3, undefined],
+    ["subject-property-changed", "b", 3, null],
     ["subject-property-deleted", "b", undefined, 3],
     ["subject-deleted", undefined, undefined, undefined],
   ]);
