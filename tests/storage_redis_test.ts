@@ -404,6 +404,49 @@ Deno.test("redis: a subject decodes a property when it is read, so a corrupt fie
   );
 });
 
+Deno.test("redis: an error reply from the storage names the subject's key", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send(["SET", "s:test:wrong", "a string, not a hash"]);
+  const storage = createRedisStorage(redis.client, { keyPrefix: PREFIX });
+  const subject = new KRules({ storage }).subject("wrong");
+  const calls: [string, () => Promise<unknown>][] = [
+    ["load", () => storage("wrong").load()],
+    ["get", () => storage("wrong").get(p("a"))],
+    ["store", () => storage("wrong").store({ inserts: [p("a", 1)] })],
+    ["set", () => storage("wrong").set(p("a", 1))],
+    ["function set", () => storage("wrong").set(p("a", (n: unknown) => n))],
+    ["setMany", () => storage("wrong").setMany!([p("a", 1)])],
+    ["subject.get", () => subject.get("a")],
+  ];
+  for (const [name, call] of calls) {
+    await assert.rejects(call(), (error) => {
+      assert.ok(error instanceof RedisReplyError, name);
+      assert.equal(error.code, "WRONGTYPE", name);
+      assert.match(error.message, /subject key "s:test:wrong"/, name);
+      assert.ok(error.cause instanceof RedisReplyError, name);
+      return true;
+    });
+  }
+});
+
+Deno.test("redis: subjectNames escapes glob characters in the key prefix, and lists only its own subjects", async () => {
+  await using redis = await startRedisFixture();
+  // "a*[x]:" unescaped would also match the keys under "abc[x]:" and "ax:".
+  const globby = createRedisStorage(redis.client, { keyPrefix: "a*[x]:" });
+  for (const keyPrefix of ["a*[x]:", "abc[x]:", "ax:", ""]) {
+    const krules = new KRules({
+      storage: createRedisStorage(redis.client, { keyPrefix }),
+    });
+    await krules.subject(`in-${keyPrefix}`).set("n", 1, { useCache: false });
+  }
+  await redis.client.send(["SET", "s:a*[x]:not-a-hash", "1"]);
+  const names: string[] = [];
+  for await (const name of new KRules({ storage: globby }).subjectNames()) {
+    names.push(name);
+  }
+  assert.deepEqual(names, ["in-a*[x]:"]);
+});
+
 Deno.test("redis: compare-and-set retries after repeated conflicts wait a random part of a doubling bound, so contending writers fall out of step", async () => {
   await using redis = await startRedisFixture();
   const other = await redis.connect();
@@ -466,47 +509,4 @@ Deno.test("redis: compare-and-set retries after repeated conflicts wait a random
     quartile(last, 0.5) - quartile(first, 0.5) > LAST_BOUND / 4,
     `the waits do not grow: ${first.join(", ")} then ${summary}`,
   );
-});
-
-Deno.test("redis: an error reply from the storage names the subject's key", async () => {
-  await using redis = await startRedisFixture();
-  await redis.client.send(["SET", "s:test:wrong", "a string, not a hash"]);
-  const storage = createRedisStorage(redis.client, { keyPrefix: PREFIX });
-  const subject = new KRules({ storage }).subject("wrong");
-  const calls: [string, () => Promise<unknown>][] = [
-    ["load", () => storage("wrong").load()],
-    ["get", () => storage("wrong").get(p("a"))],
-    ["store", () => storage("wrong").store({ inserts: [p("a", 1)] })],
-    ["set", () => storage("wrong").set(p("a", 1))],
-    ["function set", () => storage("wrong").set(p("a", (n: unknown) => n))],
-    ["setMany", () => storage("wrong").setMany!([p("a", 1)])],
-    ["subject.get", () => subject.get("a")],
-  ];
-  for (const [name, call] of calls) {
-    await assert.rejects(call(), (error) => {
-      assert.ok(error instanceof RedisReplyError, name);
-      assert.equal(error.code, "WRONGTYPE", name);
-      assert.match(error.message, /subject key "s:test:wrong"/, name);
-      assert.ok(error.cause instanceof RedisReplyError, name);
-      return true;
-    });
-  }
-});
-
-Deno.test("redis: subjectNames escapes glob characters in the key prefix, and lists only its own subjects", async () => {
-  await using redis = await startRedisFixture();
-  // "a*[x]:" unescaped would also match the keys under "abc[x]:" and "ax:".
-  const globby = createRedisStorage(redis.client, { keyPrefix: "a*[x]:" });
-  for (const keyPrefix of ["a*[x]:", "abc[x]:", "ax:", ""]) {
-    const krules = new KRules({
-      storage: createRedisStorage(redis.client, { keyPrefix }),
-    });
-    await krules.subject(`in-${keyPrefix}`).set("n", 1, { useCache: false });
-  }
-  await redis.client.send(["SET", "s:a*[x]:not-a-hash", "1"]);
-  const names: string[] = [];
-  for await (const name of new KRules({ storage: globby }).subjectNames()) {
-    names.push(name);
-  }
-  assert.deepEqual(names, ["in-a*[x]:"]);
 });

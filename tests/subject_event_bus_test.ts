@@ -179,7 +179,7 @@ Deno.test("handlers subscribed by SubjectEventType get a Subject's events, with 
   const seen: unknown[] = [];
   for (const type of Object.values(SubjectEventType)) {
     bus.on(type, (event) => {
-      // Read as a plain record: each key is looked up by its constant.
+      // Read as plain data, the way a handler for any event type would.
       const payload: Record<string, unknown> = event.payload;
       seen.push([
         type,
@@ -196,6 +196,7 @@ Deno.test("handlers subscribed by SubjectEventType get a Subject's events, with 
   await subject.set("b", 3);
   await subject.flush();
   assert.deepEqual(seen, [
+    // An absent old value is null, as Python sends it: the key stays in JSON.
     ["subject-property-changed", "a", 1, null],
     ["subject-property-changed", "a", 2, 1],
     ["subject-property-deleted", "a", undefined, 2],

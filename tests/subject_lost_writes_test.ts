@@ -228,7 +228,7 @@ function isCorrupt(property: string): (error: unknown) => boolean {
   };
 }
 
-Deno.test("redis: bytes that are not UTF-8 raise CorruptValueError on every read path, and no read rewrites them", async () => {
+Deno.test("redis: bytes that are not UTF-8 raise CorruptValueError on every read path, and nothing rewrites them", async () => {
   await using fixture = await startRedisFixture();
   const client = fixture.client;
   await client.send(["HSET", "s:s", "pcafe", LATIN1, "ecafe", LATIN1]);
@@ -257,12 +257,12 @@ Deno.test("redis: bytes that are not UTF-8 raise CorruptValueError on every read
   );
   await subject.store();
   assert.equal(await client.send(["HSTRLEN", "s:s", "pcafe"]), 6);
-  // A plain direct set needs no old value: it replaces the bytes, which
-  // repairs the field, and reports the old value as absent.
-  assert.deepEqual(await direct.set(new SubjectProperty("cafe", "café")), [
-    "café",
-    undefined,
-  ]);
+  // A plain direct set needs no old value: it replaces the bytes (repairing
+  // the field) and reports the old value as absent, as over corrupt JSON.
+  assert.deepEqual(
+    await direct.set(new SubjectProperty("cafe", "café"), "absent"),
+    ["café", "absent"],
+  );
   assert.equal(await direct.get(new SubjectProperty("cafe")), "café");
 });
 

@@ -7,6 +7,7 @@ import {
   encodeValue,
   FieldText,
 } from "../json/codec.ts";
+import { CorruptValueError } from "../json/errors.ts";
 import { checkSubjectName } from "../json/names.ts";
 import {
   checkExpiry,
@@ -15,7 +16,6 @@ import {
   fieldOf,
 } from "./_checks.ts";
 import { CasCombiner } from "./_cas_combiner.ts";
-import { CorruptValueError } from "../json/errors.ts";
 import { ConflictError, PropertyNotFoundError } from "./errors.ts";
 import { type Property, PropertyType } from "./property.ts";
 import {
