@@ -12,6 +12,7 @@ import {
   RedisReplyError,
 } from "../mod.ts";
 import { startRedisServer } from "../testing.ts";
+import { reportFigures } from "./helpers_figures.ts";
 
 const TIMEOUT_MS = 400;
 /** Scheduling slack on a loaded two-core machine. */
@@ -47,7 +48,7 @@ Deno.test("server down: a call rejects within commandTimeoutMs with RedisConnect
   assert.equal(reply, "PONG");
   assert.ok(after < TIMEOUT_MS + MARGIN_MS, `took ${after} ms`);
   assert.ok(client.stats.reconnects >= 1);
-  console.log(
+  reportFigures(
     `server down: PING rejected after ${
       ms.toFixed(0)
     } ms (commandTimeoutMs ${TIMEOUT_MS}); after restart PING answered in ${
@@ -68,6 +69,11 @@ Deno.test("the offline queue is bounded by maxPendingCommands; past it send() re
   assert.ok(error instanceof RedisConnectionError, String(error));
   assert.match(error.message, /maxPendingCommands \(3\)/);
   assert.ok(ms < 50, `rejected after ${ms} ms`);
+  reportFigures(
+    `offline queue full: the 4th command rejected after ${
+      ms.toFixed(1)
+    } ms (maxPendingCommands 3)`,
+  );
   for (const result of await Promise.allSettled(queued)) {
     assert.equal(result.status, "rejected");
     assert.ok(result.reason instanceof RedisConnectionError);
@@ -100,4 +106,9 @@ Deno.test("a changed password: calls reject with WRONGPASS within the deadline, 
   assert.equal(error.code, "WRONGPASS");
   assert.ok(ms < 2000, `rejected after ${ms} ms`);
   assert.ok(!String(error.message).includes("old-pw"));
+  reportFigures(
+    `changed password: PING rejected with ${error.code} after ${
+      ms.toFixed(0)
+    } ms (commandTimeoutMs 2000)`,
+  );
 });

@@ -114,11 +114,15 @@ Deno.test("the library's own path may send WAIT and ROLE on the shared connectio
   assert.ok(Array.isArray(role) && role[0] === "master");
 });
 
-Deno.test("the cluster client refuses them too, through its node clients", async () => {
+Deno.test("the cluster client refuses them too, through its node clients; its duplicate() takes them", async () => {
   await using cluster = await startRedisCluster({ masters: 3 });
   await using client = await createRedisClusterClient(cluster.urls);
   for (const args of [["MULTI"], ["BLPOP", "k", 0], ["WATCH", "k"]]) {
     await assert.rejects(client.send(args), TypeError, String(args[0]));
   }
   assert.equal(await client.send(["SET", "k", "v"]), "OK");
+  await using own = await client.duplicate({ commandTimeoutMs: 0 });
+  const popped = own.send(["BLPOP", "{q}list", 0]);
+  assert.equal(await client.send(["RPUSH", "{q}list", "job"]), 1);
+  assert.deepEqual(await popped, ["{q}list", "job"]);
 });

@@ -253,16 +253,10 @@ export class RedisClient implements RedisSender, AsyncDisposable {
    * ```
    */
   async duplicate(options?: RedisClientOptions): Promise<RedisClient> {
-    dedicating = true;
-    let client: RedisClient;
-    try {
-      client = new RedisClient(this.#given.url, {
-        ...this.#given.options,
-        ...options,
-      });
-    } finally {
-      dedicating = false;
-    }
+    const client = newDedicatedClient(this.#given.url, {
+      ...this.#given.options,
+      ...options,
+    });
     return await client.connect();
   }
 
@@ -645,6 +639,27 @@ export class RedisClient implements RedisSender, AsyncDisposable {
       }, which is not the Redis protocol.${hint}`,
       { cause: error },
     );
+  }
+}
+
+/**
+ * Creates a (lazily connecting) client whose `send()` takes every command:
+ * a dedicated connection, as `duplicate()` gives. Not exported from the
+ * package.
+ *
+ * @param url The server's URL.
+ * @param options The client's options.
+ * @returns The client, not connected yet.
+ */
+export function newDedicatedClient(
+  url: string | URL,
+  options?: RedisClientOptions,
+): RedisClient {
+  dedicating = true;
+  try {
+    return new RedisClient(url, options);
+  } finally {
+    dedicating = false;
   }
 }
 

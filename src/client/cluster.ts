@@ -6,7 +6,11 @@
  */
 
 import { backoffDelay, sleep } from "../async/backoff.ts";
-import { RedisClient, type RedisClientOptions } from "./client.ts";
+import {
+  newDedicatedClient,
+  RedisClient,
+  type RedisClientOptions,
+} from "./client.ts";
 import { commandSlot } from "./_slot.ts";
 import {
   type ClusterNode,
@@ -97,6 +101,13 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
   readonly #urlPrefix: string;
   readonly #nodeOptions: RedisClientOptions;
   readonly #maxRedirects: number;
+  /** The seeds and options as given, for `duplicate()`; never shown. */
+  readonly #given: {
+    seeds: readonly (string | URL)[] | string | URL;
+    options: RedisClusterClientOptions;
+  };
+  /** Whether the node clients take every command (a `duplicate()`). */
+  readonly #dedicated = dedicatingCluster;
   readonly #nodes = new Map<string, ClusterNode>();
   readonly #map: SlotMap;
   #closed = false;
@@ -141,6 +152,7 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
     const first = new URL(typeof list[0] === "string" ? list[0] : list[0].href);
     const auth = userinfo(first);
     this.#urlPrefix = `${first.protocol}//${auth}`;
+    this.#given = { seeds, options: { ...options } };
     const { maxRedirects, ...clientOptions } = options ?? {};
     if (
       maxRedirects !== undefined &&
@@ -233,6 +245,40 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
     return node.client.send(args).catch((error) =>
       this.#recover(error, args, node)
     );
+  }
+
+  /**
+   * Opens a new cluster client with connections of its own to the same
+   * cluster, with the same options except those given. Its `send()` takes the
+   * commands a shared client refuses, each still sent to the master of its
+   * key's slot: fit for blocking reads (`BLPOP`, `XREAD BLOCK`; give it a
+   * `commandTimeoutMs` longer than they block, or `0`). Transactions are not
+   * routed as a unit (`MULTI` and `EXEC` have no key): use a Lua script, or
+   * `createRedisClient` on the master that owns the keys.
+   *
+   * @param options Options that differ from this client's.
+   * @returns The new cluster client, connected. Close it when done.
+   * @throws {RedisConnectionError} when no seed can be reached.
+   */
+  async duplicate(
+    options?: RedisClusterClientOptions,
+  ): Promise<RedisClusterClient> {
+    dedicatingCluster = true;
+    let client: RedisClusterClient;
+    try {
+      client = new RedisClusterClient(this.#given.seeds, {
+        ...this.#given.options,
+        ...options,
+      });
+    } finally {
+      dedicatingCluster = false;
+    }
+    try {
+      return await client.connect();
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
   }
 
   /**
@@ -430,7 +476,7 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
       const { hostname, port } = splitAddress(address);
       node = {
         address,
-        client: new RedisClient(
+        client: (this.#dedicated ? newDedicatedClient : newClient)(
           this.#nodeUrl({ hostname, port }),
           this.#nodeOptions,
         ),
@@ -495,6 +541,13 @@ export async function createRedisClusterClient(
 function userinfo(url: URL): string {
   if (url.username === "" && url.password === "") return "";
   return `${url.username}:${url.password}@`;
+}
+
+/** Set while `duplicate()` constructs a cluster client of dedicated node clients. */
+let dedicatingCluster = false;
+
+function newClient(url: string, options: RedisClientOptions): RedisClient {
+  return new RedisClient(url, options);
 }
 
 /** The replies a cluster client follows instead of failing the command. */
