@@ -60,10 +60,10 @@ end`,
   {
     name: "store: sets split into one HSET per field, sent in the same tick",
     file: "src/storage/redis_storage.ts",
-    from: `await this.#client.send(["HSET", this.key, ...sets]);`,
+    from: `await this.#send(["HSET", this.key, ...sets]);`,
     to: `const pairs = [];
       for (let i = 0; i < sets.length; i += 2) {
-        pairs.push(this.#client.send(["HSET", this.key, sets[i], sets[i + 1]]));
+        pairs.push(this.#send(["HSET", this.key, sets[i], sets[i + 1]]));
       }
       await Promise.all(pairs);`,
     tests: ["tests/concurrency_test.ts"],
@@ -73,14 +73,14 @@ end`,
     name:
       "store: sets and deletes split into HSET + HDEL, sent in the same tick",
     file: "src/storage/redis_storage.ts",
-    from: `await runScript(this.#client, STORE_SCRIPT, this.key, [
+    from: `await this.#run(STORE_SCRIPT, [
         sets.length / 2,
         ...sets,
         ...deletes,
       ]);`,
     to: `await Promise.all([
-        this.#client.send(["HSET", this.key, ...sets]),
-        this.#client.send(["HDEL", this.key, ...deletes]),
+        this.#send(["HSET", this.key, ...sets]),
+        this.#send(["HDEL", this.key, ...deletes]),
       ]);`,
     tests: ["tests/concurrency_test.ts"],
     filter: "store is atomic",
@@ -113,10 +113,10 @@ end`,
     file: "src/storage/scripts.ts",
     from: `local old = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return old`,
+if old`,
     to: `redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local old = redis.call('HGET', KEYS[1], ARGV[1])
-return old`,
+if old`,
     tests: ["tests/storage_redis_test.ts"],
     filter: "storage contract",
   },
@@ -196,8 +196,8 @@ return old`,
   {
     name: "redaction: unparsable text keeps its password",
     file: "src/client/url.ts",
-    from: `return text.slice(0, from) + user + ":***" + text.slice(at);`,
-    to: `return text;`,
+    from: `if (at !== -1) return scheme + "***" + text.slice(at);`,
+    to: `if (at !== -1) return text;`,
     tests: ["tests/url_test.ts", "tests/security_test.ts"],
   },
 ];

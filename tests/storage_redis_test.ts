@@ -308,6 +308,24 @@ Deno.test("redis: a plain set over a corrupt value repairs it and resolves, repo
   assert.deepEqual(await storage.load(), [{ bad: "fixed", ok: 1 }, {}]);
 });
 
+Deno.test("redis: setMany over corrupt fields repairs them, reporting their old values as absent", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send(["HSET", "s:s", "pbad", "{not json", "pok", "1"]);
+  await redis.client.send(["HSET", "s:s", "platin", LATIN1_JSON]);
+  const storage = createRedisStorage(redis.client)("s");
+  assert.deepEqual(
+    await storage.setMany!([p("bad", "fixed"), p("latin", "café"), p("ok", 2)]),
+    [undefined, undefined, 1],
+  );
+  assert.deepEqual(await storage.load(), [
+    { bad: "fixed", latin: "café", ok: 2 },
+    {},
+  ]);
+});
+
+/** `"caf\xe9"` as JSON text: Latin-1 bytes, not UTF-8. */
+const LATIN1_JSON = new Uint8Array([0x22, 0x63, 0x61, 0x66, 0xe9, 0x22]);
+
 Deno.test("redis: hash fields without a p or e prefix are left alone", async () => {
   await using redis = await startRedisFixture();
   await redis.client.send(["HSET", "s:s", "xforeign", "not json", "pa", "1"]);

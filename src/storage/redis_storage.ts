@@ -410,24 +410,12 @@ export class SubjectsRedisStorage implements SubjectStorage {
       const text = encodeValue(prop.name, value);
       // Not async: one turn of the microtask queue fewer on a hot path.
       return this.#run(SET_SCRIPT, [field, text]).then(
-        (old): [unknown, unknown] => {
-          if (old === null) return [value, oldValueDefault];
-          // An old value that is not UTF-8 (the script wraps it) or not JSON
-          // is gone, replaced by this one: the set repaired the field, and
-          // there was no old value to report.
-          if (Array.isArray(old)) return [value, oldValueDefault];
-          try {
-            return [
-              value,
-              decodeValue(this.key, field, expectString(old, "EVALSHA")),
-            ];
-          } catch (error) {
-            if (error instanceof CorruptValueError) {
-              return [value, oldValueDefault];
-            }
-            throw error;
-          }
-        },
+        (old): [unknown, unknown] => [
+          value,
+          old === null
+            ? oldValueDefault
+            : this.#replaced(field, old, oldValueDefault),
+        ],
       );
     } catch (error) {
       return Promise.reject(error);
@@ -440,8 +428,8 @@ export class SubjectsRedisStorage implements SubjectStorage {
    *
    * @param props The properties and their values.
    * @returns The old values, in the order of `props` (`undefined` where
-   *   absent, or where the field did not hold valid JSON in UTF-8: like a
-   *   plain `set()`, this repairs it).
+   *   absent). A replaced value that was not valid JSON in UTF-8 counts as
+   *   absent: the write repairs that field, as a plain `set()` does.
    * @throws {InvalidValueError} When a value does not survive JSON; nothing is written.
    */
   async setMany(props: readonly Property[]): Promise<unknown[]> {
@@ -457,17 +445,26 @@ export class SubjectsRedisStorage implements SubjectStorage {
         `Unexpected reply to the set-many script: ${JSON.stringify(reply)}`,
       );
     }
-    // As a plain set() does, a value that replaced one that was not UTF-8
-    // (the script wraps it) or not JSON repaired it: there was no old value.
-    return reply.map((old, i) => {
-      if (old === null || Array.isArray(old)) return undefined;
-      try {
-        return decodeValue(this.key, args[2 * i], expectString(old, "EVALSHA"));
-      } catch (error) {
-        if (error instanceof CorruptValueError) return undefined;
-        throw error;
-      }
-    });
+    return reply.map((old, i) =>
+      old === null ? undefined : this.#replaced(args[2 * i], old, undefined)
+    );
+  }
+
+  /**
+   * The value a plain write replaced, from what the set scripts return: the
+   * old field text, or an old value that is not UTF-8 wrapped in an array.
+   * An old value that is not valid JSON counts as absent (`absent`): the
+   * write has replaced it, which repairs the field, and there was no value
+   * to report.
+   */
+  #replaced(field: string, old: RedisReply, absent: unknown): unknown {
+    if (Array.isArray(old)) return absent;
+    try {
+      return decodeValue(this.key, field, expectString(old, "EVALSHA"));
+    } catch (error) {
+      if (error instanceof CorruptValueError) return absent;
+      throw error;
+    }
   }
 
   /**
