@@ -20,13 +20,13 @@
  *   storage: createRedisStorage(client, { keyPrefix: "myapp:" }),
  * });
  *
- * const user = krules.subject("user-123");
+ * const user = krules.subject<{ name: string; email: string; logins: number }>("user-123");
  * await user.set("name", "John Doe");          // cached
  * await user.set("email", "john@example.com"); // cached
  * await user.store();                          // one atomic write: HSET s:myapp:user-123 …
  *
  * // Atomic increment, safe across processes:
- * await user.set("logins", (n) => (typeof n === "number" ? n : 0) + 1, { useCache: false });
+ * await user.set("logins", (n) => (n ?? 0) + 1, { useCache: false });
  * console.log(await user.dict()); // { name: "John Doe", email: "john@example.com", logins: 1, ext: {} }
  * ```
  *
@@ -46,7 +46,26 @@ export {
   RedisReplyError,
   RedisTimeoutError,
 } from "./src/client/errors.ts";
+export type { RedisReplyErrorOptions } from "./src/client/errors.ts";
 export type { RedisArg, RedisReply, RedisSender } from "./src/client/types.ts";
+export {
+  RedisConnectEvent,
+  RedisDisconnectEvent,
+  RedisErrorEvent,
+  RedisEvent,
+  RedisEventTarget,
+  RedisReconnectingEvent,
+} from "./src/client/events.ts";
+export type {
+  RedisClientEvent,
+  RedisClientEventMap,
+  RedisConnectEventInit,
+  RedisDisconnectEventInit,
+  RedisErrorEventInit,
+  RedisEventInit,
+  RedisReconnectingEventInit,
+} from "./src/client/events.ts";
+export type { TelemetryOptions } from "./src/telemetry/client_telemetry.ts";
 export {
   createRedisClusterClient,
   RedisClusterClient,
@@ -55,28 +74,31 @@ export type {
   RedisClusterClientOptions,
   RedisClusterClientStats,
 } from "./src/client/cluster.ts";
-
-// Bring your own client
 export {
-  fromDenoRedis,
-  fromIoredis,
-  fromNodeRedis,
-  toRedisSender,
-} from "./src/client/adapters.ts";
+  createRedisSentinelClient,
+  RedisSentinelClient,
+} from "./src/client/sentinel.ts";
+export type {
+  RedisSentinelClientOptions,
+  RedisSentinelClientStats,
+} from "./src/client/sentinel.ts";
+export { ReplicationError } from "./src/client/replication.ts";
+
+// Bring your own client: createRedisStorage takes these as they are.
 export type {
   DenoRedisClient,
   IoredisClient,
   NodeRedisClient,
   NodeRedisCluster,
   SupportedClient,
-} from "./src/client/adapters.ts";
+} from "./src/client/adapters/mod.ts";
 
 // Storage
+export { CorruptValueError, InvalidValueError } from "./src/json/errors.ts";
 export {
   ConflictError,
-  CorruptValueError,
-  InvalidValueError,
   PropertyNotFoundError,
+  type PropertyNotFoundErrorOptions,
 } from "./src/storage/errors.ts";
 export {
   type Property,
@@ -86,14 +108,15 @@ export {
   SubjectProperty,
 } from "./src/storage/property.ts";
 export type {
+  EncodedValue,
   StorageContext,
   StorageFactory,
   StoreChanges,
+  SubjectNamesOptions,
   SubjectStorage,
 } from "./src/storage/types.ts";
 export {
   createRedisStorage,
-  DEFAULT_MAX_CAS_ATTEMPTS,
   type RedisStorageOptions,
   SubjectsRedisStorage,
 } from "./src/storage/redis_storage.ts";
@@ -105,17 +128,21 @@ export {
   EventBus,
   type EventBusOptions,
   type EventHandler,
-  PayloadConst,
+  type EventPattern,
   type SubjectEvent,
-  SubjectEventType,
+  type SubjectEventName,
+  type SubjectEventPayloads,
 } from "./src/subject/event_bus.ts";
-export {
-  type DeleteOptions,
-  type ExtOptions,
-  type GetOptions,
-  type SetOptions,
+export { PayloadConst, SubjectEventType } from "./src/subject/events.ts";
+export type {
+  DeleteOptions,
+  ExtOptions,
+  GetOptions,
+  PropName,
+  SetOptions,
   Subject,
-  type SubjectOptions,
+  SubjectDict,
+  SubjectProps,
 } from "./src/subject/subject.ts";
 export {
   KRules,
@@ -125,8 +152,6 @@ export {
 
 // Configuration
 export {
-  DEFAULT_KEY_PREFIX,
-  DEFAULT_REDIS_URL,
   type EnvSource,
   loadRedisConfig,
   type RedisConfig,

@@ -23,3 +23,8 @@ export type {
   RedisCluster,
   RedisClusterOptions,
 } from "./src/testing/redis_cluster.ts";
+export { startRedisSentinel } from "./src/testing/redis_sentinel.ts";
+export type {
+  RedisSentinel,
+  RedisSentinelOptions,
+} from "./src/testing/redis_sentinel.ts";

@@ -109,15 +109,18 @@ try {
 
   // 4. Fifty concurrent atomic increments through compare-and-set.
   await Promise.all(
-    Array.from({ length: 50 }, () =>
-      krules.subject(name).set(
-        "logins",
-        (count: unknown) => (typeof count === "number" ? count : 0) + 1,
-        { useCache: false },
-      )),
+    Array.from(
+      { length: 50 },
+      () =>
+        krules.subject<{ logins: number }>(name).set(
+          "logins",
+          (n) => (n ?? 0) + 1,
+          { useCache: false },
+        ),
+    ),
   );
   console.log(
-    `4. 50 concurrent set("logins", c => c + 1, { useCache: false }): logins = ${await krules
+    `4. 50 concurrent set("logins", (n) => (n ?? 0) + 1, { useCache: false }): logins = ${await krules
       .subject(name).get("logins")}`,
   );
 

@@ -13,9 +13,12 @@
  * | `PUT /subjects/:name`                | sets each property of a JSON object, then one atomic `store()` |
  * | `POST /subjects/:name/incr/:prop`    | atomic increment; replies `{ "value": n }` |
  *
- * Bad JSON or a body that is not an object gets 400. While Redis cannot be
- * reached, requests get 503 within about a second; once Redis is back, the
- * next request reconnects.
+ * Bad JSON, a body that is not an object, or a value JSON cannot store (such
+ * as `1e400`, which reads as `Infinity`) gets 400, and nothing is written.
+ * Incrementing a property that holds something other than a number gets 409
+ * and leaves it alone. While Redis cannot be reached, requests get 503 within
+ * about a second (`commandTimeoutMs`); once Redis is back, the next request
+ * succeeds.
  *
  * ```sh
  * REDIS_URL=redis://localhost:6379/0 deno serve --parallel --host 127.0.0.1 \
@@ -30,6 +33,7 @@
 import {
   ConflictError,
   createRedisStorage,
+  InvalidValueError,
   KRules,
   loadRedisConfig,
   RedisClient,
@@ -45,10 +49,10 @@ function subjects(): KRules {
     const { url, keyPrefix } = loadRedisConfig();
     const client = new RedisClient(url, {
       connectTimeoutMs: 1000,
-      commandTimeoutMs: 2000,
-      // Few, quick attempts: a request waiting on a reconnect fails fast with
-      // 503, and the next request starts a new round.
-      reconnect: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 250 },
+      // Bounds each call, time spent waiting for a reconnect included: a
+      // request fails with 503 within it while Redis is down, and reconnecting
+      // goes on in the background.
+      commandTimeoutMs: 1000,
     });
     krules = new KRules({ storage: createRedisStorage(client, { keyPrefix }) });
     // `deno serve` stops on these signals once nothing is left running; an
@@ -68,7 +72,24 @@ function subjects(): KRules {
 const SUBJECT = new URLPattern({ pathname: "/subjects/:name" });
 const INCREMENT = new URLPattern({ pathname: "/subjects/:name/incr/:prop" });
 
-const increment = (n: unknown): number => (typeof n === "number" ? n : 0) + 1;
+/** Refuses to increment what is not a number, rather than overwrite it. */
+class NotANumber extends Error {}
+
+/**
+ * The README's increment, `(n ?? 0) + 1`, guarded: the body of a PUT can
+ * store anything, and a property that is not a number is an error, so a
+ * string is never replaced by 1.
+ */
+function increment(n: unknown): number {
+  if (n !== undefined && typeof n !== "number") {
+    throw new NotANumber(
+      `holds ${
+        JSON.stringify(n)
+      }, not a number, so it cannot be incremented; it was left unchanged.`,
+    );
+  }
+  return (n ?? 0) + 1;
+}
 
 function json(body: unknown, status = 200): Response {
   return Response.json(body, { status });
@@ -104,12 +125,20 @@ async function route(request: Request): Promise<Response> {
   const incr = INCREMENT.exec(request.url);
   if (incr !== null && request.method === "POST") {
     const { name, prop } = incr.pathname.groups;
-    const [value] = await subjects().subject(param(name)).set(
-      param(prop),
-      increment,
-      { useCache: false },
-    );
-    return json({ value });
+    const property = param(prop);
+    try {
+      const [value] = await subjects().subject(param(name)).set(
+        property,
+        increment,
+        { useCache: false },
+      );
+      return json({ value });
+    } catch (error) {
+      if (!(error instanceof NotANumber)) throw error;
+      return json({
+        error: `Property ${JSON.stringify(property)} ${error.message}`,
+      }, 409);
+    }
   }
   const match = SUBJECT.exec(request.url);
   if (match !== null && request.method === "GET") {
@@ -121,9 +150,8 @@ async function route(request: Request): Promise<Response> {
     const name = param(match.pathname.groups.name);
     const properties = await readObject(request);
     const subject = subjects().subject(name);
-    for (const [prop, value] of Object.entries(properties)) {
-      await subject.set(prop, value);
-    }
+    // Every value is checked before any is set: one bad value, nothing written.
+    await subject.setMany(properties);
     await subject.store();
     return json(await subject.dict());
   }
@@ -135,7 +163,7 @@ export default {
     try {
       return await route(request);
     } catch (error) {
-      if (error instanceof BadRequest) {
+      if (error instanceof BadRequest || error instanceof InvalidValueError) {
         return json({ error: error.message }, 400);
       }
       if (

@@ -20,9 +20,9 @@ export interface EnvSource {
 }
 
 /** The URL used when `REDIS_URL` is not set. */
-export const DEFAULT_REDIS_URL = "redis://localhost:6379/0";
+const DEFAULT_REDIS_URL = "redis://localhost:6379/0";
 /** The key prefix used when `REDIS_KEY_PREFIX` is not set. */
-export const DEFAULT_KEY_PREFIX = "app:";
+const DEFAULT_KEY_PREFIX = "app:";
 
 /**
  * Reads the Redis settings from the environment, with the same variables and
@@ -31,7 +31,7 @@ export const DEFAULT_KEY_PREFIX = "app:";
  * `REDIS_KEY_PREFIX` (default `app:`; an empty value means no prefix). The
  * URL is checked now, so a typo fails at start-up rather than at first use.
  *
- * @param env Where to read the variables.
+ * @param env Where to read the variables; `Deno.env` when omitted.
  * @returns The URL and the key prefix.
  * @throws {TypeError} When `REDIS_URL` is not a valid `redis://` or `rediss://` URL.
  *
@@ -43,7 +43,8 @@ export const DEFAULT_KEY_PREFIX = "app:";
  * console.log(config); // { url: "redis://localhost:6379/0", keyPrefix: "myapp:" }
  * ```
  */
-export function loadRedisConfig(env: EnvSource = Deno.env): RedisConfig {
+export function loadRedisConfig(env?: EnvSource): RedisConfig {
+  env ??= Deno.env;
   const rawUrl = env.get("REDIS_URL");
   const url = rawUrl === undefined || rawUrl === ""
     ? DEFAULT_REDIS_URL

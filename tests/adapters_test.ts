@@ -10,19 +10,17 @@ import {
   fromDenoRedis,
   fromNodeRedis,
   toRedisSender,
-} from "../src/client/adapters.ts";
+} from "../src/client/adapters/mod.ts";
 import { startRedisCluster, startRedisServer } from "../testing.ts";
 import {
   CLUSTER_CLIENTS,
   DenoRedisStandIn,
   SERVER_CLIENTS,
 } from "./helpers_clients.ts";
-import { defineAdapterTests } from "./helpers_adapter_suite.ts";
+import { defineAdapterTests } from "./adapter_contract.ts";
 
-// ioredis runs these in ioredis_test.ts, which needs a wider --allow-env.
-for (const kind of SERVER_CLIENTS) {
-  if (kind.name !== "ioredis") defineAdapterTests(kind);
-}
+// ioredis runs these in adapters_ioredis_test.ts, which needs a wider --allow-env.
+for (const kind of SERVER_CLIENTS) defineAdapterTests(kind);
 
 for (const kind of CLUSTER_CLIENTS) {
   Deno.test(`${kind.name}: scripts are routed by the key after numkeys, with no MOVED redirects`, async () => {

@@ -7,6 +7,7 @@ import {
   RedisTimeoutError,
 } from "../mod.ts";
 import { startRedisServer } from "../testing.ts";
+import { closedPort } from "../src/testing/closed_port.ts";
 
 function withPassword(url: string, userinfo: string): string {
   return url.replace("redis://", `redis://${userinfo}@`);
@@ -198,9 +199,7 @@ Deno.test("server paused: a command rejects with RedisTimeoutError within the ti
 });
 
 Deno.test("connecting to a port with no server rejects with RedisConnectionError", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
+  const port = await closedPort();
   const error = await createRedisClient(`redis://127.0.0.1:${port}/0`, {
     connectTimeoutMs: 1000,
   }).catch((e) => e);

@@ -1,84 +1,158 @@
 /**
- * Concurrency guarantees, counted exactly: atomic store against a reader on
- * another connection, and compare-and-set increments from one connection,
- * several connections, and several OS processes.
+ * Concurrency guarantees, counted exactly: atomic store against readers on
+ * other connections, and compare-and-set increments from one connection,
+ * several connections, several OS processes and several cluster clients,
+ * each checked by the `[new, old]` pairs the callers got.
  *
  * @module
  */
 import assert from "node:assert/strict";
+import type { RedisClient } from "../src/client/client.ts";
 import { SubjectProperty } from "../src/storage/property.ts";
+import type { StoreChanges } from "../src/storage/types.ts";
 import { createRedisStorage } from "../src/storage/redis_storage.ts";
 import { KRules } from "../src/subject/krules.ts";
 import { recording, startRedisFixture } from "./helpers_redis.ts";
+import { CLUSTER_CLIENTS } from "./helpers_clients.ts";
+import { startRedisCluster } from "../testing.ts";
 
 const increment = (c: number | undefined) => (c ?? 0) + 1;
 
-/** Asserts that the increments handed out exactly 1..n, each once, each from its predecessor. */
+/**
+ * Asserts what n increments from 0 must have handed out: each caller its own
+ * step, `[old + 1, old]`, with the old values exactly 0..n-1 (an absent
+ * counter counts as 0), so no two callers computed from the same value.
+ */
 function assertExactIncrements(results: [unknown, unknown][], n: number): void {
-  const values = results.map(([value, old]) => {
-    assert.equal(value, ((old as number | undefined) ?? 0) + 1);
-    return value as number;
+  assert.equal(results.length, n);
+  const olds = results.map(([value, old]) => {
+    const from = (old as number | undefined) ?? 0;
+    assert.equal(value, from + 1, `[${value}, ${old}] is not one step`);
+    return from;
   });
   assert.deepEqual(
-    values.sort((a, b) => a - b),
-    Array.from({ length: n }, (_, i) => i + 1),
+    olds.sort((a, b) => a - b),
+    Array.from({ length: n }, (_, i) => i),
   );
 }
 
-Deno.test("store is atomic: a reader on another connection never sees half of any of 2,000 stores, with or without deletes", async () => {
-  await using redis = await startRedisFixture();
-  const reader = await redis.connect();
-  const storage = createRedisStorage(redis.client, { keyPrefix: "app:" })(
-    "pair",
-  );
-  // Large values keep each store on the wire for longer, giving the reader
-  // more chances to land in the middle of one.
-  const padding = "x".repeat(24 * 1024);
-  let writing = true;
-  let reads = 0;
-  const seen = new Set<string | null>();
-  const readLoop = (async () => {
-    while (writing) {
-      const [a, b] = await reader.send(["HMGET", "s:app:pair", "pa", "pb"]) as [
-        string | null,
-        string | null,
-      ];
-      reads++;
-      assert.ok(
-        a === b,
-        `reader saw a=${a?.slice(0, 12)} b=${b?.slice(0, 12)}`,
-      );
-      seen.add(a);
+// --- Atomic store: a reader that checks every field of the hash. ---
+
+/**
+ * Over 32 KB: Redis reads an argument this long up to its exact end and runs
+ * the command before it reads the next one, over several turns of its event
+ * loop, in which other clients' commands run. So a store split into several
+ * commands, whichever they are, can be seen half done.
+ */
+const BIG = 33 * 1024;
+/** Fields every store rewrites, beside the EVEN or ODD flag. */
+const FIELDS = ["a", "b"];
+/** Flag names as long as BIG, so that deleting one spans several turns too. */
+const EVEN = "e".repeat(BIG);
+const ODD = "o".repeat(BIG);
+/** Store `i` writes this value everywhere: its length says which store. */
+const valueOf = (i: number) => "x".repeat(BIG + i);
+
+/**
+ * Reads the hash in one atomic step and answers, for every field a store
+ * touches, the length of its stored JSON (0 when absent), then the number of
+ * fields, so that no field, set or deleted, goes unchecked. Lengths keep the
+ * reply small, so that the readers go round fast.
+ */
+const READ_STATE = `
+local lengths = {}
+for i, field in ipairs(ARGV) do
+  lengths[i] = redis.call('HSTRLEN', KEYS[1], field)
+end
+lengths[#ARGV + 1] = redis.call('HLEN', KEYS[1])
+return lengths`;
+const STATE_FIELDS = [...FIELDS.map((f) => `p${f}`), `p${EVEN}`, `p${ODD}`];
+
+/**
+ * What READ_STATE answers after store `i` (store 0 seeds the hash): every
+ * field of FIELDS holds store i's value; store i sets EVEN or ODD and, on the
+ * mixed path, deletes the other one.
+ */
+function stateAfter(i: number, mixed: boolean): number[] {
+  const length = (store: number) => valueOf(store).length + 2; // JSON quotes
+  const even = i % 2 === 0 ? length(i) : mixed ? 0 : length(i - 1);
+  const odd = i % 2 === 1 ? length(i) : mixed || i === 0 ? 0 : length(i - 1);
+  const fields = FIELDS.map(() => length(i));
+  return [
+    ...fields,
+    even,
+    odd,
+    fields.length + (even > 0 ? 1 : 0) + (odd > 0 ? 1 : 0),
+  ];
+}
+
+function storeNumber(i: number, mixed: boolean): StoreChanges {
+  const value = valueOf(i);
+  return {
+    updates: FIELDS.map((field) => new SubjectProperty(field, value)),
+    inserts: [new SubjectProperty(i % 2 === 0 ? EVEN : ODD, value)],
+    ...(mixed
+      ? { deletes: [new SubjectProperty(i % 2 === 0 ? ODD : EVEN)] }
+      : {}),
+  };
+}
+
+for (const mixed of [false, true]) {
+  const path = mixed ? "sets and deletes" : "sets only";
+  Deno.test(`store is atomic (${path}): readers on other connections see every field as it was before or after each of 100 stores, never a mix`, async () => {
+    await using redis = await startRedisFixture();
+    const readers = await Promise.all([1, 2].map(() => redis.connect()));
+    const storage = createRedisStorage(redis.client, { keyPrefix: "app:" })(
+      "many",
+    );
+    await storage.store(storeNumber(0, mixed));
+    let writing = true;
+    let failure: unknown;
+    let reads = 0;
+    const seen = new Set<number>();
+    const readLoop = async (reader: RedisClient) => {
+      try {
+        while (writing) {
+          const state = await reader.send(
+            ["EVAL", READ_STATE, 1, "s:app:many", ...STATE_FIELDS],
+          ) as number[];
+          reads++;
+          const i = state[0] - BIG - 2;
+          assert.deepEqual(
+            state,
+            stateAfter(i, mixed),
+            `a reader saw a mix of stores around store ${i}`,
+          );
+          seen.add(i);
+        }
+      } catch (error) {
+        failure ??= error;
+        writing = false;
+      }
+    };
+    // Several reads in flight on each connection, so that one is waiting at
+    // the server whenever it turns to that connection.
+    const reading = readers.flatMap((reader) => [reader, reader])
+      .map(readLoop);
+    try {
+      for (let i = 1; writing && i <= 100; i++) {
+        await storage.store(storeNumber(i, mixed));
+      }
+    } finally {
+      writing = false;
+      await Promise.all(reading);
     }
-  })();
-  try {
-    for (let i = 0; i < 2000; i++) {
-      const value = `${i}:${padding}`;
-      // Alternate the two ways a store is written: sets alone are one HSET,
-      // sets with deletes are one script. Both must be atomic.
-      await storage.store({
-        updates: [
-          new SubjectProperty("a", value),
-          new SubjectProperty("b", value),
-        ],
-        ...(i % 2 === 0
-          ? { inserts: [new SubjectProperty("c", i)] }
-          : { deletes: [new SubjectProperty("c")] }),
-      });
-    }
-  } finally {
-    writing = false;
-    await readLoop;
-  }
-  assert.ok(
-    reads >= 200,
-    `the reader overlapped the writer only ${reads} times`,
-  );
-  assert.ok(
-    seen.size >= 100,
-    `the reader saw only ${seen.size} distinct stores`,
-  );
-});
+    if (failure !== undefined) throw failure;
+    const [props] = await storage.load();
+    assert.deepEqual(
+      Object.keys(props).sort(),
+      [...FIELDS, EVEN, ...mixed ? [] : [ODD]].sort(),
+    );
+    assert.equal(props[EVEN], valueOf(100));
+    assert.ok(reads >= 100, `the readers overlapped the writer ${reads} times`);
+    assert.ok(seen.size >= 30, `the readers saw ${seen.size} distinct stores`);
+  });
+}
 
 Deno.test("500 concurrent function increments over one connection end at exactly 500, each caller getting its own [new, old]", async () => {
   await using redis = await startRedisFixture();
@@ -111,7 +185,7 @@ Deno.test("concurrent function sets of one property through one client are combi
   assert.ok(roundTrips <= 10, `500 increments took ${roundTrips} round trips`);
 });
 
-Deno.test("function increments from 4 connections in one process, 250 concurrent each, end at exactly 1000", async () => {
+Deno.test("function increments from 4 connections in one process, 250 concurrent each: the old values the callers got are exactly 0..999, each with its own step", async () => {
   await using redis = await startRedisFixture();
   const clients = [
     redis.client,
@@ -130,7 +204,7 @@ Deno.test("function increments from 4 connections in one process, 250 concurrent
   assert.equal(await redis.client.send(["HGET", "s:counter", "pn"]), "1000");
 });
 
-Deno.test("8 OS processes × 250 function increments with useCache false end at exactly 2000, none lost or repeated", async () => {
+Deno.test("8 OS processes × 250 function increments with useCache false: the old values the callers got are exactly 0..1999, each with its own step", async () => {
   await using redis = await startRedisFixture();
   const worker = new URL("./helpers_increment_worker.ts", import.meta.url);
   const processes = 8;
@@ -174,21 +248,18 @@ Deno.test("8 OS processes × 250 function increments with useCache false end at 
       await writer.write(new TextEncoder().encode("go\n"));
       await writer.close();
     }));
-    const values: number[] = [];
+    const pairs: [unknown, unknown][] = [];
     for (const [i, child] of children.entries()) {
       const status = await child.status;
       const rest: string[] = [];
       for await (const line of outputs[i].lines) rest.push(line);
       const stderr = await outputs[i].stderr;
       assert.equal(status.code, 0, `worker ${i} failed: ${stderr}`);
-      const mine = JSON.parse(rest.join("")) as number[];
+      const mine = JSON.parse(rest.join("")) as [unknown, unknown][];
       assert.equal(mine.length, perProcess);
-      values.push(...mine);
+      pairs.push(...mine);
     }
-    assert.deepEqual(
-      values.sort((a, b) => a - b),
-      Array.from({ length: processes * perProcess }, (_, i) => i + 1),
-    );
+    assertExactIncrements(pairs, processes * perProcess);
     assert.equal(
       await redis.client.send(["HGET", "s:app:counter", "pcounter"]),
       String(processes * perProcess),
@@ -208,6 +279,39 @@ Deno.test("8 OS processes × 250 function increments with useCache false end at 
     }));
   }
 });
+
+for (const kind of CLUSTER_CLIENTS) {
+  Deno.test(`${kind.name}: 4 clients × 250 concurrent function increments of one property: the old values the callers got are exactly 0..999, each with its own step`, async () => {
+    await using cluster = await startRedisCluster({ masters: 3 });
+    const fixtures = await Promise.all(
+      Array.from({ length: 4 }, () => kind.open(cluster.urls)),
+    );
+    try {
+      const increment = (n: unknown) => (typeof n === "number" ? n : 0) + 1;
+      const results = await Promise.all(
+        fixtures.flatMap((fixture) => {
+          const krules = new KRules({
+            storage: createRedisStorage(fixture.client),
+          });
+          return Array.from(
+            { length: 250 },
+            () =>
+              krules.subject("hot").set("count", increment, {
+                useCache: false,
+              }),
+          );
+        }),
+      );
+      assertExactIncrements(results, 1000);
+      const krules = new KRules({
+        storage: createRedisStorage(fixtures[0].client),
+      });
+      assert.equal(await krules.subject("hot").get("count"), 1000);
+    } finally {
+      for (const fixture of fixtures) await fixture[Symbol.asyncDispose]();
+    }
+  });
+}
 
 async function* lines(
   stream: ReadableStream<Uint8Array>,

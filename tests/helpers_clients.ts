@@ -1,6 +1,6 @@
 /**
- * Every kind of client the module accepts, opened the same way, so one
- * behaviour suite can run over all of them:
+ * Every kind of client the module accepts, opened the same way, so the same
+ * tests can run over all of them:
  *
  * ```ts ignore
  * for (const kind of SERVER_CLIENTS) {
@@ -27,7 +27,10 @@ import {
   RedisReplyError,
   type RedisSender,
 } from "../mod.ts";
-import { type SupportedClient, toRedisSender } from "../src/client/adapters.ts";
+import {
+  type SupportedClient,
+  toRedisSender,
+} from "../src/client/adapters/mod.ts";
 import { createRedisClusterClient } from "../src/client/cluster.ts";
 import type { RedisArg, RedisReply } from "../src/client/types.ts";
 
@@ -109,7 +112,7 @@ export class DenoRedisStandIn {
     } catch (error) {
       if (error instanceof RedisReplyError) {
         throw new ErrorReplyError(
-          "-" + error.message.replace(/ \(command: [^)]*\)$/, ""),
+          "-" + error.reply,
         );
       }
       throw error;
@@ -121,42 +124,59 @@ export class DenoRedisStandIn {
   }
 }
 
-/** Client kinds for one standalone server. */
+/** This module's own client. */
+export const REDIS_CLIENT: ClientKind = {
+  name: "RedisClient",
+  async open([url]) {
+    const client = await createRedisClient(url);
+    return fixture(client, () => client.close());
+  },
+};
+
+/** node-redis, passed raw. */
+export const NODE_REDIS: ClientKind = {
+  name: "node-redis",
+  async open([url]) {
+    const { createClient } = await import("redis");
+    const client: RedisClientType = createClient({ url });
+    await client.connect();
+    return fixture(client, () => client.close());
+  },
+};
+
+/**
+ * ioredis, passed raw. Importing it needs unrestricted `--allow-env` (see
+ * {@link loadIoredis}), so only `adapters_ioredis_test.ts` uses it.
+ */
+export const IOREDIS: ClientKind = {
+  name: "ioredis",
+  async open([url]) {
+    const { Redis } = await loadIoredis();
+    const client: IoredisRedis = new Redis(url, { lazyConnect: true });
+    await client.connect();
+    return fixture(client, async () => {
+      await client.quit();
+    });
+  },
+};
+
+/** The `@db/redis` stand-in, passed raw. */
+export const DENO_REDIS_STAND_IN: ClientKind = {
+  name: "@db/redis (stand-in)",
+  async open([url]) {
+    const client = new DenoRedisStandIn(await createRedisClient(url));
+    return fixture(client, () => client.close());
+  },
+};
+
+/**
+ * Client kinds for one standalone server that load under the test task's
+ * permissions: every kind but {@link IOREDIS}, which runs in its own file.
+ */
 export const SERVER_CLIENTS: readonly ClientKind[] = [
-  {
-    name: "RedisClient",
-    async open([url]) {
-      const client = await createRedisClient(url);
-      return fixture(client, () => client.close());
-    },
-  },
-  {
-    name: "node-redis",
-    async open([url]) {
-      const { createClient } = await import("redis");
-      const client: RedisClientType = createClient({ url });
-      await client.connect();
-      return fixture(client, () => client.close());
-    },
-  },
-  {
-    name: "ioredis",
-    async open([url]) {
-      const { Redis } = await loadIoredis();
-      const client: IoredisRedis = new Redis(url, { lazyConnect: true });
-      await client.connect();
-      return fixture(client, async () => {
-        await client.quit();
-      });
-    },
-  },
-  {
-    name: "@db/redis (stand-in)",
-    async open([url]) {
-      const client = new DenoRedisStandIn(await createRedisClient(url));
-      return fixture(client, () => client.close());
-    },
-  },
+  REDIS_CLIENT,
+  NODE_REDIS,
+  DENO_REDIS_STAND_IN,
 ];
 
 /** Client kinds for a cluster, given its nodes' URLs. */

@@ -28,12 +28,16 @@ interface Running {
  * has printed the address it listens on.
  *
  * @param count How many processes.
- * @param env `REDIS_URL` and `REDIS_KEY_PREFIX` for the workers.
+ * @param env `REDIS_URL` and `REDIS_KEY_PREFIX` for the workers, and any
+ * other variables they should see (`OTEL_*`).
+ * @param options `clearEnv`: give the workers only `env`, nothing inherited
+ * (so no `OTEL_*` setting or secret of the test's own environment leaks in).
  * @returns The workers; dispose of them to stop them.
  */
 export async function startWorkers(
   count: number,
-  env: { REDIS_URL: string; REDIS_KEY_PREFIX: string },
+  env: { REDIS_URL: string; REDIS_KEY_PREFIX: string } & Record<string, string>,
+  options: { clearEnv?: boolean } = {},
 ): Promise<WorkerFleet> {
   const running: Running[] = [];
   const stop = async () => {
@@ -67,6 +71,7 @@ export async function startWorkers(
             WORKER.href,
           ],
           env,
+          clearEnv: options.clearEnv ?? false,
           stdin: "null",
           stdout: "piped",
           stderr: "piped",

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { createRedisClient } from "../mod.ts";
 import { startRedisServer } from "../src/testing/redis_server.ts";
 import { startWorkers } from "./helpers_worker.ts";
+import { reportFigures } from "./helpers_figures.ts";
 
 const WORKERS = 4;
 const CONNECTIONS = 64;
@@ -94,7 +95,7 @@ Deno.test("4 workers × 64 connections × 20,000 increments over 100 subjects: e
   assert.equal(latencies.length, REQUESTS);
 
   latencies.sort((a, b) => a - b);
-  console.log(
+  reportFigures(
     `load: ${REQUESTS} increments over ${SUBJECTS} subjects (hottest ${
       Math.max(...sent)
     }), ${WORKERS} workers, ${CONNECTIONS} connections: ${

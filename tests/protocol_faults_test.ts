@@ -66,10 +66,15 @@ async function withFakeServer(
   }
 }
 
-/** Reads one chunk (the command), then answers with `bytes`. */
+/**
+ * Answers the handshake's PING, reads one chunk (the command), then answers
+ * with `bytes`.
+ */
 function answer(bytes: string, thenClose = false) {
   return async (conn: Deno.Conn) => {
     const buf = new Uint8Array(4096);
+    if ((await conn.read(buf)) === null) return;
+    await conn.write(encoder.encode("+PONG\r\n"));
     if ((await conn.read(buf)) === null) return;
     await conn.write(encoder.encode(bytes));
     if (thenClose) {
@@ -99,11 +104,7 @@ const broken: [string, (conn: Deno.Conn) => Promise<void>, RegExp][] = [
     answer("*3\r\n:1\r\n", true),
     /closed|reset/,
   ],
-  [
-    "a close before any reply",
-    (conn) => Promise.resolve(conn.close()),
-    /closed|reset/,
-  ],
+  ["a close before any reply", answer("", true), /closed|reset/],
   ["a half-written line, then close", answer("+PO", true), /closed|reset/],
 ];
 

@@ -25,6 +25,7 @@ import {
 } from "../mod.ts";
 import { startRedisServer } from "../src/testing/redis_server.ts";
 import { makeCertificates, serverTls } from "./helpers_tls.ts";
+import { closedPort } from "../src/testing/closed_port.ts";
 
 /** The default user's password; URL-special characters on purpose. */
 const PASSWORD = "Sup3r/S3cr3t:p@ss%w0rd";
@@ -211,9 +212,7 @@ leakTest(
       ),
     );
     // Nobody listening, and a peer that never answers the handshake.
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const freeUrl = url.replace(`:${server.port}/`, `:${probe.addr.port}/`);
-    probe.close();
+    const freeUrl = url.replace(`:${server.port}/`, `:${await closedPort()}/`);
     assert.ok(
       await failure(createRedisClient(freeUrl)) instanceof RedisConnectionError,
     );
@@ -432,11 +431,12 @@ leakTest(
     );
     for (const { missing, name } of users) {
       await admin.send(["FLUSHALL"]);
-      await using client = await createRedisClient(
-        withCredentials(server.url, name, TENANT_PASSWORD),
-        { reconnect: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 } },
-      );
       const work = (async () => {
+        // Without +ping the handshake itself is refused.
+        await using client = await createRedisClient(
+          withCredentials(server.url, name, TENANT_PASSWORD),
+          { reconnect: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 } },
+        );
         await tenantWork(client, "tenantA");
         await admin.send(["CLIENT", "KILL", "USER", name]);
         await tenantWork(client, "tenantA");

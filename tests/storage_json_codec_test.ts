@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { CorruptValueError, InvalidValueError } from "../src/storage/errors.ts";
-import { decodeValue, encodeValue } from "../src/storage/json_codec.ts";
+import { CorruptValueError, InvalidValueError } from "../src/json/errors.ts";
+import { decodeValue, encodeValue } from "../src/json/codec.ts";
 
 Deno.test("codec: plain JSON data encodes to the same text as JSON.stringify and decodes back equal", () => {
   const shared = { s: "shared" };

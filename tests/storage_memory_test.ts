@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
 import { createEmptyStorage } from "../src/storage/empty_storage.ts";
-import {
-  InvalidValueError,
-  PropertyNotFoundError,
-} from "../src/storage/errors.ts";
+import { InvalidValueError } from "../src/json/errors.ts";
+import { PropertyNotFoundError } from "../src/storage/errors.ts";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
 import { SubjectProperty } from "../src/storage/property.ts";
 import { KRules } from "../src/subject/krules.ts";
-import { defineBehaviourSuite } from "./helpers_behaviour_suite.ts";
+import { registerContracts } from "./contracts.ts";
 
-defineBehaviourSuite("memory", () => {
+registerContracts("memory", () => {
   const storage = createMemoryStorage();
   return Promise.resolve({
     storage,

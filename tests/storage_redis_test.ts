@@ -1,16 +1,19 @@
 import assert from "node:assert/strict";
-import { ConflictError, CorruptValueError } from "../src/storage/errors.ts";
+import { RedisReplyError } from "../src/client/errors.ts";
+import { CorruptValueError } from "../src/json/errors.ts";
+import { ConflictError } from "../src/storage/errors.ts";
 import {
   SubjectExtProperty,
   SubjectProperty,
 } from "../src/storage/property.ts";
 import {
   createRedisStorage,
-  DEFAULT_MAX_CAS_ATTEMPTS,
   SubjectsRedisStorage,
 } from "../src/storage/redis_storage.ts";
+import type { RedisArg, RedisReply, RedisSender } from "../src/client/types.ts";
 import { KRules } from "../src/subject/krules.ts";
-import { defineBehaviourSuite, ODD_NAMES } from "./helpers_behaviour_suite.ts";
+import { registerContracts } from "./contracts.ts";
+import { ODD_NAMES } from "./storage_contract.ts";
 import { recording, startRedisFixture } from "./helpers_redis.ts";
 
 const PREFIX = "test:";
@@ -18,7 +21,7 @@ const p = (name: string, value?: unknown) => new SubjectProperty(name, value);
 const e = (name: string, value?: unknown) =>
   new SubjectExtProperty(name, value);
 
-defineBehaviourSuite("redis", async () => {
+registerContracts("redis", async () => {
   const fixture = await startRedisFixture();
   return {
     storage: createRedisStorage(fixture.client, { keyPrefix: PREFIX }),
@@ -267,7 +270,6 @@ Deno.test("redis: compare-and-set gives up with ConflictError after maxCasAttemp
   );
   assert.equal(calls, 3);
   assert.equal(await redis.client.send(["HGET", "s:s", "pn"]), "3000");
-  assert.equal(DEFAULT_MAX_CAS_ATTEMPTS, 100);
 });
 
 Deno.test("redis: a function set on a field holding invalid UTF-8 fails fast with CorruptValueError", async () => {
@@ -287,17 +289,42 @@ Deno.test("redis: a function set on a field holding invalid UTF-8 fails fast wit
   assert.equal(await redis.client.send(["HSTRLEN", "s:s", "pbad"]), 3);
 });
 
-Deno.test("redis: a plain set over a corrupt value replaces it and reports the corruption", async () => {
+Deno.test("redis: a plain set over a corrupt value repairs it and resolves, reporting the old value as absent", async () => {
   await using redis = await startRedisFixture();
-  await redis.client.send(["HSET", "s:s", "pbad", "{not json"]);
+  await redis.client.send(["HSET", "s:s", "pbad", "{not json", "pok", "1"]);
   const storage = createRedisStorage(redis.client)("s");
-  await assert.rejects(storage.set(p("bad", "fixed")), (error) => {
-    assert.ok(error instanceof CorruptValueError);
-    assert.equal(error.field, "pbad");
-    return true;
-  });
-  assert.equal(await storage.get(p("bad")), "fixed");
+  // Reads of the corrupt field reject, and change nothing.
+  await assert.rejects(storage.get(p("bad")), CorruptValueError);
+  await assert.rejects(
+    storage.set(p("bad", (old: unknown) => [old])),
+    CorruptValueError,
+  );
+  assert.equal(await redis.client.send(["HGET", "s:s", "pbad"]), "{not json");
+  // A plain set needs no old value to write: it replaces the corrupt one.
+  assert.deepEqual(await storage.set(p("bad", "fixed"), "none"), [
+    "fixed",
+    "none",
+  ]);
+  assert.deepEqual(await storage.load(), [{ bad: "fixed", ok: 1 }, {}]);
 });
+
+Deno.test("redis: setMany over corrupt fields repairs them, reporting their old values as absent", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send(["HSET", "s:s", "pbad", "{not json", "pok", "1"]);
+  await redis.client.send(["HSET", "s:s", "platin", LATIN1_JSON]);
+  const storage = createRedisStorage(redis.client)("s");
+  assert.deepEqual(
+    await storage.setMany!([p("bad", "fixed"), p("latin", "café"), p("ok", 2)]),
+    [undefined, undefined, 1],
+  );
+  assert.deepEqual(await storage.load(), [
+    { bad: "fixed", latin: "café", ok: 2 },
+    {},
+  ]);
+});
+
+/** `"caf\xe9"` as JSON text: Latin-1 bytes, not UTF-8. */
+const LATIN1_JSON = new Uint8Array([0x22, 0x63, 0x61, 0x66, 0xe9, 0x22]);
 
 Deno.test("redis: hash fields without a p or e prefix are left alone", async () => {
   await using redis = await startRedisFixture();
@@ -374,5 +401,112 @@ Deno.test("redis: a subject decodes a property when it is read, so a corrupt fie
   assert.equal(
     await redis.client.send(["HGET", "s:lazy:s", "pbroken"]),
     "{not json",
+  );
+});
+
+Deno.test("redis: an error reply from the storage names the subject's key", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send(["SET", "s:test:wrong", "a string, not a hash"]);
+  const storage = createRedisStorage(redis.client, { keyPrefix: PREFIX });
+  const subject = new KRules({ storage }).subject("wrong");
+  const calls: [string, () => Promise<unknown>][] = [
+    ["load", () => storage("wrong").load()],
+    ["get", () => storage("wrong").get(p("a"))],
+    ["store", () => storage("wrong").store({ inserts: [p("a", 1)] })],
+    ["set", () => storage("wrong").set(p("a", 1))],
+    ["function set", () => storage("wrong").set(p("a", (n: unknown) => n))],
+    ["setMany", () => storage("wrong").setMany!([p("a", 1)])],
+    ["subject.get", () => subject.get("a")],
+  ];
+  for (const [name, call] of calls) {
+    await assert.rejects(call(), (error) => {
+      assert.ok(error instanceof RedisReplyError, name);
+      assert.equal(error.code, "WRONGTYPE", name);
+      assert.match(error.message, /subject key "s:test:wrong"/, name);
+      assert.ok(error.cause instanceof RedisReplyError, name);
+      return true;
+    });
+  }
+});
+
+Deno.test("redis: subjectNames escapes glob characters in the key prefix, and lists only its own subjects", async () => {
+  await using redis = await startRedisFixture();
+  // "a*[x]:" unescaped would also match the keys under "abc[x]:" and "ax:".
+  const globby = createRedisStorage(redis.client, { keyPrefix: "a*[x]:" });
+  for (const keyPrefix of ["a*[x]:", "abc[x]:", "ax:", ""]) {
+    const krules = new KRules({
+      storage: createRedisStorage(redis.client, { keyPrefix }),
+    });
+    await krules.subject(`in-${keyPrefix}`).set("n", 1, { useCache: false });
+  }
+  await redis.client.send(["SET", "s:a*[x]:not-a-hash", "1"]);
+  const names: string[] = [];
+  for await (const name of new KRules({ storage: globby }).subjectNames()) {
+    names.push(name);
+  }
+  assert.deepEqual(names, ["in-a*[x]:"]);
+});
+
+Deno.test("redis: compare-and-set retries after repeated conflicts wait a random part of a doubling bound, so contending writers fall out of step", async () => {
+  await using redis = await startRedisFixture();
+  const other = await redis.connect();
+  const TRIALS = 20;
+  const ATTEMPTS = 8;
+  // Waits before retries 1..6 have bounds 1, 2, 4, 8, 16, 32 ms; the last
+  // one is the one measured.
+  const LAST_BOUND = 32;
+  let writes = 0;
+  let lastReply = 0;
+  let waits: number[] = [];
+  // Another writer changes the field just before every compare-and-set, so
+  // every attempt conflicts; the wait is from a conflict's reply to the read
+  // that starts the next attempt.
+  const port: RedisSender = {
+    async send(args: readonly RedisArg[]): Promise<RedisReply> {
+      const command = String(args[0]);
+      if (command === "HGET" && lastReply > 0) {
+        waits.push(performance.now() - lastReply);
+      }
+      if (command.startsWith("EVAL")) {
+        await other.send(["HSET", "s:s", "pn", String(++writes)]);
+      }
+      const reply = await redis.client.send(args);
+      if (command.startsWith("EVAL")) lastReply = performance.now();
+      return reply;
+    },
+  };
+  const storage = createRedisStorage(port, { maxCasAttempts: ATTEMPTS })("s");
+  const firstWaits: number[] = [];
+  const lastWaits: number[] = [];
+  for (let trial = 0; trial < TRIALS; trial++) {
+    waits = [];
+    lastReply = 0;
+    const before = writes;
+    await assert.rejects(
+      storage.set(p("n", (n: unknown) => Number(n ?? 0) + 1)),
+      ConflictError,
+    );
+    assert.equal(writes - before, ATTEMPTS, "one compare-and-set per attempt");
+    // The first conflict retries at once on the value the script returned.
+    assert.equal(waits.length, ATTEMPTS - 2);
+    firstWaits.push(waits[0]);
+    lastWaits.push(waits.at(-1)!);
+  }
+  const sorted = (list: number[]) => list.sort((a, b) => a - b);
+  const [first, last] = [sorted(firstWaits), sorted(lastWaits)];
+  const quartile = (list: number[], q: number) =>
+    list[Math.round(q * (list.length - 1))];
+  const summary = last.map((ms) => ms.toFixed(1)).join(", ");
+  // Without jitter every wait would be the whole bound: none short.
+  assert.ok(last[0] < 0.6 * LAST_BOUND, `no short wait: ${summary}`);
+  // With a fixed wait they would bunch (timer noise aside).
+  assert.ok(
+    quartile(last, 0.75) - quartile(last, 0.25) > LAST_BOUND / 5,
+    `the waits do not spread: ${summary}`,
+  );
+  // And the bound grows: half of 32 ms against half of 1 ms.
+  assert.ok(
+    quartile(last, 0.5) - quartile(first, 0.5) > LAST_BOUND / 4,
+    `the waits do not grow: ${first.join(", ")} then ${summary}`,
   );
 });

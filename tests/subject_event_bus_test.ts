@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
-import {
-  EventBus,
-  PayloadConst,
-  type SubjectEvent,
-  SubjectEventType,
-} from "../src/subject/event_bus.ts";
+import { EventBus, type SubjectEvent } from "../src/subject/event_bus.ts";
+import { PayloadConst, SubjectEventType } from "../src/subject/events.ts";
 import { KRules } from "../src/subject/krules.ts";
 
 function subjectOn(eventBus: EventBus) {
@@ -130,7 +126,7 @@ Deno.test("event bus: '*' matches every type, globs match by pattern, other type
   bus.on("subject-property-*", (e) => void seen.property.push(e.type));
   bus.on("subject-deleted", (e) => void seen.exact.push(e.type));
   bus.on("subject-delete?", (e) => void seen.q.push(e.type));
-  bus.on("subject.property.changed", (e) => void seen.exact.push(e.type));
+  bus.onCustom("subject.property.changed", (e) => void seen.exact.push(e.type));
   const subject = subjectOn(bus);
   await subject.set("a", 1);
   await subject.flush();
@@ -178,17 +174,36 @@ Deno.test("event bus: a handler registered during an emit takes effect from the 
   assert.deepEqual(log, ["outer", "outer", "inner"]);
 });
 
-Deno.test("payload keys and event types are KRules' snake_case wire names", () => {
-  assert.deepEqual(PayloadConst, {
-    PROPERTY_NAME: "property_name",
-    VALUE: "value",
-    OLD_VALUE: "old_value",
-  });
-  assert.deepEqual(SubjectEventType, {
-    PROPERTY_CHANGED: "subject-property-changed",
-    PROPERTY_DELETED: "subject-property-deleted",
-    SUBJECT_DELETED: "subject-deleted",
-  });
+Deno.test("handlers subscribed by SubjectEventType get a Subject's events, with payloads read by PayloadConst", async () => {
+  const bus = new EventBus();
+  const seen: unknown[] = [];
+  for (const type of Object.values(SubjectEventType)) {
+    bus.on(type, (event) => {
+      // Read as plain data, the way a handler for any event type would.
+      const payload: Record<string, unknown> = event.payload;
+      seen.push([
+        type,
+        payload[PayloadConst.PROPERTY_NAME],
+        payload[PayloadConst.VALUE],
+        payload[PayloadConst.OLD_VALUE],
+      ]);
+    });
+  }
+  const subject = subjectOn(bus);
+  await subject.set("a", 1);
+  await subject.set("a", 2);
+  await subject.delete("a");
+  await subject.set("b", 3);
+  await subject.flush();
+  assert.deepEqual(seen, [
+    // An absent old value is null, as Python sends it: the key stays in JSON.
+    ["subject-property-changed", "a", 1, null],
+    ["subject-property-changed", "a", 2, 1],
+    ["subject-property-deleted", "a", undefined, 2],
+    ["subject-property-changed", "b", 3, null],
+    ["subject-property-deleted", "b", undefined, 3],
+    ["subject-deleted", undefined, undefined, undefined],
+  ]);
 });
 
 Deno.test("event bus: on() rejects a non-string type and a non-function handler", () => {

@@ -94,6 +94,23 @@ Deno.test("worker: GET, PUT and POST incr do what the routes say; bad bodies get
     ["PUT", "/subjects/user-1", '"text"', 400, /JSON object/],
     ["PUT", "/subjects/user-1", "42", 400, /JSON object/],
     ["PUT", "/subjects/user-1", '{"\\ud800": 1}', 400, /well-formed/],
+    // A number JSON reads as Infinity: 400, and the good property beside it is not written either.
+    ["PUT", "/subjects/user-1", '{"ok": 1, "n": 1e400}', 400, /Infinity/],
+    [
+      "PUT",
+      "/subjects/user-1",
+      '{"at": {"deep": [1, -1e999]}}',
+      400,
+      /-Infinity/,
+    ],
+    // Incrementing a string answers 409 and leaves the string alone.
+    [
+      "POST",
+      "/subjects/user-1/incr/email",
+      undefined,
+      409,
+      /"email".*not a number/,
+    ],
     ["GET", "/subjects/%E0%A4%A", undefined, 400, /percent-encoding/],
     ["GET", "/nowhere", undefined, 404, /Not found/],
     ["GET", "/subjects/", undefined, 404, /Not found/],

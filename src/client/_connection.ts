@@ -6,15 +6,14 @@
  * @module
  */
 
-import {
-  RedisConnectionError,
-  RedisReplyError,
-  RedisTimeoutError,
-} from "./errors.ts";
+import { RedisConnectionError, RedisTimeoutError } from "./errors.ts";
+import { PendingReplies } from "./_pending.ts";
+import { scrubSecrets } from "./_scrub.ts";
 import {
   CommandWriter,
   ErrorReply,
   type ParsedReply,
+  ProtocolError,
   ReplyParser,
 } from "./resp.ts";
 import type { RedisArg, RedisReply } from "./types.ts";
@@ -27,9 +26,6 @@ export interface ConnectionStats {
   writes: number;
 }
 
-type Resolve = (reply: RedisReply) => void;
-type Reject = (error: Error) => void;
-
 const MIN_READ = 64 * 1024;
 const MAX_READ = 1024 * 1024;
 
@@ -41,6 +37,11 @@ export interface ConnectionOptions {
   timeoutMs: number;
   /** Counters shared with the client. */
   stats: ConnectionStats;
+  /**
+   * Credentials to scrub from whatever the server sends before it goes into
+   * an error; see `secretsOf`.
+   */
+  secrets: readonly string[];
   /** Called once if the socket fails or the server closes it. */
   onDrop(error: RedisConnectionError): void;
 }
@@ -51,25 +52,16 @@ export class Connection {
   readonly #options: ConnectionOptions;
   readonly #parser = new ReplyParser();
   readonly #writer = new CommandWriter();
-  // Commands awaiting replies, in send order, as parallel arrays rather than
-  // one object each: under load that is most of what the client allocates.
-  // `#head` is the next to get a reply; a `null` resolver marks a command
-  // that timed out, whose late reply is read and dropped.
-  #resolvers: (Resolve | null)[] = [];
-  #rejecters: Reject[] = [];
-  /** The command names (`args[0]`), for error messages; never arguments. */
-  #names: unknown[] = [];
-  /** `performance.now()` after which each command times out. */
-  #deadlines: number[] = [];
-  #head = 0;
-  /** Index of the first command not yet known to have timed out. */
-  #unexpired = 0;
-  /** Commands still waiting for a reply, timed-out ones excluded. */
-  #waiting = 0;
+  readonly #pending: PendingReplies;
   /** The deadline shared by every command sent in the current tick. */
   #tickDeadline = Infinity;
   /** The scheduled reply-timeout check, if any. */
   #timer: AbortSignal | null = null;
+  /** `performance.now()` when the scheduled check runs. */
+  #timerAt = Infinity;
+  #seen: Uint8Array | null = null;
+  /** `performance.now()` of the last read that brought data. */
+  #lastReadAt = performance.now();
   #writing = false;
   #flushScheduled = false;
   /** Set once the connection can take no more commands. */
@@ -83,7 +75,7 @@ export class Connection {
   #closing = false;
   #drained: (() => void) | null = null;
   readonly #reading: Promise<void>;
-  #timeoutMs: number;
+  readonly #timeoutMs: number;
 
   /**
    * Takes ownership of `conn` and starts reading from it.
@@ -94,21 +86,29 @@ export class Connection {
   constructor(conn: Deno.Conn, options: ConnectionOptions) {
     this.#conn = conn;
     this.#options = options;
+    this.#pending = new PendingReplies(this.scrub);
     this.#timeoutMs = options.timeoutMs;
     this.#reading = this.#readLoop();
   }
 
   /**
-   * Changes the reply timeout for commands sent from now on; the handshake
-   * runs under the connect timeout, later commands under the command timeout.
-   *
-   * @param timeoutMs Milliseconds per reply; 0 waits forever.
-   * @returns This connection.
+   * The start of what the peer sent first (up to 64 bytes), or `null` while
+   * nothing arrived: what a peer that is not Redis said, for messages.
    */
-  withTimeout(timeoutMs: number): this {
-    this.#timeoutMs = timeoutMs;
-    return this;
+  get seen(): Uint8Array | null {
+    return this.#seen;
   }
+
+  /**
+   * Hides the connection's credentials in text from the server.
+   *
+   * @param text Anything the server or peer sent.
+   * @returns The text with every secret replaced by `***`.
+   */
+  scrub = (text: string): string =>
+    this.#options.secrets.length === 0
+      ? text
+      : scrubSecrets(text, this.#options.secrets);
 
   /** Whether the connection still takes commands. */
   get usable(): boolean {
@@ -121,9 +121,12 @@ export class Connection {
    * tick, in one write.
    *
    * @param args The command and its arguments.
+   * @param deadline `performance.now()` by which the reply must be in, when
+   * earlier than the reply timeout allows: a command that waited for this
+   * connection brings what is left of its time.
    * @returns The reply; error replies reject with `RedisReplyError`.
    */
-  send(args: readonly RedisArg[]): Promise<RedisReply> {
+  send(args: readonly RedisArg[], deadline?: number): Promise<RedisReply> {
     const failure = this.#failure ?? this.#writeFailure;
     if (failure !== null) return Promise.reject(failure);
     try {
@@ -139,17 +142,12 @@ export class Connection {
         : Infinity;
       queueMicrotask(this.#flush);
     }
-    const promise = new Promise<RedisReply>((resolve, reject) => {
-      this.#resolvers.push(resolve);
-      this.#rejecters.push(reject);
-    });
-    this.#names.push(args[0]);
-    this.#deadlines.push(this.#tickDeadline);
-    this.#waiting++;
+    const due = deadline !== undefined && deadline < this.#tickDeadline
+      ? deadline
+      : this.#tickDeadline;
+    const promise = this.#pending.add(args[0], due);
     this.#options.stats.commands++;
-    if (this.#timer === null && this.#tickDeadline !== Infinity) {
-      this.#armTimer(this.#timeoutMs);
-    }
+    if (due < this.#timerAt) this.#armTimer(due);
     return promise;
   }
 
@@ -158,7 +156,7 @@ export class Connection {
    * failed; a late reply to a timed-out command is not waited for.
    */
   drain(): Promise<void> {
-    if (this.#waiting === 0 || this.#failure !== null) {
+    if (this.#pending.waiting === 0 || this.#failure !== null) {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -221,6 +219,8 @@ export class Connection {
       while (true) {
         const n = await this.#conn.read(buf);
         if (n === null) break;
+        this.#lastReadAt = performance.now();
+        this.#seen ??= buf.slice(0, Math.min(n, 64));
         this.#parser.feed(buf.subarray(0, n), this.#onReply);
         // Big replies arrive faster with bigger reads.
         if (n === buf.byteLength && buf.byteLength < MAX_READ) {
@@ -235,12 +235,16 @@ export class Connection {
       );
     } catch (cause) {
       if (this.#failure === null) {
+        // A parser error may quote the stream, which may echo a secret.
+        const invalid = cause instanceof ProtocolError
+          ? new ProtocolError(this.scrub(cause.message))
+          : undefined;
         this.#fail(
           new RedisConnectionError(
-            cause instanceof Error && cause.name === "ProtocolError"
-              ? `The server at ${this.#options.label} sent an invalid reply (${cause.message}); the connection was dropped.`
+            invalid !== undefined
+              ? `The server at ${this.#options.label} sent an invalid reply (${invalid.message}); the connection was dropped.`
               : `Reading from ${this.#options.label} failed: ${message(cause)}`,
-            { cause },
+            { cause: invalid ?? cause },
           ),
           true,
         );
@@ -249,38 +253,10 @@ export class Connection {
   }
 
   #onReply = (reply: ParsedReply): void => {
-    const head = this.#head;
-    if (head === this.#resolvers.length) {
-      throw Object.assign(
-        new Error("a reply arrived that no command asked for"),
-        { name: "ProtocolError" },
-      );
+    if (!this.#pending.settle(reply)) {
+      throw new ProtocolError("a reply arrived that no command asked for");
     }
-    const resolve = this.#resolvers[head];
-    this.#head = head + 1;
-    if (resolve !== null) {
-      this.#waiting--;
-      if (reply instanceof ErrorReply) {
-        this.#rejecters[head](
-          new RedisReplyError(reply.message, commandName(this.#names[head])),
-        );
-      } else {
-        resolve(reply);
-      }
-    }
-    if (this.#head === this.#resolvers.length) {
-      this.#reset();
-    } else if (this.#head >= 4096 && this.#head * 2 >= this.#resolvers.length) {
-      // Drop answered commands so a busy connection's arrays do not grow forever.
-      const from = this.#head;
-      this.#resolvers = this.#resolvers.slice(from);
-      this.#rejecters = this.#rejecters.slice(from);
-      this.#names = this.#names.slice(from);
-      this.#deadlines = this.#deadlines.slice(from);
-      this.#unexpired = Math.max(0, this.#unexpired - from);
-      this.#head = 0;
-    }
-    if (this.#waiting === 0) this.#notifyDrained();
+    if (this.#pending.waiting === 0) this.#notifyDrained();
     if (
       reply instanceof ErrorReply &&
       reply.message.startsWith("ERR Protocol error")
@@ -289,7 +265,9 @@ export class Connection {
       // the next command to a fresh connection instead of into the closing one.
       this.#fail(
         new RedisConnectionError(
-          `The server at ${this.#options.label} closed the connection after a protocol error (${reply.message}).`,
+          `The server at ${this.#options.label} closed the connection after a protocol error (${
+            this.scrub(reply.message)
+          }).`,
         ),
         true,
       );
@@ -302,55 +280,54 @@ export class Connection {
     drained?.();
   }
 
-  #reset(): void {
-    this.#resolvers = [];
-    this.#rejecters = [];
-    this.#names = [];
-    this.#deadlines = [];
-    this.#head = 0;
-    this.#unexpired = 0;
-  }
-
   /**
    * One timer serves every command: deadlines grow in queue order, so only the
    * oldest command still waiting needs watching.
    */
-  #armTimer(delayMs: number): void {
+  #armTimer(at: number): void {
     // AbortSignal.timeout, not setTimeout: the first setTimeout of a process
     // costs milliseconds of set-up, which a cold worker would pay before its
     // first reply. Its listener holds the process open until it fires or is
     // removed, which #fail does when the connection ends.
-    const timer = AbortSignal.timeout(Math.max(0, Math.ceil(delayMs)));
+    this.#timer?.removeEventListener("abort", this.#onTimer);
+    const timer = AbortSignal.timeout(
+      Math.max(0, Math.ceil(at - performance.now())),
+    );
     timer.addEventListener("abort", this.#onTimer, { once: true });
     this.#timer = timer;
+    this.#timerAt = at;
   }
 
   #onTimer = (): void => {
     this.#timer = null;
+    this.#timerAt = Infinity;
     if (this.#failure !== null) return;
     const now = performance.now();
-    const count = this.#resolvers.length;
-    let i = Math.max(this.#unexpired, this.#head);
-    for (; i < count; i++) {
-      if (this.#deadlines[i] > now) break;
-      const settled = this.#resolvers[i] === null;
-      this.#resolvers[i] = null;
-      if (!settled) {
-        this.#waiting--;
-        this.#rejecters[i](
-          new RedisTimeoutError(
-            `${
-              commandName(this.#names[i])
-            } got no reply from ${this.#options.label} within ${this.#timeoutMs} ms.`,
-          ),
-        );
-      }
+    const waiting = this.#pending.waiting;
+    const next = this.#pending.expire(
+      now,
+      (command) =>
+        new RedisTimeoutError(
+          `${command} got no reply from ${this.#options.label} within ${this.#timeoutMs} ms.`,
+        ),
+    );
+    if (
+      this.#pending.waiting < waiting &&
+      now - this.#lastReadAt >= this.#timeoutMs
+    ) {
+      // A command timed out and nothing at all arrived meanwhile: the peer or
+      // the path to it is gone (a dead NAT entry, a proxy without backend).
+      // Waiting longer only times out every later command too.
+      this.#fail(
+        new RedisConnectionError(
+          `Nothing arrived from ${this.#options.label} for ${this.#timeoutMs} ms while commands waited; the connection was presumed dead and dropped, and the client reconnects.`,
+        ),
+        true,
+      );
+      return;
     }
-    this.#unexpired = i;
-    if (i < count && this.#deadlines[i] !== Infinity) {
-      this.#armTimer(this.#deadlines[i] - now);
-    }
-    if (this.#waiting === 0) this.#notifyDrained();
+    if (next !== Infinity) this.#armTimer(next);
+    if (this.#pending.waiting === 0) this.#notifyDrained();
   };
 
   #fail(error: Error, dropped: boolean): void {
@@ -358,11 +335,8 @@ export class Connection {
     this.#failure = error;
     this.#timer?.removeEventListener("abort", this.#onTimer);
     this.#timer = null;
-    for (let i = this.#head; i < this.#resolvers.length; i++) {
-      if (this.#resolvers[i] !== null) this.#rejecters[i](error);
-    }
-    this.#reset();
-    this.#waiting = 0;
+    this.#timerAt = Infinity;
+    this.#pending.failAll(error);
     this.#notifyDrained();
     try {
       this.#conn.close();
@@ -373,10 +347,6 @@ export class Connection {
       this.#options.onDrop(error as RedisConnectionError);
     }
   }
-}
-
-function commandName(name: unknown): string {
-  return typeof name === "string" ? name.toUpperCase() : "?";
 }
 
 function message(error: unknown): string {

@@ -7,13 +7,30 @@
 
 import { backoffDelay, sleep } from "../async/backoff.ts";
 import { Connection, type ConnectionStats } from "./_connection.ts";
+import { ProtocolError } from "./resp.ts";
+import { refusal } from "./_guard.ts";
+import { secretsOf } from "./_scrub.ts";
+import {
+  type ClientTelemetry,
+  clientTelemetry,
+  type TelemetryOptions,
+} from "../telemetry/client_telemetry.ts";
 import {
   RedisConnectionError,
   RedisError,
   RedisReplyError,
   RedisTimeoutError,
 } from "./errors.ts";
+import {
+  type RedisClientEvent,
+  RedisConnectEvent,
+  RedisDisconnectEvent,
+  RedisErrorEvent,
+  RedisEventTarget,
+  RedisReconnectingEvent,
+} from "./events.ts";
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
+import { sendWithWait, writeThenWait } from "./replication.ts";
 import { parseRedisUrl, type RedisEndpoint } from "./url.ts";
 
 /** How the client reconnects after the connection drops. */
@@ -50,12 +67,23 @@ export interface RedisClientOptions {
    */
   connectTimeoutMs?: number;
   /**
-   * Milliseconds to wait for each reply before the command rejects with
-   * `RedisTimeoutError`; `0` waits forever.
+   * Milliseconds a call may take, from `send()` until it settles, time spent
+   * waiting for a (re)connect included; `0` waits forever. A command that
+   * was sent and got no reply in time rejects with `RedisTimeoutError`; one
+   * that never got a connection rejects with `RedisConnectionError`.
    *
    * @default {5000}
    */
   commandTimeoutMs?: number;
+  /**
+   * Commands that may wait for a connection while the client is
+   * disconnected or reconnecting. Past this bound `send()` rejects at once
+   * with `RedisConnectionError`; each waiting command still rejects when its
+   * `commandTimeoutMs` runs out.
+   *
+   * @default {10000}
+   */
+  maxPendingCommands?: number;
   /** TLS settings for `rediss://` URLs. */
   tls?: {
     /** PEM certificates trusted in addition to the system's roots. */
@@ -65,11 +93,12 @@ export interface RedisClientOptions {
   clientName?: string;
   /**
    * Reconnect after a dropped connection, or `false` to let every later
-   * command reject instead.
-   *
-   * @default {{ maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 2000 }}
+   * command reject instead. Defaults to
+   * `{ maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 2000 }`.
    */
   reconnect?: false | ReconnectOptions;
+  /** What command spans record when Deno exports telemetry (`OTEL_DENO=true`). */
+  telemetry?: TelemetryOptions;
 }
 
 /** Counters of what a client has done, for tests and monitoring. */
@@ -85,10 +114,20 @@ export interface RedisClientStats {
 interface Settings {
   connectTimeoutMs: number;
   commandTimeoutMs: number;
+  maxPendingCommands: number;
   caCerts: string[] | undefined;
   clientName: string | undefined;
   reconnect: Required<ReconnectOptions> | false;
 }
+
+/** Set while `duplicate()` constructs a client that skips the guard. */
+let dedicating = false;
+
+/** Set by `RedisClient`, which alone can reach its private send. */
+let unguarded: (
+  client: RedisClient,
+  args: readonly RedisArg[],
+) => Promise<RedisReply>;
 
 /**
  * A Redis client over one auto-pipelined connection: commands issued in the
@@ -108,8 +147,18 @@ interface Settings {
  * console.log(await client.send(["HGET", "s:app:user-1", "pname"])); // "\"Ada\""
  * ```
  */
-export class RedisClient implements RedisSender, AsyncDisposable {
+export class RedisClient extends RedisEventTarget
+  implements RedisSender, AsyncDisposable {
+  static {
+    unguarded = (client, args) => client.#traced(args);
+  }
+  /** The URL and options as given, for `duplicate()`; never shown. */
+  readonly #given: { url: string | URL; options: RedisClientOptions };
+  /** Whether `send()` refuses commands that would break a shared connection. */
+  readonly #guarded: boolean;
   readonly #endpoint: RedisEndpoint;
+  /** `null` unless Deno exports telemetry; then every command gets a span. */
+  readonly #telemetry: ClientTelemetry | null;
   readonly #settings: Settings;
   readonly #stats: ConnectionStats & { reconnects: number } = {
     commands: 0,
@@ -118,6 +167,14 @@ export class RedisClient implements RedisSender, AsyncDisposable {
   };
   #conn: Connection | null = null;
   #connecting: Promise<Connection> | null = null;
+  /** Commands sent while no connection was up, oldest first. */
+  #offline: Waiting[] = [];
+  /** Fires when the oldest waiting command's deadline passes. */
+  #offlineTimer: AbortSignal | null = null;
+  /** Why the last connection attempt failed, for the errors of waiting commands. */
+  #lastConnectError: unknown = undefined;
+  /** Ends a backoff wait early when a command starts waiting. */
+  #wake: AbortController | null = null;
   /** Whether a connection was ever established, so a loss is a reconnect. */
   #everConnected = false;
   #closed = false;
@@ -132,9 +189,17 @@ export class RedisClient implements RedisSender, AsyncDisposable {
    * @param options Timeouts, TLS, client name and reconnect policy.
    * @throws {TypeError} when the URL or an option is invalid.
    */
-  constructor(url: string | URL, options: RedisClientOptions = {}) {
+  constructor(url: string | URL, options?: RedisClientOptions) {
+    super();
     this.#endpoint = parseRedisUrl(url);
-    this.#settings = checkOptions(options);
+    this.#settings = checkOptions(options ?? {});
+    this.#given = { url, options: { ...options } };
+    this.#guarded = !dedicating;
+    this.#telemetry = clientTelemetry(
+      this,
+      this.#endpoint,
+      options?.telemetry,
+    );
   }
 
   /** The server's URL with the password replaced by `***`. */
@@ -152,6 +217,11 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     return this.#closed;
   }
 
+  /** Whether a connection is up now: a command sent now goes straight to the socket. */
+  get connected(): boolean {
+    return this.#conn !== null && this.#conn.usable;
+  }
+
   /**
    * Connects now if not connected yet, making one attempt.
    *
@@ -167,18 +237,89 @@ export class RedisClient implements RedisSender, AsyncDisposable {
   /**
    * Sends one command. Commands sent in the same tick leave in one write.
    *
+   * `commandTimeoutMs` counts from this call until the returned promise
+   * settles. While the client is disconnected the command waits (at most
+   * `maxPendingCommands` of them) for the reconnect going on in the
+   * background; if its time runs out first it rejects with
+   * `RedisConnectionError`, the last connect error as `cause`, and was never
+   * sent.
+   *
    * @param args The command name and its arguments, e.g. `["HGET", key, field]`.
    * @returns The decoded reply.
    * @throws {RedisReplyError} when the server answers with an error.
-   * @throws {RedisConnectionError} when the connection drops before the reply, or the client is closed.
+   * @throws {RedisConnectionError} when no connection came up in time, the
+   * connection dropped before the reply, too many commands already wait for a
+   * connection, or the client is closed.
    * @throws {RedisTimeoutError} when no reply arrives within `commandTimeoutMs`.
    * @throws {TypeError} when an argument is not a string, finite number or `Uint8Array`.
    */
   send(args: readonly RedisArg[]): Promise<RedisReply> {
+    if (this.#guarded) {
+      const refused = refusal(args);
+      if (refused !== undefined) return Promise.reject(refused);
+    }
+    return this.#traced(args);
+  }
+
+  /** Sends `args`, in a span when Deno exports telemetry. */
+  #traced(args: readonly RedisArg[]): Promise<RedisReply> {
+    const telemetry = this.#telemetry;
+    return telemetry === null
+      ? this.#send(args)
+      : telemetry.command(args, this.#send(args));
+  }
+
+  /**
+   * Opens a new client with its own connection to the same server, with the
+   * same options except those given. Its `send()` takes every command, those
+   * a shared client refuses included: transactions (`MULTI`/`EXEC`, `WATCH`),
+   * blocking reads (`BLPOP`, `XREAD BLOCK`), `SELECT`. For blocking commands,
+   * give it a `commandTimeoutMs` longer than they block, or `0`.
+   *
+   * @param options Options that differ from this client's.
+   * @returns The new client, connected. Close it when done.
+   * @throws {RedisConnectionError} when the server cannot be reached in time.
+   *
+   * @example A transaction on its own connection
+   * ```ts ignore
+   * await using own = await client.duplicate();
+   * await Promise.all([
+   *   own.send(["MULTI"]),
+   *   own.send(["INCR", "visits"]),
+   *   own.send(["EXEC"]),
+   * ]);
+   * ```
+   */
+  async duplicate(options?: RedisClientOptions): Promise<RedisClient> {
+    const client = newDedicatedClient(this.#given.url, {
+      ...this.#given.options,
+      ...options,
+    });
+    return await client.connect();
+  }
+
+  #send(args: readonly RedisArg[]): Promise<RedisReply> {
     const conn = this.#conn;
     if (conn !== null && conn.usable) return conn.send(args);
     if (this.#closed) return Promise.reject(this.#closedError());
-    return this.#connection().then((c) => c.send(args));
+    return this.#waitForConnection(args);
+  }
+
+  /**
+   * The library's private path for a write followed by `WAIT`: both go
+   * through the unguarded send in one tick, so they are queued on one
+   * connection (or wait for the next together) and leave in one write.
+   *
+   * @ignore
+   */
+  [sendWithWait](
+    args: readonly RedisArg[],
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<RedisReply> {
+    const guarded = refusal(args);
+    if (guarded !== undefined) return Promise.reject(guarded);
+    return writeThenWait((a) => this.#traced(a), args, replicas, timeoutMs);
   }
 
   /**
@@ -196,7 +337,7 @@ export class RedisClient implements RedisSender, AsyncDisposable {
   }
 
   /** Describes the client by its redacted URL. */
-  toString(): string {
+  override toString(): string {
     return `RedisClient(${this.url})`;
   }
 
@@ -220,6 +361,7 @@ export class RedisClient implements RedisSender, AsyncDisposable {
   async #shutdown(): Promise<void> {
     this.#closed = true;
     this.#abort.abort();
+    this.#failWaiting(this.#closedError());
     if (this.#connecting !== null) {
       await this.#connecting.catch(() => {});
     }
@@ -228,13 +370,107 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     if (conn !== null) {
       await conn.drain();
       await conn.close();
+      this.#emit(
+        new RedisDisconnectEvent({ address: this.#address, cause: undefined }),
+      );
     }
+  }
+
+  /** `host:port` of the server, as events name it. */
+  get #address(): string {
+    const { hostname, port } = this.#endpoint;
+    return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  }
+
+  #emit(event: RedisClientEvent): void {
+    this.dispatchEvent(event);
   }
 
   #closedError(): RedisConnectionError {
     return new RedisConnectionError(
       `The client for ${this.url} is closed; create a new one.`,
     );
+  }
+
+  /** Queues a command until a connection is up, within its deadline. */
+  #waitForConnection(args: readonly RedisArg[]): Promise<RedisReply> {
+    const { maxPendingCommands, commandTimeoutMs } = this.#settings;
+    if (this.#offline.length >= maxPendingCommands) {
+      return Promise.reject(
+        new RedisConnectionError(
+          `${this.url} is not connected and maxPendingCommands (${maxPendingCommands}) commands already wait for a connection; ` +
+            `this one was not sent. Raise maxPendingCommands, or send less while Redis is unreachable.`,
+          causeOf(this.#lastConnectError),
+        ),
+      );
+    }
+    const deadline = commandTimeoutMs > 0
+      ? performance.now() + commandTimeoutMs
+      : Infinity;
+    const { promise, resolve, reject } = Promise.withResolvers<RedisReply>();
+    this.#offline.push({ args, deadline, resolve, reject });
+    if (this.#offline.length === 1) {
+      if (deadline !== Infinity) this.#armOfflineTimer(deadline);
+      // A command that waits wants an attempt now, not after the backoff.
+      this.#wake?.abort();
+    }
+    this.#connection().catch(() => {});
+    return promise;
+  }
+
+  #armOfflineTimer(at: number): void {
+    // AbortSignal.timeout rather than setTimeout: see #open.
+    const timer = AbortSignal.timeout(
+      Math.max(0, Math.ceil(at - performance.now())),
+    );
+    timer.addEventListener("abort", this.#onOfflineTimer, { once: true });
+    this.#offlineTimer = timer;
+  }
+
+  #onOfflineTimer = (): void => {
+    this.#offlineTimer = null;
+    const now = performance.now();
+    const waiting = this.#offline;
+    let expired = 0;
+    while (expired < waiting.length && waiting[expired].deadline <= now) {
+      expired++;
+    }
+    if (expired > 0) {
+      const last = this.#lastConnectError;
+      const error = new RedisConnectionError(
+        `No connection to ${this.url} within ${this.#settings.commandTimeoutMs} ms; the command was not sent${
+          last === undefined ? "" : ` (last attempt: ${message(last)})`
+        }. The client keeps reconnecting in the background.`,
+        causeOf(last),
+      );
+      for (const entry of waiting.splice(0, expired)) entry.reject(error);
+    }
+    if (waiting.length > 0 && waiting[0].deadline !== Infinity) {
+      this.#armOfflineTimer(waiting[0].deadline);
+    }
+  };
+
+  /** Hands every waiting command to the new connection, in the order they were sent. */
+  #flushWaiting(conn: Connection): void {
+    const waiting = this.#offline;
+    if (waiting.length === 0) return;
+    this.#offline = [];
+    this.#stopOfflineTimer();
+    for (const entry of waiting) {
+      conn.send(entry.args, entry.deadline).then(entry.resolve, entry.reject);
+    }
+  }
+
+  #failWaiting(error: unknown): void {
+    const waiting = this.#offline;
+    this.#offline = [];
+    this.#stopOfflineTimer();
+    for (const entry of waiting) entry.reject(error as Error);
+  }
+
+  #stopOfflineTimer(): void {
+    this.#offlineTimer?.removeEventListener("abort", this.#onOfflineTimer);
+    this.#offlineTimer = null;
   }
 
   #connection(): Promise<Connection> {
@@ -244,11 +480,11 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     if (this.#closed) return Promise.reject(this.#closedError());
     if (this.#connecting === null) {
       if (this.#everConnected && this.#settings.reconnect === false) {
-        return Promise.reject(
-          new RedisConnectionError(
-            `The connection to ${this.url} was lost and reconnect is disabled; create a new client.`,
-          ),
+        const error = new RedisConnectionError(
+          `The connection to ${this.url} was lost and reconnect is disabled; create a new client.`,
         );
+        this.#failWaiting(error);
+        return Promise.reject(error);
       }
       const attempts = this.#everConnected && this.#settings.reconnect
         ? this.#settings.reconnect.maxAttempts
@@ -257,7 +493,11 @@ export class RedisClient implements RedisSender, AsyncDisposable {
       this.#connecting = connecting;
       connecting.then(
         () => this.#connecting = null,
-        () => this.#connecting = null,
+        (error) => {
+          this.#connecting = null;
+          // The round is over: what still waits gets its last error now.
+          this.#failWaiting(error);
+        },
       );
     }
     return this.#connecting;
@@ -267,16 +507,31 @@ export class RedisClient implements RedisSender, AsyncDisposable {
     const policy = this.#settings.reconnect;
     let lastError: unknown;
     for (let attempt = 0; attempt < attempts; attempt++) {
-      if (attempt > 0 && policy) {
-        // Jitter in the upper half keeps many clients from reconnecting in step.
-        await sleep(
-          backoffDelay(attempt, {
-            baseMs: policy.baseDelayMs,
-            maxMs: policy.maxDelayMs,
-            floor: 0.5,
+      // Jitter in the upper half keeps many clients from reconnecting in step.
+      const delayMs = attempt > 0 && policy
+        ? backoffDelay(attempt, {
+          baseMs: policy.baseDelayMs,
+          maxMs: policy.maxDelayMs,
+          floor: 0.5,
+        })
+        : 0;
+      if (this.#everConnected) {
+        this.#emit(
+          new RedisReconnectingEvent({
+            address: this.#address,
+            attempt: attempt + 1,
+            delayMs,
           }),
-          this.#abort.signal,
         );
+      }
+      if (attempt > 0 && policy) {
+        const wake = new AbortController();
+        this.#wake = wake;
+        await sleep(
+          delayMs,
+          AbortSignal.any([this.#abort.signal, wake.signal]),
+        );
+        this.#wake = null;
       }
       if (this.#closed) throw this.#closedError();
       try {
@@ -285,21 +540,35 @@ export class RedisClient implements RedisSender, AsyncDisposable {
           await conn.close();
           throw this.#closedError();
         }
-        if (this.#everConnected) this.#stats.reconnects++;
+        const reconnect = this.#everConnected;
+        if (reconnect) this.#stats.reconnects++;
         this.#everConnected = true;
+        this.#lastConnectError = undefined;
         this.#conn = conn;
+        // Now, before any later send() can write ahead of them.
+        this.#flushWaiting(conn);
+        this.#emit(
+          new RedisConnectEvent({ address: this.#address, reconnect }),
+        );
         return conn;
       } catch (error) {
         if (error instanceof Deno.errors.NotCapable) throw error;
         lastError = error;
+        this.#lastConnectError = error;
+        if (error instanceof Error && !this.#closed) {
+          this.#emit(new RedisErrorEvent({ address: this.#address, error }));
+        }
+        // A server that refuses the credentials or the database will refuse
+        // them again: the commands waiting get its answer now.
+        if (error instanceof RedisReplyError && !RETRYABLE.has(error.code)) {
+          throw error;
+        }
       }
     }
     if (this.#closed) throw this.#closedError();
     if (lastError instanceof RedisError) throw lastError;
     throw new RedisConnectionError(
-      `Cannot connect to ${this.url}: ${
-        lastError instanceof Error ? lastError.message : String(lastError)
-      }`,
+      `Cannot connect to ${this.url}: ${message(lastError)}`,
       { cause: lastError },
     );
   }
@@ -308,69 +577,92 @@ export class RedisClient implements RedisSender, AsyncDisposable {
   async #open(): Promise<Connection> {
     const { hostname, port, tls } = this.#endpoint;
     const { connectTimeoutMs } = this.#settings;
+    const deadline = performance.now() + connectTimeoutMs;
     // AbortSignal.timeout rather than setTimeout: the first setTimeout of a
     // process costs milliseconds of lazy set-up, which a cold worker would
     // pay before its first reply. The signal's timer keeps nothing alive.
     const timeout = AbortSignal.timeout(connectTimeoutMs);
     const signal = AbortSignal.any([timeout, this.#abort.signal]);
     let socket: Deno.Conn;
+    let handshaking = false;
     try {
       // TCP_NODELAY is Deno's default, which a request/reply protocol wants.
+      const tcp = await abortable(Deno.connect({ hostname, port }), signal);
+      // Keepalive probes let the kernel notice a peer that vanished while the
+      // connection was idle.
+      tcp.setKeepAlive(true);
       if (tls) {
+        handshaking = true;
+        // TLS over the socket set up above: Deno.connectTls has no keepalive.
         const tlsConn = await abortable(
-          Deno.connectTls({ hostname, port, caCerts: this.#settings.caCerts }),
+          Deno.startTls(tcp, { hostname, caCerts: this.#settings.caCerts }),
           signal,
+          tcp,
         );
         socket = tlsConn;
         // Verify the certificate now, so a bad one fails the connect, not a command.
         await abortable(tlsConn.handshake(), signal, tlsConn);
       } else {
-        socket = await abortable(Deno.connect({ hostname, port }), signal);
+        socket = tcp;
       }
     } catch (cause) {
       if (cause instanceof Deno.errors.NotCapable) throw cause;
-      const why = timeout.aborted
-        ? `no connection within ${connectTimeoutMs} ms`
-        : cause instanceof Error
-        ? cause.message
-        : String(cause);
+      let why = !timeout.aborted
+        ? message(cause)
+        : handshaking
+        ? `no TLS handshake within ${connectTimeoutMs} ms`
+        : `no connection within ${connectTimeoutMs} ms`;
+      if (
+        handshaking && (timeout.aborted || !/certificate|issuer/i.test(why))
+      ) {
+        why += "; the server may not speak TLS; use redis://";
+      }
       throw new RedisConnectionError(`Cannot connect to ${this.url}: ${why}`, {
         cause,
       });
     }
     const conn = new Connection(socket, {
       label: this.url,
-      timeoutMs: Math.min(
-        connectTimeoutMs,
-        this.#settings.commandTimeoutMs || Infinity,
-      ),
+      timeoutMs: this.#settings.commandTimeoutMs,
+      secrets: secretsOf(this.#endpoint.username, this.#endpoint.password),
       stats: this.#stats,
-      onDrop: () => {
-        if (this.#conn === conn) this.#conn = null;
+      onDrop: (cause) => {
+        if (this.#conn === conn) {
+          this.#conn = null;
+          this.#emit(
+            new RedisDisconnectEvent({ address: this.#address, cause }),
+          );
+        }
         // Reconnect eagerly, so a quiet client is ready before it is needed.
         if (!this.#closed && this.#settings.reconnect !== false) {
           this.#connection().catch(() => {});
         }
       },
     });
+    let pong: RedisReply;
     try {
-      await this.#handshake(conn);
+      pong = await this.#handshake(conn, deadline);
     } catch (error) {
       await conn.close();
-      // A server that takes the socket but does not answer the handshake
-      // within the connect timeout has not been connected to.
-      if (error instanceof RedisTimeoutError) {
-        throw new RedisConnectionError(
-          `Cannot connect to ${this.url}: ${error.message}`,
-          { cause: error },
-        );
-      }
-      throw error;
+      throw this.#handshakeError(error, conn);
     }
-    return conn.withTimeout(this.#settings.commandTimeoutMs);
+    if (pong !== "PONG") {
+      await conn.close();
+      throw new RedisConnectionError(
+        `Cannot connect to ${this.url}: the peer answered PING with ${
+          conn.scrub(JSON.stringify(pong))
+        }, not "PONG"; is this a Redis port?`,
+      );
+    }
+    return conn;
   }
 
-  async #handshake(conn: Connection): Promise<void> {
+  /**
+   * Sends `AUTH`, `SELECT` and `CLIENT SETNAME` as needed, then `PING`, all
+   * in one write: the `PONG` proves the peer speaks Redis, at no extra round
+   * trip.
+   */
+  async #handshake(conn: Connection, deadline: number): Promise<RedisReply> {
     const { username, password, db } = this.#endpoint;
     const steps: Promise<RedisReply>[] = [];
     const names: string[] = [];
@@ -380,38 +672,103 @@ export class RedisClient implements RedisSender, AsyncDisposable {
           username === undefined
             ? ["AUTH", password]
             : ["AUTH", username, password],
+          deadline,
         ),
       );
       names.push("AUTH");
     }
     if (db !== 0) {
-      steps.push(conn.send(["SELECT", db]));
+      steps.push(conn.send(["SELECT", db], deadline));
       names.push("SELECT");
     }
     if (this.#settings.clientName !== undefined) {
-      steps.push(conn.send(["CLIENT", "SETNAME", this.#settings.clientName]));
+      steps.push(
+        conn.send(["CLIENT", "SETNAME", this.#settings.clientName], deadline),
+      );
       names.push("CLIENT SETNAME");
     }
-    if (this.#everConnected) {
-      // A dying server's listening socket can still complete a TCP handshake;
-      // a reply proves that a real server will serve the commands now waiting.
-      steps.push(conn.send(["PING"]));
-      names.push("PING");
-    }
+    steps.push(conn.send(["PING"], deadline));
+    names.push("PING");
     const results = await Promise.allSettled(steps);
     for (const [i, result] of results.entries()) {
       if (result.status === "fulfilled") continue;
       const error = result.reason;
       if (error instanceof RedisReplyError) {
-        throw new RedisReplyError(
-          error.message.replace(/ \(command: [^)]*\)$/, ""),
-          undefined,
-          `${names[i]} failed on ${this.url}`,
-        );
+        throw new RedisReplyError(error.reply, {
+          context: `${names[i]} failed on ${this.url}`,
+          cause: error,
+        });
       }
       throw error;
     }
+    return (results.at(-1) as PromiseFulfilledResult<RedisReply>).value;
   }
+
+  /** Says what the peer did instead of completing the handshake, and what to try. */
+  #handshakeError(error: unknown, conn: Connection): unknown {
+    const { tls } = this.#endpoint;
+    const tryTls = tls ? "" : " If the server speaks TLS, use rediss://.";
+    if (error instanceof RedisTimeoutError) {
+      return new RedisConnectionError(
+        `Cannot connect to ${this.url}: the peer accepted the connection but did not answer PING within ${this.#settings.connectTimeoutMs} ms. Is this a Redis port?${tryTls}`,
+        { cause: error },
+      );
+    }
+    if (!(error instanceof RedisConnectionError)) return error;
+    if (!(error.cause instanceof ProtocolError) || conn.seen === null) {
+      return new RedisConnectionError(
+        `Cannot connect to ${this.url}: the connection ended before the peer answered (${error.message}).${tryTls}`,
+        { cause: error },
+      );
+    }
+    const seen = conn.seen;
+    const hint = !tls && (seen[0] === 0x15 || seen[0] === 0x16)
+      ? " The server speaks TLS; use rediss://."
+      : " Is this a Redis port?";
+    return new RedisConnectionError(
+      `Cannot connect to ${this.url}: the peer answered ${
+        conn.scrub(JSON.stringify(firstLine(seen)))
+      }, which is not the Redis protocol.${hint}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Creates a (lazily connecting) client whose `send()` takes every command:
+ * a dedicated connection, as `duplicate()` gives. Not exported from the
+ * package.
+ *
+ * @param url The server's URL.
+ * @param options The client's options.
+ * @returns The client, not connected yet.
+ */
+export function newDedicatedClient(
+  url: string | URL,
+  options?: RedisClientOptions,
+): RedisClient {
+  dedicating = true;
+  try {
+    return new RedisClient(url, options);
+  } finally {
+    dedicating = false;
+  }
+}
+
+/**
+ * Sends a command that `send()` refuses on a shared connection, for this
+ * library's own uses (`WAIT` and `ROLE` after a write, say). Not exported
+ * from the package: application code uses `duplicate()`.
+ *
+ * @param client The client.
+ * @param args The command and its arguments.
+ * @returns The reply.
+ */
+export function sendUnguarded(
+  client: RedisClient,
+  args: readonly RedisArg[],
+): Promise<RedisReply> {
+  return unguarded(client, args);
 }
 
 /**
@@ -459,6 +816,17 @@ function checkOptions(options: RedisClientOptions): Settings {
     5000,
     0,
   );
+  const maxPendingCommands = checkNumber(
+    "maxPendingCommands",
+    options.maxPendingCommands,
+    10_000,
+    1,
+  );
+  if (!Number.isSafeInteger(maxPendingCommands)) {
+    throw new TypeError(
+      `maxPendingCommands must be an integer ≥ 1, got ${maxPendingCommands}.`,
+    );
+  }
   const caCerts = options.tls?.caCerts;
   if (
     caCerts !== undefined &&
@@ -485,10 +853,45 @@ function checkOptions(options: RedisClientOptions): Settings {
   return {
     connectTimeoutMs,
     commandTimeoutMs,
+    maxPendingCommands,
     caCerts,
     clientName: options.clientName,
     reconnect,
   };
+}
+
+/** A command waiting for a connection. */
+interface Waiting {
+  readonly args: readonly RedisArg[];
+  /** `performance.now()` by which it must settle; `Infinity` for never. */
+  readonly deadline: number;
+  readonly resolve: (reply: RedisReply) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** Handshake refusals that a later attempt may not get: the server is starting or busy. */
+const RETRYABLE = new Set(["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN"]);
+
+/** The first line of what a peer sent, printable, for a message. */
+function firstLine(bytes: Uint8Array): string {
+  let end = bytes.findIndex((b) => b === 13 || b === 10);
+  if (end === -1) end = bytes.length;
+  let text = "";
+  for (const b of bytes.subarray(0, Math.min(end, 60))) {
+    text += b >= 0x20 && b < 0x7f
+      ? String.fromCharCode(b)
+      : `\\x${b.toString(16).padStart(2, "0")}`;
+  }
+  return end > 60 ? text + "…" : text;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** `{ cause }` when there is one, so that an error without one has no `cause` key. */
+function causeOf(cause: unknown): ErrorOptions | undefined {
+  return cause === undefined ? undefined : { cause };
 }
 
 function checkNumber(

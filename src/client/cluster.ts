@@ -6,27 +6,55 @@
  */
 
 import { backoffDelay, sleep } from "../async/backoff.ts";
-import { RedisClient, type RedisClientOptions } from "./client.ts";
-import { commandSlot, SLOT_COUNT } from "./_slot.ts";
-import { RedisConnectionError, RedisError, RedisReplyError } from "./errors.ts";
+import { beforeDeadline } from "../async/deadline.ts";
+import {
+  newDedicatedClient,
+  RedisClient,
+  type RedisClientOptions,
+} from "./client.ts";
+import { commandSlot } from "./_slot.ts";
+import {
+  type ClusterNode,
+  joinAddress,
+  type NodeAddress,
+  type NodePool,
+  SlotMap,
+  splitAddress,
+} from "./_slot_map.ts";
+import {
+  RedisConnectionError,
+  RedisError,
+  RedisReplyError,
+  RedisTimeoutError,
+} from "./errors.ts";
+import { forwardClientEvents, RedisEventTarget } from "./events.ts";
+import { sendWithWait } from "./replication.ts";
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
 import { parseRedisUrl, redactUrl } from "./url.ts";
 
 /** Options of {@linkcode createRedisClusterClient}. */
 export interface RedisClusterClientOptions extends RedisClientOptions {
   /**
-   * `MOVED`, `ASK` and `TRYAGAIN` redirects one command may follow before it
-   * rejects; a healthy cluster needs one or two while slots migrate.
+   * `MOVED` and `ASK` redirects one command may follow before it rejects; a
+   * healthy cluster needs one or two while slots migrate.
    *
    * @default {16}
    */
   maxRedirects?: number;
   /**
+   * Milliseconds between reads of the slot map in the background, so a
+   * failover is learnt even when no command failed; 0 turns it off. The map
+   * is also read after redirects, connection errors, timeouts and
+   * `CLUSTERDOWN`, at most once per 500 ms.
+   *
+   * @default {5000}
+   */
+  slotsRefreshIntervalMs?: number;
+  /**
    * How each node's connection reconnects after a drop. Fewer attempts than a
    * single-server client makes, so commands for a dead master's slots reject
-   * quickly instead of waiting out a long backoff.
-   *
-   * @default {{ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 500 }}
+   * quickly instead of waiting out a long backoff. Defaults to
+   * `{ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 500 }`.
    */
   reconnect?: RedisClientOptions["reconnect"];
 }
@@ -47,26 +75,24 @@ export interface RedisClusterClientStats {
   readonly refreshes: number;
 }
 
-/** One cluster node and the connection to it. */
-interface ClusterNode {
-  /** `host:port`, as the cluster names the node. */
-  readonly address: string;
-  readonly client: RedisClient;
-  /** `performance.now()` of its last connection failure, for ordering refresh candidates. */
-  failedAt: number;
-}
-
-interface Seed {
-  readonly hostname: string;
-  readonly port: number;
-}
-
 const DEFAULT_RECONNECT = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 500 };
 const DEFAULT_MAX_REDIRECTS = 16;
-/** A multi-key command during a slot migration waits 10–50 ms before it tries again. */
-const TRYAGAIN_BACKOFF = { baseMs: 50, maxMs: 50, floor: 0.2 };
-/** A refresh for a connection failure waits this long after the previous one. */
-const FAILURE_REFRESH_GAP_MS = 1000;
+const DEFAULT_SLOTS_REFRESH_INTERVAL_MS = 5000;
+/**
+ * The wait before a command that was not executed (`CLUSTERDOWN`,
+ * `TRYAGAIN`, or no connection to its node) tries again: 25–50 ms at first,
+ * doubling up to 250–500 ms, for as long as its deadline allows.
+ */
+const RETRY_BACKOFF = { baseMs: 50, maxMs: 500, floor: 0.5 };
+
+type Operation = (client: RedisClient) => Promise<RedisReply>;
+
+/** The node's connection could not be opened: the command was never sent. */
+class Unsent extends Error {
+  constructor(readonly error: unknown) {
+    super("not sent");
+  }
+}
 
 /**
  * A client for Redis Cluster that implements {@linkcode RedisSender}, so
@@ -79,8 +105,14 @@ const FAILURE_REFRESH_GAP_MS = 1000;
  * master. It follows `MOVED` (updating the map) and `ASK` (sending `ASKING`
  * right before the command on the target's connection), up to `maxRedirects`.
  *
- * Commands for the slots of an unreachable master reject with
- * {@linkcode RedisConnectionError}; other slots keep working. Transactions
+ * A command the cluster did not execute (`CLUSTERDOWN`, `TRYAGAIN`, or its
+ * master could not be connected to) is sent again with backoff until its
+ * deadline (`commandTimeoutMs`), by which time a failover has usually
+ * promoted a replica; the slot map is read again after connection errors,
+ * timeouts and `CLUSTERDOWN` (at most twice a second) and every
+ * `slotsRefreshIntervalMs`. A command that was on the wire when its
+ * connection failed, or timed out, is never sent again, since it may have
+ * run; its caller gets the error. Other slots keep working. Transactions
  * (`MULTI`/`EXEC`, `WATCH`) are not routed as a unit; use Lua scripts, which
  * are atomic and routed by their key.
  *
@@ -98,27 +130,30 @@ const FAILURE_REFRESH_GAP_MS = 1000;
  * console.log(await cluster.send(["HGET", "s:app:user-1", "pname"])); // "\"Ada\""
  * ```
  */
-export class RedisClusterClient implements RedisSender, AsyncDisposable {
-  readonly #seeds: Seed[];
+export class RedisClusterClient extends RedisEventTarget
+  implements RedisSender, AsyncDisposable {
+  readonly #seeds: NodeAddress[];
   readonly #seedUrls: string[];
   readonly #seedLabel: string;
   /** `redis[s]://[user:password@]`, the scheme and credentials every node shares. */
   readonly #urlPrefix: string;
   readonly #nodeOptions: RedisClientOptions;
   readonly #maxRedirects: number;
-  /** The owner of each slot; `undefined` until the map is read. */
-  #slots: (ClusterNode | undefined)[] = new Array(SLOT_COUNT);
+  /** Milliseconds a command may take, retries included; 0 waits forever. */
+  readonly #timeoutMs: number;
+  /** The seeds and options as given, for `duplicate()`; never shown. */
+  readonly #given: {
+    seeds: readonly (string | URL)[] | string | URL;
+    options: RedisClusterClientOptions;
+  };
+  /** Whether the node clients take every command (a `duplicate()`). */
+  readonly #dedicated = dedicatingCluster;
   readonly #nodes = new Map<string, ClusterNode>();
-  #masters: ClusterNode[] = [];
-  /** Round-robin position for keyless commands. */
-  #next = 0;
-  #refreshing: Promise<void> | null = null;
-  #refreshAgain = false;
-  #preferred: ClusterNode | undefined;
-  #lastRefreshAt = -Infinity;
+  readonly #map: SlotMap;
+  readonly #refreshIntervalMs: number;
   #closed = false;
   #closing: Promise<void> | null = null;
-  readonly #counts = { moved: 0, ask: 0, refreshes: 0 };
+  readonly #counts = { moved: 0, ask: 0 };
   /** Counters of node clients that were closed, so `stats` never goes back. */
   readonly #retired = { commands: 0, writes: 0, reconnects: 0 };
 
@@ -134,8 +169,9 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
    */
   constructor(
     seeds: readonly (string | URL)[] | string | URL,
-    options: RedisClusterClientOptions = {},
+    options?: RedisClusterClientOptions,
   ) {
+    super();
     const list = typeof seeds === "string" || seeds instanceof URL
       ? [seeds]
       : [...seeds];
@@ -158,7 +194,9 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
     const first = new URL(typeof list[0] === "string" ? list[0] : list[0].href);
     const auth = userinfo(first);
     this.#urlPrefix = `${first.protocol}//${auth}`;
-    const { maxRedirects, ...clientOptions } = options;
+    this.#given = { seeds, options: { ...options } };
+    const { maxRedirects, slotsRefreshIntervalMs, ...clientOptions } =
+      options ?? {};
     if (
       maxRedirects !== undefined &&
       (!Number.isSafeInteger(maxRedirects) || maxRedirects < 0)
@@ -168,12 +206,24 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
       );
     }
     this.#maxRedirects = maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+    const interval = slotsRefreshIntervalMs ??
+      DEFAULT_SLOTS_REFRESH_INTERVAL_MS;
+    if (
+      typeof interval !== "number" || !Number.isFinite(interval) || interval < 0
+    ) {
+      throw new TypeError(
+        `slotsRefreshIntervalMs must be a number ≥ 0, got ${slotsRefreshIntervalMs}.`,
+      );
+    }
+    this.#refreshIntervalMs = interval;
+    this.#timeoutMs = clientOptions.commandTimeoutMs ?? 5000;
     this.#nodeOptions = {
       ...clientOptions,
       reconnect: clientOptions.reconnect ?? DEFAULT_RECONNECT,
     };
     // Fail on bad client options now, before any connection.
     new RedisClient(this.#nodeUrl(this.#seeds[0]), this.#nodeOptions);
+    this.#map = new SlotMap(this.#pool());
   }
 
   /** The seed URLs, passwords replaced by `***`. */
@@ -183,7 +233,7 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
 
   /** The masters' URLs, passwords replaced by `***`, as of the last slot map. */
   get masters(): string[] {
-    return this.#masters.map((node) => node.client.url);
+    return this.#map.masters.map((node) => node.client.url);
   }
 
   /** Counts of commands, writes, reconnects, redirects and map refreshes so far. */
@@ -195,7 +245,7 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
       totals.writes += s.writes;
       totals.reconnects += s.reconnects;
     }
-    return { ...totals, ...this.#counts };
+    return { ...totals, ...this.#counts, refreshes: this.#map.refreshes };
   }
 
   /** Whether `close()` has been called. */
@@ -212,9 +262,10 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
    * @throws {RedisReplyError} when a seed refuses the credentials or is not in cluster mode.
    */
   async connect(): Promise<this> {
-    await this.#discover([]);
+    await this.#map.refresh();
+    this.#map.every(this.#refreshIntervalMs);
     await Promise.allSettled(
-      this.#masters.map((node) => node.client.connect()),
+      this.#map.masters.map((node) => node.client.connect()),
     );
     return this;
   }
@@ -231,6 +282,27 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
    * @throws {RedisError} when the command was redirected more than `maxRedirects` times.
    */
   send(args: readonly RedisArg[]): Promise<RedisReply> {
+    return this.#route(args, (client) => client.send(args));
+  }
+
+  /**
+   * The library's private path for a write followed by `WAIT`, both on the
+   * connection to the master that owns the write's slot.
+   *
+   * @ignore
+   */
+  [sendWithWait](
+    args: readonly RedisArg[],
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<RedisReply> {
+    return this.#route(
+      args,
+      (client) => client[sendWithWait](args, replicas, timeoutMs),
+    );
+  }
+
+  #route(args: readonly RedisArg[], op: Operation): Promise<RedisReply> {
     if (this.#closed) return Promise.reject(this.#closedError());
     let slot: number;
     try {
@@ -238,11 +310,7 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    // A slot no master serves goes to any master, whose CLUSTERDOWN reply
-    // tells the caller what the cluster thinks.
-    const node = slot === -1
-      ? this.#anyMaster()
-      : this.#slots[slot] ?? this.#anyMaster();
+    const node = this.#map.owner(slot);
     if (node === undefined) {
       return Promise.reject(
         new RedisConnectionError(
@@ -250,9 +318,75 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
         ),
       );
     }
-    return node.client.send(args).catch((error) =>
-      this.#recover(error, args, node)
+    const deadline = this.#timeoutMs > 0
+      ? performance.now() + this.#timeoutMs
+      : Infinity;
+    const sent = node.client.connected
+      ? op(node.client)
+      : this.#attempt(node, op, deadline);
+    return sent.catch((error) =>
+      this.#recover(error, args, op, slot, node, deadline)
     );
+  }
+
+  /**
+   * Sends on `node`, connecting first (within the deadline), so a failed
+   * connect is known not to have sent anything.
+   */
+  async #attempt(
+    node: ClusterNode,
+    op: Operation,
+    deadline: number,
+  ): Promise<RedisReply> {
+    if (!node.client.connected) {
+      try {
+        await beforeDeadline(
+          node.client.connect(),
+          deadline,
+          () =>
+            new RedisConnectionError(
+              `No connection to ${node.client.url} came up within ${this.#timeoutMs} ms; the command was not sent.`,
+            ),
+        );
+      } catch (error) {
+        throw new Unsent(error);
+      }
+    }
+    return op(node.client);
+  }
+
+  /**
+   * Opens a new cluster client with connections of its own to the same
+   * cluster, with the same options except those given. Its `send()` takes the
+   * commands a shared client refuses, each still sent to the master of its
+   * key's slot: fit for blocking reads (`BLPOP`, `XREAD BLOCK`; give it a
+   * `commandTimeoutMs` longer than they block, or `0`). Transactions are not
+   * routed as a unit (`MULTI` and `EXEC` have no key): use a Lua script, or
+   * `createRedisClient` on the master that owns the keys.
+   *
+   * @param options Options that differ from this client's.
+   * @returns The new cluster client, connected. Close it when done.
+   * @throws {RedisConnectionError} when no seed can be reached.
+   */
+  async duplicate(
+    options?: RedisClusterClientOptions,
+  ): Promise<RedisClusterClient> {
+    dedicatingCluster = true;
+    let client: RedisClusterClient;
+    try {
+      client = new RedisClusterClient(this.#given.seeds, {
+        ...this.#given.options,
+        ...options,
+      });
+    } finally {
+      dedicatingCluster = false;
+    }
+    try {
+      return await client.connect();
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
   }
 
   /**
@@ -261,12 +395,8 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
    *
    * @throws {RedisConnectionError} when no node can be reached.
    */
-  async refresh(): Promise<void> {
-    while (this.#refreshing !== null) await this.#refreshing;
-    if (this.#closed) throw this.#closedError();
-    const run = this.#discover([]);
-    this.#refreshing = this.#settleRefresh(run);
-    await run;
+  refresh(): Promise<void> {
+    return this.#map.refresh();
   }
 
   /**
@@ -284,7 +414,7 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
   }
 
   /** Describes the client by its redacted seed URLs. */
-  toString(): string {
+  override toString(): string {
     return `RedisClusterClient(${this.#seedLabel})`;
   }
 
@@ -302,7 +432,8 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
 
   async #shutdown(): Promise<void> {
     this.#closed = true;
-    while (this.#refreshing !== null) await this.#refreshing;
+    this.#map.stop();
+    await this.#map.idle();
     const nodes = [...this.#nodes.values()];
     this.#nodes.clear();
     await Promise.all(nodes.map((node) => this.#retire(node)));
@@ -314,235 +445,132 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
     );
   }
 
-  #anyMaster(): ClusterNode | undefined {
-    const masters = this.#masters;
-    if (masters.length === 0) return undefined;
-    this.#next = (this.#next + 1) % masters.length;
-    return masters[this.#next];
+  /** What the slot map needs of this client. */
+  #pool(): NodePool {
+    return {
+      seeds: this.#seeds,
+      label: this.#seedLabel,
+      isClosed: () => this.#closed,
+      nodeAt: (address) => this.#nodeAt(address),
+      closedError: () => this.#closedError(),
+      installed: (owners) => this.#retireAllBut(owners),
+    };
   }
 
-  /** Handles a failed command: follows redirects, refreshes the map on failures. */
+  /**
+   * Handles a failed command: follows `MOVED` and `ASK` up to
+   * `maxRedirects` times, and sends again with backoff, within the deadline,
+   * what the cluster did not execute (`CLUSTERDOWN`, `TRYAGAIN`, a node that
+   * could not be connected to). Any other failure is the command's result.
+   */
   async #recover(
     error: unknown,
     args: readonly RedisArg[],
+    op: Operation,
+    slot: number,
     node: ClusterNode,
+    deadline: number,
   ): Promise<RedisReply> {
-    for (let redirects = 0;; redirects++) {
-      if (!(error instanceof RedisReplyError)) {
-        if (error instanceof RedisConnectionError && !this.#closed) {
-          node.failedAt = performance.now();
-          // A failover may have moved the slots elsewhere.
-          if (
-            performance.now() - this.#lastRefreshAt >= FAILURE_REFRESH_GAP_MS
-          ) {
-            this.#scheduleRefresh(undefined);
-          }
-        }
-        throw error;
-      }
-      const { code } = error;
-      if (code !== "MOVED" && code !== "ASK" && code !== "TRYAGAIN") {
-        if (code === "CLUSTERDOWN" && !this.#closed) {
-          this.#scheduleRefresh(undefined);
-        }
-        throw error;
-      }
+    let redirects = 0;
+    for (let retries = 1;; retries++) {
       if (this.#closed) throw this.#closedError();
-      let target = node;
-      let ask = false;
-      if (code !== "TRYAGAIN") {
-        const { slot, hostname, port } = parseRedirect(error);
-        // An unknown endpoint ("" or "?") means "the host that answered".
-        target = this.#nodeAt(
-          joinAddress(
-            hostname === "" || hostname === "?"
-              ? splitAddress(node.address).hostname
-              : hostname,
-            port,
-          ),
-        );
-        if (code === "MOVED" && this.#slots[slot] !== target) {
-          // Learnt even when the command may not follow it.
-          this.#slots[slot] = target;
-          // One slot moving usually means a resharding: fetch the whole
-          // map, from the node that now owns this slot.
-          this.#scheduleRefresh(target);
+      let next: Promise<RedisReply>;
+      if (error instanceof RedisReplyError && isRedirect(error.code)) {
+        // Learnt (a MOVED updates the map) even when not followed.
+        node = this.#redirectTarget(error, node);
+        if (redirects++ >= this.#maxRedirects) {
+          throw this.#tooManyRedirects(error, args);
         }
-        ask = code === "ASK";
-      }
-      if (redirects >= this.#maxRedirects) {
-        throw new RedisError(
-          `${
-            String(args[0]).toUpperCase()
-          } did not reach its slot's owner within maxRedirects (${this.#maxRedirects}); the last reply was ${
-            redirectText(error)
-          }. If the cluster's slot map keeps changing, check CLUSTER SLOTS on ${this.#seedLabel}.`,
-          { cause: error },
-        );
-      }
-      let reply: Promise<RedisReply>;
-      if (code === "TRYAGAIN") {
-        // A multi-key command during a slot migration: the keys are split
-        // between two nodes for a moment.
-        await sleep(backoffDelay(1, TRYAGAIN_BACKOFF));
+        next = this.#resend(error.code, node, op);
+      } else if (notExecuted(error)) {
+        const failure = error instanceof Unsent ? error.error : error;
+        this.#noteFailure(failure, node);
+        const delay = backoffDelay(retries, RETRY_BACKOFF);
+        if (performance.now() + delay >= deadline) throw failure;
+        await sleep(delay);
         if (this.#closed) throw this.#closedError();
-        // Looked up again: a refresh meanwhile may have replaced the node.
-        node = this.#nodeAt(node.address);
-        reply = node.client.send(args);
-      } else if (ask) {
-        this.#counts.ask++;
-        node = target;
-        // Both are queued in this tick on one connection, so ASKING is
-        // immediately followed by the command, as the target requires.
-        target.client.send(["ASKING"]).catch(() => {});
-        reply = target.client.send(args);
+        // Looked up again: a refresh meanwhile may have moved the slot.
+        node = this.#map.owner(slot) ?? node;
+        next = this.#attempt(node, op, deadline);
       } else {
-        this.#counts.moved++;
-        node = target;
-        reply = target.client.send(args);
+        this.#noteFailure(error, node);
+        throw error;
       }
       try {
-        return await reply;
-      } catch (next) {
-        error = next;
+        return await next;
+      } catch (failure) {
+        error = failure;
       }
     }
   }
 
-  /**
-   * Starts a map refresh, or asks for one more after the running one, which
-   * may have read the map before the change that prompted this call.
-   */
-  #scheduleRefresh(preferred: ClusterNode | undefined): void {
+  /** Refreshes the slot map after failures that may mean the cluster changed. */
+  #noteFailure(error: unknown, node: ClusterNode): void {
     if (this.#closed) return;
-    if (preferred !== undefined) this.#preferred = preferred;
-    if (this.#refreshing !== null) {
-      this.#refreshAgain = true;
-      return;
+    if (
+      error instanceof RedisConnectionError ||
+      error instanceof RedisTimeoutError
+    ) {
+      // A dead or hung master: its replica may have been promoted.
+      this.#map.failed(node);
+    } else if (
+      error instanceof RedisReplyError && error.code === "CLUSTERDOWN"
+    ) {
+      this.#map.schedule(undefined);
     }
-    this.#refreshAgain = false;
-    const first = this.#preferred;
-    this.#preferred = undefined;
-    this.#refreshing = this.#settleRefresh(
-      this.#discover(first === undefined ? [] : [first]),
+  }
+
+  /** The node a `MOVED` or `ASK` names; a `MOVED` also updates the map. */
+  #redirectTarget(error: RedisReplyError, from: ClusterNode): ClusterNode {
+    const match = /^(?:MOVED|ASK) (\d+) (\S*:\d+)$/.exec(error.reply);
+    if (match === null) throw error;
+    const slot = Number(match[1]);
+    const { hostname, port } = splitAddress(match[2]);
+    // An unknown endpoint ("" or "?") means "the host that answered".
+    const target = this.#nodeAt(
+      joinAddress(
+        hostname === "" || hostname === "?"
+          ? splitAddress(from.address).hostname
+          : hostname,
+        port,
+      ),
+    );
+    // Learnt even when the command may not follow it.
+    if (error.code === "MOVED") this.#map.moved(slot, target);
+    return target;
+  }
+
+  /** Sends the command again as the redirect says. */
+  #resend(
+    code: string,
+    target: ClusterNode,
+    op: Operation,
+  ): Promise<RedisReply> {
+    if (code === "ASK") {
+      this.#counts.ask++;
+      // Both are queued in this tick on one connection, so ASKING is
+      // immediately followed by the command, as the target requires.
+      target.client.send(["ASKING"]).catch(() => {});
+      return op(target.client);
+    }
+    this.#counts.moved++;
+    return op(target.client);
+  }
+
+  #tooManyRedirects(
+    error: RedisReplyError,
+    args: readonly RedisArg[],
+  ): RedisError {
+    return new RedisError(
+      `${
+        String(args[0]).toUpperCase()
+      } did not reach its slot's owner within maxRedirects (${this.#maxRedirects}); the last reply was ${error.reply}. If the cluster's slot map keeps changing, check CLUSTER SLOTS on ${this.#seedLabel}.`,
+      { cause: error },
     );
   }
 
-  /** Clears `#refreshing` when `run` settles, and starts the refresh asked for meanwhile. */
-  async #settleRefresh(run: Promise<void>): Promise<void> {
-    try {
-      await run;
-    } catch {
-      // Commands report their own failures; the next trigger tries again.
-    }
-    this.#refreshing = null;
-    if (this.#refreshAgain && !this.#closed) this.#scheduleRefresh(undefined);
-  }
-
-  /**
-   * Reads `CLUSTER SLOTS` from the first node that answers, trying the given
-   * nodes, then known masters (those that failed last at the end), then seeds.
-   */
-  async #discover(first: ClusterNode[]): Promise<void> {
-    this.#lastRefreshAt = performance.now();
-    const masters = [...this.#masters].sort((a, b) => a.failedAt - b.failedAt);
-    // Seeds last, and only made into nodes when reached: most refreshes are
-    // answered by the first master asked.
-    const candidates: (ClusterNode | Seed)[] = [
-      ...new Set([...first, ...masters]),
-      ...this.#seeds,
-    ];
-    const tried = new Set<ClusterNode>();
-    let lastError: unknown;
-    for (const candidate of candidates) {
-      if (this.#closed) throw this.#closedError();
-      const node = "client" in candidate
-        ? candidate
-        : this.#nodeAt(joinAddress(candidate.hostname, candidate.port));
-      if (tried.has(node)) continue;
-      tried.add(node);
-      let reply: RedisReply;
-      try {
-        reply = await node.client.send(["CLUSTER", "SLOTS"]);
-      } catch (error) {
-        // A refused handshake (AUTH, say) has no command and says it all.
-        if (error instanceof RedisReplyError && error.command === undefined) {
-          throw error;
-        }
-        if (error instanceof RedisReplyError) {
-          throw new RedisReplyError(
-            error.message.replace(/ \(command: [^)]*\)$/, ""),
-            "CLUSTER SLOTS",
-            `${node.client.url} cannot tell the cluster's slot map${
-              /cluster support disabled/i.test(error.message)
-                ? " because it is not in cluster mode; use createRedisClient for a single server"
-                : ""
-            }`,
-          );
-        }
-        if (error instanceof Deno.errors.NotCapable) throw error;
-        node.failedAt = performance.now();
-        lastError = error;
-        continue;
-      }
-      this.#counts.refreshes++;
-      await this.#apply(reply, node);
-      return;
-    }
-    if (this.#closed) throw this.#closedError();
-    throw new RedisConnectionError(
-      `Cannot read the slot map of the cluster at ${this.#seedLabel}: ${
-        lastError instanceof Error ? lastError.message : String(lastError)
-      }`,
-      { cause: lastError },
-    );
-  }
-
-  /** Installs a `CLUSTER SLOTS` reply as the slot map. */
-  async #apply(reply: RedisReply, from: ClusterNode): Promise<void> {
-    if (!Array.isArray(reply)) {
-      throw new RedisConnectionError(
-        `${from.client.url} answered CLUSTER SLOTS with ${
-          JSON.stringify(reply)
-        }, not a slot map.`,
-      );
-    }
-    const fromHost = splitAddress(from.address).hostname;
-    // Slots missing from the reply keep their last known owner: commands for
-    // them then fail (or get redirected) there, rather than going astray.
-    const slots = this.#slots.slice();
-    const masters = new Set<ClusterNode>();
-    for (const range of reply) {
-      if (!Array.isArray(range) || range.length < 3) continue;
-      const [start, end, master] = range;
-      if (
-        typeof start !== "number" || typeof end !== "number" ||
-        !Array.isArray(master)
-      ) {
-        continue;
-      }
-      const [host, port] = master;
-      if (typeof port !== "number") continue;
-      // An unknown endpoint ("" or "?", or nil) means "the host you asked".
-      const hostname = typeof host === "string" && host !== "" && host !== "?"
-        ? host
-        : fromHost;
-      const node = this.#nodeAt(joinAddress(hostname, port));
-      masters.add(node);
-      for (let slot = start; slot <= end && slot < SLOT_COUNT; slot++) {
-        slots[slot] = node;
-      }
-    }
-    if (masters.size === 0) {
-      throw new RedisConnectionError(
-        `${from.client.url} answered CLUSTER SLOTS with no assigned slots; is the cluster set up?`,
-      );
-    }
-    this.#slots = slots;
-    this.#masters = [...masters];
-    // Close connections to nodes that own no slot any more (old seeds,
-    // masters that were emptied or demoted); their replies still arrive.
-    const owners = new Set(slots);
+  /** Closes connections to nodes that own no slot any more (old seeds, emptied or demoted masters). */
+  async #retireAllBut(owners: ReadonlySet<ClusterNode>): Promise<void> {
     const retiring: ClusterNode[] = [];
     for (const [address, node] of this.#nodes) {
       if (!owners.has(node)) {
@@ -550,6 +578,7 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
         retiring.push(node);
       }
     }
+    // Their replies still arrive: close() waits for them.
     await Promise.all(retiring.map((node) => this.#retire(node)));
   }
 
@@ -569,18 +598,20 @@ export class RedisClusterClient implements RedisSender, AsyncDisposable {
       const { hostname, port } = splitAddress(address);
       node = {
         address,
-        client: new RedisClient(
+        client: (this.#dedicated ? newDedicatedClient : newClient)(
           this.#nodeUrl({ hostname, port }),
           this.#nodeOptions,
         ),
         failedAt: -Infinity,
       };
       this.#nodes.set(address, node);
+      // Each node's events reach the cluster's listeners, naming the node.
+      forwardClientEvents(node.client, this);
     }
     return node;
   }
 
-  #nodeUrl({ hostname, port }: Seed): string {
+  #nodeUrl({ hostname, port }: NodeAddress): string {
     const host = hostname.includes(":") ? `[${hostname}]` : hostname;
     return `${this.#urlPrefix}${host}:${port}`;
   }
@@ -636,30 +667,21 @@ function userinfo(url: URL): string {
   return `${url.username}:${url.password}@`;
 }
 
-function joinAddress(hostname: string, port: number): string {
-  return `${hostname}:${port}`;
+/** Set while `duplicate()` constructs a cluster client of dedicated node clients. */
+let dedicatingCluster = false;
+
+function newClient(url: string, options: RedisClientOptions): RedisClient {
+  return new RedisClient(url, options);
 }
 
-/** Splits `host:port`; the host may be an IPv6 address with colons of its own. */
-function splitAddress(address: string): Seed {
-  const colon = address.lastIndexOf(":");
-  let hostname = address.slice(0, colon);
-  if (hostname.startsWith("[") && hostname.endsWith("]")) {
-    hostname = hostname.slice(1, -1);
-  }
-  return { hostname, port: Number(address.slice(colon + 1)) };
+/** The replies a cluster client follows to another node. */
+function isRedirect(code: string): boolean {
+  return code === "MOVED" || code === "ASK";
 }
 
-/** The reply text of a redirect, without the "(command: …)" suffix. */
-function redirectText(error: RedisReplyError): string {
-  return error.message.replace(/ \(command: [^)]*\)$/, "");
-}
-
-/** Reads `MOVED 3999 127.0.0.1:6381` or `ASK 3999 127.0.0.1:6381`. */
-function parseRedirect(
-  error: RedisReplyError,
-): { slot: number; hostname: string; port: number } {
-  const match = /^(?:MOVED|ASK) (\d+) (\S*:\d+)$/.exec(redirectText(error));
-  if (match === null) throw error;
-  return { slot: Number(match[1]), ...splitAddress(match[2]) };
+/** Whether `error` proves the command was not executed, so it may be sent again. */
+function notExecuted(error: unknown): boolean {
+  return error instanceof Unsent ||
+    (error instanceof RedisReplyError &&
+      (error.code === "CLUSTERDOWN" || error.code === "TRYAGAIN"));
 }

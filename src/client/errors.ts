@@ -35,22 +35,41 @@ export class RedisReplyError extends RedisError {
   readonly code: string;
   /** The name of the command that failed, e.g. `HGET`; never its arguments. */
   readonly command: string | undefined;
+  /**
+   * The error reply as the server sent it, without the leading `-`, e.g.
+   * `MOVED 3999 127.0.0.1:6381`. Read this, not `message`, to act on a reply.
+   */
+  readonly reply: string;
 
   /**
    * Creates a reply error from the server's error text.
    *
    * @param reply The error reply as sent by the server, without the leading `-`.
-   * @param command The failed command's name, if known.
-   * @param context What was being done, put before the reply in the message.
+   * @param options The failed command's name, what was being done (put before
+   * the reply in the message) and the standard error options.
    */
-  constructor(reply: string, command?: string, context?: string) {
+  constructor(reply: string, options?: RedisReplyErrorOptions) {
+    const command = options?.command;
+    const context = options?.context;
     const text = context === undefined ? reply : `${context}: ${reply}`;
-    super(command === undefined ? text : `${text} (command: ${command})`);
+    super(
+      command === undefined ? text : `${text} (command: ${command})`,
+      options,
+    );
     this.name = "RedisReplyError";
     const space = reply.indexOf(" ");
     this.code = space === -1 ? reply : reply.slice(0, space);
     this.command = command;
+    this.reply = reply;
   }
+}
+
+/** Options of a {@linkcode RedisReplyError}. */
+export interface RedisReplyErrorOptions extends ErrorOptions {
+  /** The failed command's name, e.g. `HGET`; never its arguments. */
+  command?: string;
+  /** What was being done, e.g. `AUTH failed on redis://…`; it precedes the reply in the message. */
+  context?: string;
 }
 
 /**
@@ -80,9 +99,10 @@ export class RedisTimeoutError extends RedisError {
    * Creates a timeout error.
    *
    * @param message Which command timed out and after how long.
+   * @param options Standard error options, such as the `cause`.
    */
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "RedisTimeoutError";
   }
 }

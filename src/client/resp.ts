@@ -232,8 +232,12 @@ interface Frame {
 /** Redis strings hold at most 512 MiB; a longer length is a corrupt stream. */
 const MAX_BULK = 512 * 1024 * 1024;
 
-/** Longest line (type byte, length or simple string) the parser accepts. */
-const MAX_LINE = 64 * 1024 * 1024;
+/**
+ * Longest line (a status, an error, or a length) the parser accepts. Real
+ * ones are short; a longer one is a corrupt or hostile stream, refused before
+ * it can take more memory.
+ */
+const MAX_LINE = 1024 * 1024;
 
 /**
  * Decodes a stream of RESP2 replies fed in chunks of any size. State survives
@@ -291,10 +295,10 @@ export class ReplyParser {
         value = decoder.decode(bulk);
       } else {
         const lineEnd = findCRLF(buf, pos, end);
+        if ((lineEnd === -1 ? end : lineEnd) - pos > MAX_LINE) {
+          throw new ProtocolError("a reply line is longer than 1 MiB");
+        }
         if (lineEnd === -1) {
-          if (end - pos > MAX_LINE) {
-            throw new ProtocolError("reply line exceeds 64 MiB without CRLF");
-          }
           this.#line = buf.slice(pos, end);
           return;
         }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { secretLike } from "./_scrub.ts";
+
 /** Where and as whom to connect, as read from a Redis URL. */
 export interface RedisEndpoint {
   /** `true` for `rediss://`. */
@@ -49,7 +51,9 @@ export function parseRedisUrl(input: string | URL): RedisEndpoint {
       } is not a valid URL; expected redis://[[user]:[password]@]host[:port][/db].`,
     );
   }
-  const shown = quote(redactParsed(url));
+  // Errors show the text as given, user name and password hidden: in a URL
+  // that is wrong, what the parser took for a user name may be the password.
+  const shown = quote(redactRaw(text));
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
     throw new TypeError(
       `Redis URL ${shown} has scheme "${url.protocol}"; use redis:// or rediss:// (TLS).`,
@@ -91,9 +95,13 @@ export function parseRedisUrl(input: string | URL): RedisEndpoint {
     const digits = path.slice(1);
     if (!/^\d{1,9}$/.test(digits)) {
       throw new TypeError(
-        `Redis URL ${shown} has path ${
-          quote(path)
-        }; the path can only be a database number such as /0.`,
+        `Redis URL ${shown} has ${
+          // A path holding "@" may be misplaced credentials: not quoted.
+          path.includes("@")
+            ? "a path"
+            : `path ${
+              quote(path)
+            }`}; the path can only be a database number such as /0.`,
       );
     }
     db = Number(digits);
@@ -136,27 +144,28 @@ export function redactUrl(url: string | URL): string {
   }
 }
 
+/** The URL with its password, and a user name that looks like a secret, replaced by `***`. */
 function redactParsed(url: URL): string {
-  if (url.password === "") return url.href;
+  const hideUser = url.username !== "" && secretLike(url.username);
+  if (url.password === "" && !hideUser) return url.href;
   const copy = new URL(url.href);
-  copy.password = "***";
-  return copy.href.replace("%2A%2A%2A", "***");
+  if (url.password !== "") copy.password = "***";
+  if (hideUser) copy.username = "***";
+  return copy.href.replaceAll("%2A%2A%2A", "***");
 }
 
-/** For text the URL parser rejects: hide everything between "://" and the last "@". */
+/**
+ * For text that is not a valid Redis URL: everything between the scheme and
+ * the last "@" is hidden, user name included, since in a malformed URL any of
+ * it may be the password. Without an "@", text after the scheme that is not
+ * a plain `host[:port][/db]` is hidden too.
+ */
 function redactRaw(text: string): string {
-  const scheme = text.indexOf("://");
+  const scheme = /^[a-z][a-z0-9+.-]*:(?:\/\/?)?/i.exec(text)?.[0] ?? "";
   const at = text.lastIndexOf("@");
-  if (at === -1) {
-    // Without "@" a password cannot be told from a host: show only colon-free text.
-    if (!text.includes(":")) return text;
-    return scheme === -1 ? "***" : text.slice(0, scheme + 3) + "***";
-  }
-  const from = scheme === -1 ? 0 : scheme + 3;
-  const userinfo = text.slice(from, at);
-  const colon = userinfo.indexOf(":");
-  const user = colon === -1 ? "" : userinfo.slice(0, colon);
-  return text.slice(0, from) + user + ":***" + text.slice(at);
+  if (at !== -1) return scheme + "***" + text.slice(at);
+  const rest = text.slice(scheme.length);
+  return /^[\w.-]*(?::\d*)?(?:\/\d*)?$/.test(rest) ? text : scheme + "***";
 }
 
 function decodeComponent(raw: string, what: string, shown: string): string {

@@ -9,9 +9,11 @@
  */
 import { backoffDelay, type BackoffPolicy, sleep } from "../async/backoff.ts";
 import type { RedisSender } from "../client/types.ts";
-import { ConflictError, CorruptValueError } from "./errors.ts";
-import { decodeValue, encodeValue } from "./json_codec.ts";
+import { CorruptValueError } from "../json/errors.ts";
+import { decodeValue, encodeValue } from "../json/codec.ts";
+import { ConflictError } from "./errors.ts";
 import { CAS_SCRIPT, runScript } from "./scripts.ts";
+import { casMetrics } from "../telemetry/cas_metrics.ts";
 
 /** Backoff before re-reading after repeated conflicts: full jitter, up to 50 ms. */
 const CONFLICT_BACKOFF: BackoffPolicy = { baseMs: 1, maxMs: 50, floor: 0 };
@@ -29,55 +31,78 @@ type Outcome =
   | { readonly ok: true; readonly value: unknown; readonly old: unknown }
   | { readonly ok: false; readonly error: unknown };
 
-// Keyed by client so that every storage instance on one connection combines
-// with every other; a WeakMap so a dropped client takes its queues with it.
-const updatersByClient = new WeakMap<
-  RedisSender,
-  Map<string, FieldUpdater>
->();
+/** One compare-and-set update of one field, as {@linkcode CasCombiner.compareAndSet} takes it. */
+export interface CasRequest {
+  /** The hash holding the field. */
+  readonly key: string;
+  /** The field, type letter included. */
+  readonly field: string;
+  /** The property name, for error messages. */
+  readonly property: string;
+  /** Computes the new value from the old one; it may run more than once. */
+  readonly update: (old: unknown) => unknown;
+  /** What `update` gets as the old value when the field is absent. */
+  readonly oldValueDefault: unknown;
+  /** How many compare-and-set attempts to make before `ConflictError`. */
+  readonly maxAttempts: number;
+}
 
 /**
- * Applies `update` to the current value of one field atomically, as if it
- * ran alone: reads the field, computes, and writes only if the field did not
- * change meanwhile, retrying with jittered backoff otherwise.
- *
- * The function may run more than once (once per attempt), so it should be
- * free of side effects.
+ * The compare-and-set updates in flight on one connection, by field. The
+ * storage factory owns one, so every storage it opens combines with every
+ * other; a field's queue lives only while it has updates to run.
  */
-export function compareAndSet(
-  client: RedisSender,
-  key: string,
-  field: string,
-  property: string,
-  update: (old: unknown) => unknown,
-  oldValueDefault: unknown,
-  maxAttempts: number,
-): Promise<[unknown, unknown]> {
-  let updaters = updatersByClient.get(client);
-  if (updaters === undefined) {
-    updaters = new Map();
-    updatersByClient.set(client, updaters);
+export class CasCombiner {
+  readonly #client: RedisSender;
+  readonly #updaters = new Map<string, FieldUpdater>();
+
+  /**
+   * Creates a combiner with nothing in flight.
+   *
+   * @param client The connection every update is sent on.
+   */
+  constructor(client: RedisSender) {
+    this.#client = client;
   }
-  // Length-prefixed so that no key/field pair can collide with another.
-  const id = `${key.length}:${key}${field}`;
-  let updater = updaters.get(id);
-  if (updater === undefined) {
-    const map = updaters;
-    updater = new FieldUpdater(client, key, field, property, () => {
-      map.delete(id);
+
+  /**
+   * Applies `update` to the current value of one field atomically, as if it
+   * ran alone: reads the field, computes, and writes only if the field did
+   * not change meanwhile, retrying with jittered backoff otherwise.
+   *
+   * The function may run more than once (once per attempt), so it should be
+   * free of side effects.
+   *
+   * @param request The field, the update and its limits.
+   * @returns The new value and the old value.
+   */
+  compareAndSet(request: CasRequest): Promise<[unknown, unknown]> {
+    const { key, field } = request;
+    // Length-prefixed so that no key/field pair can collide with another.
+    const id = `${key.length}:${key}${field}`;
+    let updater = this.#updaters.get(id);
+    if (updater === undefined) {
+      updater = new FieldUpdater(
+        this.#client,
+        key,
+        field,
+        request.property,
+        () => this.#updaters.delete(id),
+      );
+      this.#updaters.set(id, updater);
+    }
+    const queued = updater;
+    return new Promise((resolve, reject) => {
+      queued.enqueue({
+        update: request.update,
+        oldValueDefault: request.oldValueDefault,
+        maxAttempts: request.maxAttempts,
+        attempts: 0,
+        resolve,
+        reject,
+      });
     });
-    updaters.set(id, updater);
   }
-  return new Promise((resolve, reject) => {
-    updater.enqueue({
-      update,
-      oldValueDefault,
-      maxAttempts,
-      attempts: 0,
-      resolve,
-      reject,
-    });
-  });
 }
 
 class FieldUpdater {
@@ -166,6 +191,7 @@ class FieldUpdater {
         raw ?? "",
         written,
       ]);
+      casMetrics?.round(jobs.length, reply !== 1);
       if (reply === 1) {
         settle(jobs, outcomes);
         return;

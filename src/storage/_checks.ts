@@ -1,30 +1,7 @@
+import { checkPropertyName, describeType } from "../json/names.ts";
+import { encodeValue } from "../json/codec.ts";
 import { type Property, PropertyType } from "./property.ts";
-
-/**
- * Rejects a subject name that cannot name a key.
- *
- * Names must be well-formed Unicode because keys travel as UTF-8: a lone
- * surrogate would be replaced on the way and name a different key.
- */
-export function checkSubjectName(name: unknown): asserts name is string {
-  if (typeof name !== "string") {
-    throw new TypeError(
-      `A subject name must be a string, got ${describeType(name)}.`,
-    );
-  }
-  if (name === "") {
-    throw new TypeError(
-      "A subject name must not be empty: it would name the key of every unnamed subject.",
-    );
-  }
-  if (!name.isWellFormed()) {
-    throw new TypeError(
-      `Subject name ${
-        JSON.stringify(name)
-      } contains a lone surrogate, which UTF-8 cannot carry. Use well-formed Unicode.`,
-    );
-  }
-}
+import type { StoreChanges } from "./types.ts";
 
 /** Rejects a property whose name or type cannot form a hash field. */
 export function checkProperty(prop: Property): void {
@@ -47,53 +24,54 @@ export function checkProperty(prop: Property): void {
   }
 }
 
-/**
- * Rejects a property name that cannot form a hash field. Any well-formed
- * string works, the empty one included, as in the Python storage.
- */
-export function checkPropertyName(name: unknown): asserts name is string {
-  if (typeof name !== "string") {
-    throw new TypeError(
-      `A property name must be a string, got ${describeType(name)}.`,
-    );
-  }
-  if (!name.isWellFormed()) {
-    throw new TypeError(
-      `Property name ${
-        JSON.stringify(name)
-      } contains a lone surrogate, which UTF-8 cannot carry. Use well-formed Unicode.`,
-    );
-  }
-}
-
 /** The hash field of a property: its type letter followed by its name. */
 export function fieldOf(prop: Property): string {
   return prop.type + prop.name;
 }
 
-/**
- * Sets an own enumerable property, so that a property named `__proto__`
- * is data like any other instead of replacing the record's prototype.
- */
-export function setOwn(
-  record: Record<string, unknown>,
-  key: string,
-  value: unknown,
-): void {
-  if (key !== "__proto__") {
-    // Plain assignment keeps the record a fast object; defineProperty on
-    // every key would turn it into a slow dictionary.
-    record[key] = value;
-    return;
-  }
-  Object.defineProperty(record, key, {
-    value,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
+/** A store's changes as hash fields, every property and value checked. */
+export interface EncodedChanges {
+  /** Field, text, field, text, …: the fields to set, in `HSET` order. */
+  readonly sets: string[];
+  /** The fields to delete. */
+  readonly deletes: string[];
 }
 
-function describeType(value: unknown): string {
-  return value === null ? "null" : typeof value;
+/**
+ * Checks and encodes a store's changes before anything is written, so that
+ * one bad property or value means nothing is written, on every storage.
+ *
+ * @returns The encoded changes, or `undefined` when there is nothing to change.
+ * @throws {TypeError} When a property is malformed.
+ * @throws {InvalidValueError} When a value does not survive JSON.
+ */
+export function encodeChanges(
+  changes: StoreChanges,
+): EncodedChanges | undefined {
+  const sets: string[] = [];
+  const deletes: string[] = [];
+  for (const list of [changes.inserts, changes.updates]) {
+    for (const prop of list ?? []) {
+      checkProperty(prop);
+      sets.push(fieldOf(prop), encodeValue(prop.name, prop.value));
+    }
+  }
+  for (const prop of changes.deletes ?? []) {
+    checkProperty(prop);
+    deletes.push(fieldOf(prop));
+  }
+  if (sets.length === 0 && deletes.length === 0) return undefined;
+  return { sets, deletes };
+}
+
+/** Rejects an expiry that is neither a positive whole number of milliseconds nor `null`. */
+export function checkExpiry(ms: unknown): asserts ms is number | null {
+  if (ms === null) return;
+  if (typeof ms !== "number" || !Number.isSafeInteger(ms) || ms < 1) {
+    throw new RangeError(
+      `An expiry must be a positive whole number of milliseconds, or null to clear it; got ${
+        typeof ms === "number" ? ms : describeType(ms)
+      }.`,
+    );
+  }
 }

@@ -1,11 +1,13 @@
-import { checkProperty, checkSubjectName } from "./_checks.ts";
+import { encodeValue } from "../json/codec.ts";
+import { checkSubjectName } from "../json/names.ts";
+import { checkExpiry, checkProperty, encodeChanges } from "./_checks.ts";
 import { PropertyNotFoundError } from "./errors.ts";
-import { encodeValue } from "./json_codec.ts";
 import { type Property, PropertyType } from "./property.ts";
 import type {
   StorageContext,
   StorageFactory,
   StoreChanges,
+  SubjectNamesOptions,
   SubjectStorage,
 } from "./types.ts";
 
@@ -24,13 +26,25 @@ import type {
  * @returns A factory of storages that store nothing.
  */
 export function createEmptyStorage(): StorageFactory {
-  return (name: string, _context?: StorageContext): SubjectStorage => {
+  const factory = (name: string, _context?: StorageContext): SubjectStorage => {
     checkSubjectName(name);
-    return new EmptySubjectStorage();
+    return new EmptySubjectStorage(name);
   };
+  return Object.assign(factory, {
+    // It keeps no subjects, so there is nothing to list.
+    subjectNames: async function* (
+      _options?: SubjectNamesOptions,
+    ): AsyncGenerator<string> {},
+  });
 }
 
 class EmptySubjectStorage implements SubjectStorage {
+  readonly #name: string;
+
+  constructor(name: string) {
+    this.#name = name;
+  }
+
   isConcurrencySafe(): boolean {
     return false;
   }
@@ -47,13 +61,8 @@ class EmptySubjectStorage implements SubjectStorage {
 
   store(changes: StoreChanges = {}): Promise<void> {
     try {
-      for (const list of [changes.inserts, changes.updates]) {
-        for (const prop of list ?? []) {
-          checkProperty(prop);
-          encodeValue(prop.name, prop.value);
-        }
-      }
-      for (const prop of changes.deletes ?? []) checkProperty(prop);
+      // Checked like a real store, and then dropped.
+      encodeChanges(changes);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
@@ -76,13 +85,38 @@ class EmptySubjectStorage implements SubjectStorage {
     }
   }
 
+  setMany(props: readonly Property[]): Promise<unknown[]> {
+    try {
+      // Checked like a real write, and then dropped.
+      for (const prop of props) {
+        checkProperty(prop);
+        encodeValue(prop.name, prop.value);
+      }
+      return Promise.resolve(props.map(() => undefined));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  expire(ms: number | null): Promise<boolean> {
+    try {
+      checkExpiry(ms);
+      return Promise.resolve(false);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  ttl(): Promise<number | null> {
+    return Promise.resolve(null);
+  }
+
   get(prop: Property): Promise<unknown> {
     try {
       checkProperty(prop);
-      throw new PropertyNotFoundError(
-        prop.name,
-        prop.type === PropertyType.EXTENDED,
-      );
+      throw new PropertyNotFoundError(this.#name, prop.name, {
+        extended: prop.type === PropertyType.EXTENDED,
+      });
     } catch (error) {
       return Promise.reject(error);
     }

@@ -1,11 +1,24 @@
-import { checkProperty, checkSubjectName, fieldOf, setOwn } from "./_checks.ts";
+import {
+  decodeAll,
+  decodeValue,
+  encodeValue,
+  FieldText,
+} from "../json/codec.ts";
+import { checkSubjectName } from "../json/names.ts";
+import {
+  checkExpiry,
+  checkProperty,
+  encodeChanges,
+  fieldOf,
+} from "./_checks.ts";
+import { globMatcher } from "./_glob.ts";
 import { PropertyNotFoundError } from "./errors.ts";
-import { decodeValue, encodeValue } from "./json_codec.ts";
 import { type Property, PropertyType } from "./property.ts";
 import type {
   StorageContext,
   StorageFactory,
   StoreChanges,
+  SubjectNamesOptions,
   SubjectStorage,
 } from "./types.ts";
 
@@ -34,18 +47,81 @@ import type {
  * ```
  */
 export function createMemoryStorage(): StorageFactory {
-  const subjects = new Map<string, Map<string, string>>();
-  return (name: string, _context?: StorageContext): SubjectStorage =>
+  const subjects = new MemorySubjects();
+  const factory = (name: string, _context?: StorageContext): SubjectStorage =>
     new MemorySubjectStorage(name, subjects);
+  return Object.assign(factory, {
+    subjectNames: (options?: SubjectNamesOptions): AsyncIterable<string> =>
+      subjects.names(options),
+  });
+}
+
+/** The subjects of one memory factory: fields by subject, and expiries. */
+class MemorySubjects {
+  readonly #fields = new Map<string, Map<string, string>>();
+  // Deadlines in epoch milliseconds; a subject past its deadline is gone.
+  readonly #deadlines = new Map<string, number>();
+
+  /** The subject's fields, or `undefined` when it has none (or expired). */
+  get(name: string): Map<string, string> | undefined {
+    const deadline = this.#deadlines.get(name);
+    if (deadline !== undefined && deadline <= Date.now()) this.delete(name);
+    return this.#fields.get(name);
+  }
+
+  /** The subject's fields, created empty if needed. */
+  getForWrite(name: string): Map<string, string> {
+    let fields = this.get(name);
+    if (fields === undefined) {
+      fields = new Map();
+      this.#fields.set(name, fields);
+    }
+    return fields;
+  }
+
+  delete(name: string): void {
+    this.#fields.delete(name);
+    this.#deadlines.delete(name);
+  }
+
+  /** Sets or clears a subject's expiry; returns whether it has data. */
+  expire(name: string, ms: number | null): boolean {
+    if (this.get(name) === undefined) return false;
+    if (ms === null) this.#deadlines.delete(name);
+    else this.#deadlines.set(name, Date.now() + ms);
+    return true;
+  }
+
+  /** Milliseconds left, or `null` without an expiry or data. */
+  ttl(name: string): number | null {
+    if (this.get(name) === undefined) return null;
+    const deadline = this.#deadlines.get(name);
+    return deadline === undefined ? null : deadline - Date.now();
+  }
+
+  async *names(options?: SubjectNamesOptions): AsyncGenerator<string> {
+    const match = options?.match ?? "*";
+    if (typeof match !== "string" || !match.isWellFormed()) {
+      throw new TypeError(
+        'match must be a string of well-formed Unicode, e.g. "user-*".',
+      );
+    }
+    const matches = globMatcher(match);
+    // A snapshot, so subjects written while the caller iterates do not
+    // disturb the walk; each is still checked when its turn comes.
+    for (const name of Array.from(this.#fields.keys())) {
+      if (matches(name) && this.get(name) !== undefined) yield name;
+    }
+  }
 }
 
 class MemorySubjectStorage implements SubjectStorage {
-  readonly #subjects: Map<string, Map<string, string>>;
+  readonly #subjects: MemorySubjects;
   readonly #name: string;
   // Named like the Redis key, so that errors read the same on both storages.
   readonly #key: string;
 
-  constructor(name: string, subjects: Map<string, Map<string, string>>) {
+  constructor(name: string, subjects: MemorySubjects) {
     checkSubjectName(name);
     this.#name = name;
     this.#key = `s:${name}`;
@@ -64,35 +140,29 @@ class MemorySubjectStorage implements SubjectStorage {
     [props: Record<string, unknown>, extProps: Record<string, unknown>]
   > {
     return settle(() => {
-      const props: Record<string, unknown> = {};
-      const extProps: Record<string, unknown> = {};
-      for (const [field, text] of this.#fields() ?? []) {
-        const target = field[0] === PropertyType.DEFAULT ? props : extProps;
-        setOwn(target, field.slice(1), decodeValue(this.#key, field, text));
-      }
-      return [props, extProps];
+      const [props, extProps] = this.#texts();
+      return [decodeAll(props), decodeAll(extProps)];
     });
+  }
+
+  loadLazy(): Promise<
+    [props: Map<string, FieldText>, extProps: Map<string, FieldText>]
+  > {
+    return Promise.resolve(this.#texts());
   }
 
   store(changes: StoreChanges = {}): Promise<void> {
     return settle(() => {
       // Everything is encoded before the first write, so a bad value means
       // nothing is written, as in the Redis storage.
-      const sets: [string, string][] = [];
-      const deletes: string[] = [];
-      for (const list of [changes.inserts, changes.updates]) {
-        for (const prop of list ?? []) {
-          checkProperty(prop);
-          sets.push([fieldOf(prop), encodeValue(prop.name, prop.value)]);
-        }
-      }
-      for (const prop of changes.deletes ?? []) {
-        checkProperty(prop);
-        deletes.push(fieldOf(prop));
-      }
+      const encoded = encodeChanges(changes);
+      if (encoded === undefined) return;
+      const { sets, deletes } = encoded;
       if (sets.length > 0) {
         const fields = this.#fieldsForWrite();
-        for (const [field, text] of sets) fields.set(field, text);
+        for (let i = 0; i < sets.length; i += 2) {
+          fields.set(sets[i], sets[i + 1]);
+        }
       }
       for (const field of deletes) this.#deleteField(field);
     });
@@ -118,16 +188,45 @@ class MemorySubjectStorage implements SubjectStorage {
     });
   }
 
+  setMany(props: readonly Property[]): Promise<unknown[]> {
+    return settle(() => {
+      // Everything is encoded before the first write, as in store().
+      const encoded = props.map((prop) => {
+        checkProperty(prop);
+        return [fieldOf(prop), encodeValue(prop.name, prop.value)];
+      });
+      if (encoded.length === 0) return [];
+      const fields = this.#fieldsForWrite();
+      return encoded.map(([field, text]) => {
+        const old = fields.get(field);
+        fields.set(field, text);
+        return old === undefined
+          ? undefined
+          : decodeValue(this.#key, field, old);
+      });
+    });
+  }
+
+  expire(ms: number | null): Promise<boolean> {
+    return settle(() => {
+      checkExpiry(ms);
+      return this.#subjects.expire(this.#name, ms);
+    });
+  }
+
+  ttl(): Promise<number | null> {
+    return settle(() => this.#subjects.ttl(this.#name));
+  }
+
   get(prop: Property): Promise<unknown> {
     return settle(() => {
       checkProperty(prop);
       const field = fieldOf(prop);
       const text = this.#fields()?.get(field);
       if (text === undefined) {
-        throw new PropertyNotFoundError(
-          prop.name,
-          prop.type === PropertyType.EXTENDED,
-        );
+        throw new PropertyNotFoundError(this.#name, prop.name, {
+          extended: prop.type === PropertyType.EXTENDED,
+        });
       }
       return decodeValue(this.#key, field, text);
     });
@@ -141,14 +240,7 @@ class MemorySubjectStorage implements SubjectStorage {
   }
 
   getExtProps(): Promise<Record<string, unknown>> {
-    return settle(() => {
-      const extProps: Record<string, unknown> = {};
-      for (const [field, text] of this.#fields() ?? []) {
-        if (field[0] !== PropertyType.EXTENDED) continue;
-        setOwn(extProps, field.slice(1), decodeValue(this.#key, field, text));
-      }
-      return extProps;
-    });
+    return settle(() => decodeAll(this.#texts()[1]));
   }
 
   flush(): Promise<this> {
@@ -156,17 +248,23 @@ class MemorySubjectStorage implements SubjectStorage {
     return Promise.resolve(this);
   }
 
+  /** The default and the extended properties' texts, by property name. */
+  #texts(): [Map<string, FieldText>, Map<string, FieldText>] {
+    const props = new Map<string, FieldText>();
+    const extProps = new Map<string, FieldText>();
+    for (const [field, text] of this.#fields() ?? []) {
+      const target = field[0] === PropertyType.DEFAULT ? props : extProps;
+      target.set(field.slice(1), new FieldText(this.#key, field, text));
+    }
+    return [props, extProps];
+  }
+
   #fields(): Map<string, string> | undefined {
     return this.#subjects.get(this.#name);
   }
 
   #fieldsForWrite(): Map<string, string> {
-    let fields = this.#subjects.get(this.#name);
-    if (fields === undefined) {
-      fields = new Map();
-      this.#subjects.set(this.#name, fields);
-    }
-    return fields;
+    return this.#subjects.getForWrite(this.#name);
   }
 
   // Like Redis, which removes a hash with its last field.

@@ -2,7 +2,10 @@
  * The two kinds of subject property, as the one-letter prefix of their hash
  * field: `p` for default properties, `e` for extended ones.
  */
-export const PropertyType = {
+export const PropertyType: {
+  readonly DEFAULT: "p";
+  readonly EXTENDED: "e";
+} = {
   /** A default property, stored in field `p{name}`. */
   DEFAULT: "p",
   /** An extended property, stored in field `e{name}`. */

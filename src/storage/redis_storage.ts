@@ -1,21 +1,57 @@
-import { type SupportedClient, toRedisSender } from "../client/adapters.ts";
-import type { RedisReply, RedisSender } from "../client/types.ts";
-import { checkProperty, checkSubjectName, fieldOf, setOwn } from "./_checks.ts";
-import { compareAndSet } from "./_cas_combiner.ts";
-import { PropertyNotFoundError } from "./errors.ts";
-import { decodeValue, encodeValue } from "./json_codec.ts";
+import { type SupportedClient, toRedisSender } from "../client/adapters/mod.ts";
+import { RedisReplyError } from "../client/errors.ts";
+import type { RedisArg, RedisReply, RedisSender } from "../client/types.ts";
+import {
+  decodeAll,
+  decodeValue,
+  encodeValue,
+  FieldText,
+} from "../json/codec.ts";
+import { CorruptValueError } from "../json/errors.ts";
+import { checkSubjectName } from "../json/names.ts";
+import {
+  checkExpiry,
+  checkProperty,
+  encodeChanges,
+  fieldOf,
+} from "./_checks.ts";
+import { CasCombiner } from "./_cas_combiner.ts";
+import { ConflictError, PropertyNotFoundError } from "./errors.ts";
 import { type Property, PropertyType } from "./property.ts";
-import { runScript, SET_SCRIPT, STORE_SCRIPT } from "./scripts.ts";
-import { loadRaw, RawValue } from "./_raw.ts";
+import {
+  EXPIRE_SCRIPT,
+  type LuaScript,
+  runScript,
+  SAME_SCRIPT,
+  SET_MANY_SCRIPT,
+  SET_SCRIPT,
+  STORE_SCRIPT,
+} from "./scripts.ts";
+import { scanSubjectNames } from "./_scan.ts";
+import { replicatedSender } from "./_replicated.ts";
 import type {
+  EncodedValue,
   StorageContext,
   StorageFactory,
   StoreChanges,
+  SubjectNamesOptions,
   SubjectStorage,
 } from "./types.ts";
 
 /** The default of {@linkcode RedisStorageOptions.maxCasAttempts}. */
 export const DEFAULT_MAX_CAS_ATTEMPTS = 100;
+
+// What every client decodes bytes that are not UTF-8 to.
+const REPLACEMENT = "\uFFFD";
+// How often a field that keeps changing is checked again before giving up.
+const MAX_BYTE_CHECKS = 10;
+
+// Lets the factory give the storages it opens its one combiner; set in the
+// class's static block, the only code that may touch its private fields.
+let shareCombiner: (
+  storage: SubjectsRedisStorage,
+  combiner: CasCombiner,
+) => void;
 
 /** Options of {@linkcode createRedisStorage} and {@linkcode SubjectsRedisStorage}. */
 export interface RedisStorageOptions {
@@ -36,6 +72,28 @@ export interface RedisStorageOptions {
    * @default {100}
    */
   maxCasAttempts?: number;
+  /**
+   * Replicas that must acknowledge every write (store, set, function set,
+   * delete, flush) before it resolves. Each write is followed by
+   * `WAIT waitReplicas waitTimeoutMs` on the same connection, in the same
+   * socket write; if fewer replicas acknowledge it in time, the call rejects
+   * with `ReplicationError`: the master applied the write, but a failover
+   * could lose it. With `0`, writes resolve once the master applied them.
+   *
+   * `WAIT` holds back that connection's later replies until the replicas
+   * acknowledge (or the timeout passes), so reads queued behind a write wait
+   * for it too. Needs this module's client (single, cluster or Sentinel), and
+   * a `commandTimeoutMs` longer than `waitTimeoutMs`.
+   *
+   * @default {0}
+   */
+  waitReplicas?: number;
+  /**
+   * Milliseconds `WAIT` waits for `waitReplicas` acknowledgements.
+   *
+   * @default {1000}
+   */
+  waitTimeoutMs?: number;
 }
 
 /**
@@ -64,8 +122,16 @@ export interface RedisStorageOptions {
 export class SubjectsRedisStorage implements SubjectStorage {
   /** The Redis key of the subject's hash: `s:{keyPrefix}{subject}`. */
   readonly key: string;
+  readonly #subject: string;
   readonly #client: RedisSender;
   readonly #maxCasAttempts: number;
+  #combiner: CasCombiner | undefined;
+
+  static {
+    shareCombiner = (storage, combiner) => {
+      storage.#combiner = combiner;
+    };
+  }
 
   /**
    * Opens the storage of one subject. Nothing is sent until the first call.
@@ -77,15 +143,43 @@ export class SubjectsRedisStorage implements SubjectStorage {
   constructor(
     subject: string,
     client: RedisSender,
-    options: RedisStorageOptions = {},
+    options?: RedisStorageOptions,
   ) {
     checkSubjectName(subject);
     checkCommands(client);
-    const { keyPrefix, maxCasAttempts } = checkOptions(options);
+    const { keyPrefix, maxCasAttempts, waitReplicas, waitTimeoutMs } =
+      checkOptions(options ?? {});
     this.key = `s:${keyPrefix}${subject}`;
-    this.#client = client;
+    this.#subject = subject;
+    this.#client = waitReplicas > 0
+      ? replicatedSender(client, waitReplicas, waitTimeoutMs)
+      : client;
     this.#maxCasAttempts = maxCasAttempts;
   }
+
+  /** Sends one command; an error reply comes back naming the key. */
+  #send(args: readonly RedisArg[]): Promise<RedisReply> {
+    return this.#client.send(args).catch(this.#nameKey);
+  }
+
+  /** Runs a script on the key; an error reply comes back naming the key. */
+  #run(script: LuaScript, args: readonly RedisArg[]): Promise<RedisReply> {
+    return runScript(this.#client, script, this.key, args).catch(
+      this.#nameKey,
+    );
+  }
+
+  /** Rethrows an error reply (e.g. `WRONGTYPE`) with the key in its message. */
+  readonly #nameKey = (error: unknown): never => {
+    if (!(error instanceof RedisReplyError)) throw error;
+    throw new RedisReplyError(error.reply, {
+      command: error.command,
+      context: `Redis refused a command on subject key ${
+        JSON.stringify(this.key)
+      }`,
+      cause: error,
+    });
+  };
 
   /**
    * Always `true`: a function `set()` is an atomic read-modify-write.
@@ -114,23 +208,31 @@ export class SubjectsRedisStorage implements SubjectStorage {
   async load(): Promise<
     [props: Record<string, unknown>, extProps: Record<string, unknown>]
   > {
-    const [props, extProps] = await this[loadRaw]();
+    const [props, extProps] = await this.#loadTexts();
     return [decodeAll(props), decodeAll(extProps)];
   }
 
   /**
-   * Reads every field with one `HGETALL`, leaving the values undecoded.
+   * Reads every field with one `HGETALL`, leaving the values to be decoded
+   * when they are read.
    *
-   * @ignore
+   * @returns The default properties and the extended properties, undecoded.
    */
-  async [loadRaw](): Promise<
-    [Map<string, RawValue>, Map<string, RawValue>]
+  loadLazy(): Promise<
+    [props: Map<string, EncodedValue>, extProps: Map<string, EncodedValue>]
   > {
-    const props = new Map<string, RawValue>();
-    const extProps = new Map<string, RawValue>();
+    return this.#loadTexts();
+  }
+
+  async #loadTexts(): Promise<
+    [props: Map<string, FieldText>, extProps: Map<string, FieldText>]
+  > {
+    const props = new Map<string, FieldText>();
+    const extProps = new Map<string, FieldText>();
     const entries = hashEntries(
-      await this.#client.send(["HGETALL", this.key]),
+      await this.#send(["HGETALL", this.key]),
     );
+    let suspects: Map<string, string> | undefined;
     for (let i = 0; i < entries.length; i += 2) {
       const field = entries[i];
       const target = field[0] === PropertyType.DEFAULT
@@ -138,12 +240,94 @@ export class SubjectsRedisStorage implements SubjectStorage {
         : field[0] === PropertyType.EXTENDED
         ? extProps
         : undefined;
-      target?.set(
-        field.slice(1),
-        new RawValue(this.key, field, entries[i + 1]),
-      );
+      if (target === undefined) continue;
+      const text = entries[i + 1];
+      if (text.includes(REPLACEMENT)) {
+        (suspects ??= new Map()).set(field, text);
+      }
+      target.set(field.slice(1), new FieldText(this.key, field, text));
+    }
+    if (suspects !== undefined) {
+      for (const [field, text] of await this.#checkBytes(suspects)) {
+        const target = field[0] === PropertyType.DEFAULT ? props : extProps;
+        if (text === null) target.delete(field.slice(1));
+        else {
+          target.set(
+            field.slice(1),
+            new FieldText(this.key, field, text ?? "", text !== undefined),
+          );
+        }
+      }
     }
     return [props, extProps];
+  }
+
+  /**
+   * Tells apart, among texts a read returned with U+FFFD in them, a stored
+   * U+FFFD from bytes that are not UTF-8 (which every client decodes to
+   * U+FFFD, silently): the server compares its bytes with the text. A field
+   * that changed meanwhile is checked again with its new text.
+   *
+   * @param texts The suspect texts by field.
+   * @returns Per field: its text (newer, if it changed), `null` when it is
+   *   gone, or `undefined` when its bytes are not UTF-8.
+   */
+  async #checkBytes(
+    texts: Map<string, string>,
+  ): Promise<Map<string, string | null | undefined>> {
+    const result = new Map<string, string | null | undefined>(texts);
+    let pending = [...texts];
+    for (let round = 1; pending.length > 0; round++) {
+      const reply = await this.#run(SAME_SCRIPT, pending.flat());
+      if (!Array.isArray(reply) || reply.length !== pending.length) {
+        throw new TypeError(
+          `Unexpected reply to the byte-check script: ${JSON.stringify(reply)}`,
+        );
+      }
+      const changed: [string, string][] = [];
+      for (let i = 0; i < pending.length; i++) {
+        const [field, text] = pending[i];
+        const same = reply[i];
+        if (same === 1) continue;
+        const current = Array.isArray(same) ? same[0] : undefined;
+        if (current === text) {
+          // The same text from other bytes: the bytes are not UTF-8.
+          result.set(field, undefined);
+        } else if (current === null) {
+          result.set(field, null);
+        } else if (typeof current === "string") {
+          result.set(field, current);
+          if (!current.includes(REPLACEMENT)) continue;
+          if (round >= MAX_BYTE_CHECKS) {
+            throw new ConflictError(this.key, field.slice(1), round);
+          }
+          changed.push([field, current]);
+        } else {
+          throw new TypeError(
+            `Unexpected reply to the byte-check script: ${
+              JSON.stringify(reply)
+            }`,
+          );
+        }
+      }
+      pending = changed;
+    }
+    return result;
+  }
+
+  /** Decodes a field's text strictly: U+FFFD in it is checked against the bytes. */
+  async #decodeStrict(field: string, text: string): Promise<unknown> {
+    if (!text.includes(REPLACEMENT)) return decodeValue(this.key, field, text);
+    const checked = (await this.#checkBytes(new Map([[field, text]]))).get(
+      field,
+    );
+    if (checked === null) {
+      throw new PropertyNotFoundError(this.#subject, field.slice(1), {
+        extended: field[0] === PropertyType.EXTENDED,
+      });
+    }
+    if (checked === undefined) throw new CorruptValueError(this.key, field);
+    return decodeValue(this.key, field, checked);
   }
 
   /**
@@ -164,11 +348,11 @@ export class SubjectsRedisStorage implements SubjectStorage {
     // One command is atomic by itself, and a plain HSET costs the server
     // far less than a script doing the same.
     if (deletes.length === 0) {
-      await this.#client.send(["HSET", this.key, ...sets]);
+      await this.#send(["HSET", this.key, ...sets]);
     } else if (sets.length === 0) {
-      await this.#client.send(["HDEL", this.key, ...deletes]);
+      await this.#send(["HDEL", this.key, ...deletes]);
     } else {
-      await runScript(this.#client, STORE_SCRIPT, this.key, [
+      await this.#run(STORE_SCRIPT, [
         sets.length / 2,
         ...sets,
         ...deletes,
@@ -180,15 +364,19 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * Writes one property.
    *
    * A plain value is written in one round trip by a script that returns the
-   * value it replaced, read in the same atomic step. If that old value is
-   * not valid JSON, the new value has still replaced it and the call rejects
-   * with `CorruptValueError`, so the loss is not silent.
+   * value it replaced, read in the same atomic step. A plain set needs no old
+   * value to compute the new one, so it also repairs a field that does not
+   * hold valid JSON: it replaces it and reports the old value as absent
+   * (`oldValueDefault`), as a read of that field would have found nothing
+   * usable. Reads and function sets of a corrupt field reject with
+   * `CorruptValueError` instead, and write nothing.
    *
    * A function value is applied by optimistic compare-and-set: read the
    * field, call the function with the old value, write only if the field
    * still holds what was read, and otherwise retry with jittered backoff, up
    * to `maxCasAttempts` times. Concurrent function sets of the same property
-   * through the same client are combined into one read and one write; each
+   * through storages of the same `createRedisStorage` factory (or through
+   * this one storage object) are combined into one read and one write; each
    * caller still gets its own `[newValue, oldValue]`, as if the calls ran one
    * after another. The function may run more than once, so it should have
    * no side effects.
@@ -198,6 +386,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @returns The new value and the old value.
    * @throws {InvalidValueError} When the (computed) value does not survive JSON; nothing is written.
    * @throws {ConflictError} When every compare-and-set attempt lost a race.
+   * @throws {CorruptValueError} When a function value meets a field that does not hold valid JSON; nothing is written.
    */
   set(
     prop: Property,
@@ -208,28 +397,104 @@ export class SubjectsRedisStorage implements SubjectStorage {
       const field = fieldOf(prop);
       const value = prop.value;
       if (typeof value === "function") {
-        return compareAndSet(
-          this.#client,
-          this.key,
+        this.#combiner ??= new CasCombiner(this.#client);
+        return this.#combiner.compareAndSet({
+          key: this.key,
           field,
-          prop.name,
-          value as (old: unknown) => unknown,
+          property: prop.name,
+          update: value as (old: unknown) => unknown,
           oldValueDefault,
-          this.#maxCasAttempts,
-        );
+          maxAttempts: this.#maxCasAttempts,
+        }).catch(this.#nameKey);
       }
       const text = encodeValue(prop.name, value);
       // Not async: one turn of the microtask queue fewer on a hot path.
-      return runScript(this.#client, SET_SCRIPT, this.key, [field, text]).then(
-        (old): [unknown, unknown] =>
-          old === null ? [value, oldValueDefault] : [
-            value,
-            decodeValue(this.key, field, expectString(old, "EVALSHA")),
-          ],
+      return this.#run(SET_SCRIPT, [field, text]).then(
+        (old): [unknown, unknown] => [
+          value,
+          old === null
+            ? oldValueDefault
+            : this.#replaced(field, old, oldValueDefault),
+        ],
       );
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Writes several properties with one script, atomically, returning the
+   * values they replaced. Every value is checked before anything is sent.
+   *
+   * @param props The properties and their values.
+   * @returns The old values, in the order of `props` (`undefined` where
+   *   absent). A replaced value that was not valid JSON in UTF-8 counts as
+   *   absent: the write repairs that field, as a plain `set()` does.
+   * @throws {InvalidValueError} When a value does not survive JSON; nothing is written.
+   */
+  async setMany(props: readonly Property[]): Promise<unknown[]> {
+    const args: string[] = [];
+    for (const prop of props) {
+      checkProperty(prop);
+      args.push(fieldOf(prop), encodeValue(prop.name, prop.value));
+    }
+    if (args.length === 0) return [];
+    const reply = await this.#run(SET_MANY_SCRIPT, args);
+    if (!Array.isArray(reply) || reply.length !== props.length) {
+      throw new TypeError(
+        `Unexpected reply to the set-many script: ${JSON.stringify(reply)}`,
+      );
+    }
+    return reply.map((old, i) =>
+      old === null ? undefined : this.#replaced(args[2 * i], old, undefined)
+    );
+  }
+
+  /**
+   * The value a plain write replaced, from what the set scripts return: the
+   * old field text, or an old value that is not UTF-8 wrapped in an array.
+   * An old value that is not valid JSON counts as absent (`absent`): the
+   * write has replaced it, which repairs the field, and there was no value
+   * to report.
+   */
+  #replaced(field: string, old: RedisReply, absent: unknown): unknown {
+    if (Array.isArray(old)) return absent;
+    try {
+      return decodeValue(this.key, field, expectString(old, "EVALSHA"));
+    } catch (error) {
+      if (error instanceof CorruptValueError) return absent;
+      throw error;
+    }
+  }
+
+  /**
+   * Sets (`PEXPIRE`) or clears (`PERSIST`) the expiry of the subject's key,
+   * in one script that leaves an absent key alone. One key, so it works on
+   * Redis Cluster.
+   *
+   * @param ms Milliseconds from now, a positive integer, or `null` to clear.
+   * @returns Whether the key exists.
+   * @throws {RangeError} When `ms` is not a positive integer or `null`.
+   */
+  async expire(ms: number | null): Promise<boolean> {
+    checkExpiry(ms);
+    const reply = await this.#run(EXPIRE_SCRIPT, [
+      ms === null ? "" : ms,
+    ]);
+    return reply === 1;
+  }
+
+  /**
+   * Reads the expiry of the subject's key with one `PTTL`.
+   *
+   * @returns Milliseconds left, or `null` when the key has no expiry or does not exist.
+   */
+  async ttl(): Promise<number | null> {
+    const reply = await this.#send(["PTTL", this.key]);
+    if (typeof reply !== "number") {
+      throw new TypeError(`Unexpected reply to PTTL: ${JSON.stringify(reply)}`);
+    }
+    return reply < 0 ? null : reply;
   }
 
   /**
@@ -243,14 +508,13 @@ export class SubjectsRedisStorage implements SubjectStorage {
   async get(prop: Property): Promise<unknown> {
     checkProperty(prop);
     const field = fieldOf(prop);
-    const text = await this.#client.send(["HGET", this.key, field]);
+    const text = await this.#send(["HGET", this.key, field]);
     if (text === null) {
-      throw new PropertyNotFoundError(
-        prop.name,
-        prop.type === PropertyType.EXTENDED,
-      );
+      throw new PropertyNotFoundError(this.#subject, prop.name, {
+        extended: prop.type === PropertyType.EXTENDED,
+      });
     }
-    return decodeValue(this.key, field, expectString(text, "HGET"));
+    return await this.#decodeStrict(field, expectString(text, "HGET"));
   }
 
   /**
@@ -260,7 +524,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    */
   async delete(prop: Property): Promise<void> {
     checkProperty(prop);
-    await this.#client.send(["HDEL", this.key, fieldOf(prop)]);
+    await this.#send(["HDEL", this.key, fieldOf(prop)]);
   }
 
   /**
@@ -270,7 +534,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @throws {CorruptValueError} When an extended field does not hold valid JSON.
    */
   async getExtProps(): Promise<Record<string, unknown>> {
-    const [, extProps] = await this[loadRaw]();
+    const [, extProps] = await this.#loadTexts();
     return decodeAll(extProps);
   }
 
@@ -280,7 +544,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @returns This storage.
    */
   async flush(): Promise<this> {
-    await this.#client.send(["DEL", this.key]);
+    await this.#send(["DEL", this.key]);
     return this;
   }
 }
@@ -294,7 +558,8 @@ export class SubjectsRedisStorage implements SubjectStorage {
  * `RedisClusterClient`, any object with a `send(args)` method, or a
  * node-redis, ioredis or `@db/redis` client (single or cluster), which is
  * recognised by its shape and adapted.
- * @param options The key prefix and compare-and-set limit.
+ * @param options The key prefix, compare-and-set limit and durability
+ * (`waitReplicas`, `waitTimeoutMs`).
  * @returns A factory of {@linkcode SubjectsRedisStorage}.
  *
  * @example
@@ -310,15 +575,28 @@ export class SubjectsRedisStorage implements SubjectStorage {
  */
 export function createRedisStorage(
   client: RedisSender | SupportedClient,
-  options: RedisStorageOptions = {},
+  options?: RedisStorageOptions,
 ): StorageFactory {
-  // The same client always maps to the same port object, which the
-  // compare-and-set combining keys its queues by.
-  const commands = toRedisSender(client);
+  const sender = toRedisSender(client);
   // Checked now, so a bad option fails at start-up rather than on first use.
-  const checked = checkOptions(options);
-  return (name: string, _context?: StorageContext): SubjectStorage =>
-    new SubjectsRedisStorage(name, commands, checked);
+  const checked = checkOptions(options ?? {});
+  // With waitReplicas, every write the storages send (the combiner's too)
+  // is followed by WAIT.
+  const writer = checked.waitReplicas > 0
+    ? replicatedSender(sender, checked.waitReplicas, checked.waitTimeoutMs)
+    : sender;
+  // One for every storage the factory opens, so that concurrent function
+  // sets of one property combine whichever subject object they come from.
+  const combiner = new CasCombiner(writer);
+  const factory = (name: string, _context?: StorageContext): SubjectStorage => {
+    const storage = new SubjectsRedisStorage(name, writer, checked);
+    shareCombiner(storage, combiner);
+    return storage;
+  };
+  return Object.assign(factory, {
+    subjectNames: (options?: SubjectNamesOptions): AsyncIterable<string> =>
+      scanSubjectNames(sender, checked.keyPrefix, options),
+  });
 }
 
 function checkCommands(client: RedisSender): void {
@@ -347,38 +625,19 @@ function checkOptions(
       `maxCasAttempts must be a positive integer, got ${maxCasAttempts}.`,
     );
   }
-  return { keyPrefix, maxCasAttempts };
-}
-
-/**
- * Encodes a store's changes as field/value pairs to set and fields to
- * delete, checking every property and value first.
- *
- * @returns The encoded changes, or `undefined` when there is nothing to change.
- */
-function encodeChanges(
-  changes: StoreChanges,
-): { sets: string[]; deletes: string[] } | undefined {
-  const sets: string[] = [];
-  const deletes: string[] = [];
-  for (const list of [changes.inserts, changes.updates]) {
-    for (const prop of list ?? []) {
-      checkProperty(prop);
-      sets.push(fieldOf(prop), encodeValue(prop.name, prop.value));
-    }
+  const waitReplicas = options.waitReplicas ?? 0;
+  const waitTimeoutMs = options.waitTimeoutMs ?? 1000;
+  if (!Number.isSafeInteger(waitReplicas) || waitReplicas < 0) {
+    throw new RangeError(
+      `waitReplicas must be an integer ≥ 0, got ${waitReplicas}.`,
+    );
   }
-  for (const prop of changes.deletes ?? []) {
-    checkProperty(prop);
-    deletes.push(fieldOf(prop));
+  if (!Number.isSafeInteger(waitTimeoutMs) || waitTimeoutMs < 1) {
+    throw new RangeError(
+      `waitTimeoutMs must be a positive integer (WAIT 0 would wait forever), got ${waitTimeoutMs}.`,
+    );
   }
-  if (sets.length === 0 && deletes.length === 0) return undefined;
-  return { sets, deletes };
-}
-
-function decodeAll(raw: Map<string, RawValue>): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  for (const [name, value] of raw) setOwn(record, name, value.decode());
-  return record;
+  return { keyPrefix, maxCasAttempts, waitReplicas, waitTimeoutMs };
 }
 
 function hashEntries(reply: RedisReply): string[] {

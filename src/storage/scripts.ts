@@ -77,16 +77,127 @@ return 1
 `);
 
 /**
+ * A Lua function telling whether a string is valid UTF-8, for scripts that
+ * return old values: the client's decoding would silently replace bad bytes,
+ * and the field is gone by the time anyone could check. Text without bytes
+ * above 127 is ASCII and costs one scan.
+ */
+const UTF8_OK = `
+local function utf8_ok(s)
+  local i = string.find(s, '[\\128-\\255]')
+  while i do
+    local c = string.byte(s, i)
+    local n, lo, hi = 0, 128, 191
+    if c >= 194 and c <= 223 then n = 1
+    elseif c == 224 then n, lo = 2, 160
+    elseif c >= 225 and c <= 239 and c ~= 237 then n = 2
+    elseif c == 237 then n, hi = 2, 159
+    elseif c == 240 then n, lo = 3, 144
+    elseif c >= 241 and c <= 243 then n = 3
+    elseif c == 244 then n, hi = 3, 143
+    else return false end
+    for j = 1, n do
+      local b = string.byte(s, i + j)
+      if b == nil then return false end
+      if j == 1 then
+        if b < lo or b > hi then return false end
+      elseif b < 128 or b > 191 then return false end
+    end
+    i = string.find(s, '[\\128-\\255]', i + n + 1)
+  end
+  return true
+end
+`;
+
+/**
  * Writes one field and returns the value it held just before (nil when it
  * was absent), read in the same atomic step: no write can land in between,
  * so the returned old value is exactly the one this write replaced.
  *
- * `ARGV[1]` is the field, `ARGV[2]` the new value.
+ * `ARGV[1]` is the field, `ARGV[2]` the new value. An old value that is not
+ * valid UTF-8 comes back wrapped in a one-element array.
  */
 export const SET_SCRIPT: LuaScript = new LuaScript(`
+${UTF8_OK}
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if old and not utf8_ok(old) then return { old } end
 return old
+`);
+
+/**
+ * Writes several fields and returns the values they held just before, in one
+ * atomic step, as {@linkcode SET_SCRIPT} does for one.
+ *
+ * `ARGV` holds field/value pairs. Returns one reply per pair: the old value,
+ * nil when absent, or a one-element array holding an old value that is not
+ * valid UTF-8.
+ */
+export const SET_MANY_SCRIPT: LuaScript = new LuaScript(`
+${UTF8_OK}
+local key = KEYS[1]
+local olds = {}
+for i = 1, #ARGV, 2 do
+  local old = redis.call('HGET', key, ARGV[i])
+  if old and not utf8_ok(old) then old = { old } end
+  olds[#olds + 1] = old
+end
+local chunk = 7000
+for first = 1, #ARGV, chunk do
+  redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
+end
+return olds
+`);
+
+/**
+ * Sets or clears the expiry of a key that exists, in one step: a key that
+ * does not exist is left alone, so the reply says whether there was one.
+ *
+ * `ARGV[1]` is the expiry in milliseconds, or empty to clear it. Returns 1
+ * when the key exists, 0 otherwise.
+ */
+export const EXPIRE_SCRIPT: LuaScript = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '' then
+  redis.call('PERSIST', KEYS[1])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+`);
+
+/**
+ * One page of `SCAN` over the hashes of the node that owns `KEYS[1]`'s
+ * slot: how a cluster's masters are reached one by one through any client
+ * that routes by key. `KEYS[1]` is only a route; nothing reads it.
+ *
+ * `ARGV[1]` is the cursor, `ARGV[2]` the pattern, `ARGV[3]` the count.
+ */
+export const SCAN_SCRIPT: LuaScript = new LuaScript(`
+return redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3], 'TYPE', 'hash')
+`);
+
+/**
+ * Tells whether fields still hold exactly the bytes of the text a read
+ * decoded. The client decodes bytes that are not UTF-8 to U+FFFD, so a text
+ * holding U+FFFD is either that character, stored, or a corrupt field: the
+ * server's bytes tell which.
+ *
+ * `ARGV` holds field/text pairs. Returns one reply per pair: 1 when the field
+ * holds exactly the text, otherwise a one-element array holding the field's
+ * current value (nil when absent).
+ */
+export const SAME_SCRIPT: LuaScript = new LuaScript(`
+local replies = {}
+for i = 1, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  if current == ARGV[i + 1] then
+    replies[#replies + 1] = 1
+  else
+    replies[#replies + 1] = { current }
+  end
+end
+return replies
 `);
 
 /**

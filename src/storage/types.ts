@@ -25,17 +25,54 @@ export interface StorageContext {
   eventData?: unknown;
 }
 
+/** Options of {@linkcode StorageFactory.subjectNames} and `KRules.subjectNames()`. */
+export interface SubjectNamesOptions {
+  /**
+   * A Redis glob the names must match: `*` any run of characters, `?` any
+   * one, `[abc]` one of a set, `\` before a character to match it as is.
+   *
+   * @default {"*"}
+   */
+  match?: string;
+}
+
 /**
- * Opens the storage of one subject.
- *
- * @param name The subject name; an empty name throws `TypeError`.
- * @param context The event that opens the subject, if any.
- * @returns The subject's storage.
+ * Opens the storage of one subject, and may list the subjects it holds.
+ * Any function of this shape is a factory; `subjectNames` is optional.
  */
-export type StorageFactory = (
-  name: string,
-  context?: StorageContext,
-) => SubjectStorage;
+export interface StorageFactory {
+  /**
+   * Opens the storage of one subject.
+   *
+   * @param name The subject name; an empty name throws `TypeError`.
+   * @param context The event that opens the subject, if any.
+   * @returns The subject's storage.
+   */
+  (name: string, context?: StorageContext): SubjectStorage;
+  /**
+   * Lists the names of the subjects that have data, without blocking the
+   * store while it does. A name may come more than once if its subject is
+   * written meanwhile; a subject created or deleted meanwhile may be left out.
+   *
+   * @param options Which names to list.
+   * @returns The names, as they are found.
+   */
+  subjectNames?(options?: SubjectNamesOptions): AsyncIterable<string>;
+}
+
+/**
+ * A stored property value that is decoded only when read, as
+ * {@linkcode SubjectStorage.loadLazy} returns it.
+ */
+export interface EncodedValue {
+  /**
+   * Decodes the value; each call decodes again.
+   *
+   * @returns The value.
+   * @throws {CorruptValueError} When the stored text is not valid JSON.
+   */
+  decode(): unknown;
+}
 
 /**
  * The persistence of one subject: two maps of JSON values, default and
@@ -55,6 +92,22 @@ export interface SubjectStorage {
     [props: Record<string, unknown>, extProps: Record<string, unknown>]
   >;
   /**
+   * Reads every property like `load()`, but leaves each value to be decoded
+   * when it is read. Optional: a `Subject` uses it when it is there, so that
+   * loading a wide subject costs no decoding of the properties it never
+   * reads, and a field that is not JSON fails only the reads of that field.
+   * Without it, the `Subject` falls back to `load()`.
+   *
+   * A decorator that wraps a storage should forward it when the wrapped
+   * storage has it, like every other method, so that it behaves exactly like
+   * the storage it wraps.
+   *
+   * @returns The default properties and the extended properties, undecoded.
+   */
+  loadLazy?(): Promise<
+    [props: Map<string, EncodedValue>, extProps: Map<string, EncodedValue>]
+  >;
+  /**
    * Applies inserts, updates and deletes atomically.
    *
    * @param changes The writes to apply; nothing happens when they are empty.
@@ -72,6 +125,31 @@ export interface SubjectStorage {
     prop: Property,
     oldValueDefault?: unknown,
   ): Promise<[newValue: unknown, oldValue: unknown]>;
+  /**
+   * Writes several properties as one atomic step, returning the values they
+   * replaced. Optional: without it, a `Subject` writes them one `set()` at a
+   * time. Every property and value is checked first, so one bad value means
+   * nothing is written.
+   *
+   * @param props The properties and their values (not functions).
+   * @returns The old values, in the order of `props` (`undefined` where absent).
+   */
+  setMany?(props: readonly Property[]): Promise<unknown[]>;
+  /**
+   * Sets or clears the expiry of the whole subject, atomically. Optional:
+   * a `Subject` refuses `expire()` over a storage without it.
+   *
+   * @param ms Milliseconds from now after which the subject is deleted, or
+   *   `null` to keep it until it is deleted.
+   * @returns Whether the subject has data (an absent subject has nothing to expire).
+   */
+  expire?(ms: number | null): Promise<boolean>;
+  /**
+   * Reads the expiry of the whole subject. Optional, like `expire()`.
+   *
+   * @returns Milliseconds left, or `null` when the subject has no expiry or no data.
+   */
+  ttl?(): Promise<number | null>;
   /**
    * Reads one property; rejects with `PropertyNotFoundError` when it is absent.
    *

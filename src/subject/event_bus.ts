@@ -1,36 +1,46 @@
 import type { Subject } from "./subject.ts";
 
 /**
- * The payload keys of subject events. They stay snake_case because they are
- * KRules' wire format, shared with Python services.
+ * The payload of each event type a `Subject` emits. Keys are KRules' wire
+ * names (`PayloadConst`); an absent old value is `null`.
  */
-export const PayloadConst = {
-  /** The name of the property that changed or was deleted. */
-  PROPERTY_NAME: "property_name",
-  /** The property's new value. */
-  VALUE: "value",
-  /** The property's value before the change (`undefined` if it was absent). */
-  OLD_VALUE: "old_value",
-} as const;
+export interface SubjectEventPayloads {
+  /** A default property got a different value. */
+  "subject-property-changed": {
+    property_name: string;
+    old_value: unknown;
+    value: unknown;
+  };
+  /** A default property was deleted. */
+  "subject-property-deleted": { property_name: string; old_value: unknown };
+  /** The whole subject was flushed, with the values it had. */
+  "subject-deleted": {
+    props: Record<string, unknown>;
+    ext_props: Record<string, unknown>;
+  };
+}
 
-/** The types of the events a {@linkcode Subject} emits. */
-export const SubjectEventType = {
-  /** A default property got a different value: payload `{ property_name, old_value, value }`. */
-  PROPERTY_CHANGED: "subject-property-changed",
-  /** A default property was deleted: payload `{ property_name, old_value }`. */
-  PROPERTY_DELETED: "subject-property-deleted",
-  /** The whole subject was flushed: payload `{ props, ext_props }`. */
-  SUBJECT_DELETED: "subject-deleted",
-} as const;
+/** The type of an event a `Subject` emits, e.g. `"subject-property-changed"`. */
+export type SubjectEventName = keyof SubjectEventPayloads;
 
-/** One event as handlers receive it. */
-export interface SubjectEvent {
+/**
+ * An event type pattern: `*` matches any run of characters and `?` any one,
+ * e.g. `"*"` or `"subject-property-*"`.
+ */
+export type EventPattern = `${string}*${string}` | `${string}?${string}`;
+
+/**
+ * One event as handlers receive it.
+ *
+ * @typeParam Payload The payload's type; known for the events of `Subject`.
+ */
+export interface SubjectEvent<Payload = Record<string, unknown>> {
   /** The event type, e.g. `"subject-property-changed"`. */
   type: string;
   /** The subject the event is about. */
   subject: Subject;
-  /** The event data; see {@linkcode PayloadConst} for the keys of subject events. */
-  payload: Record<string, unknown>;
+  /** The event data; see {@linkcode SubjectEventPayloads} for subject events. */
+  payload: Payload;
   /** The `extra` passed to the `set()`/`delete()` that caused the event, if any. */
   extra?: Record<string, unknown>;
 }
@@ -38,9 +48,12 @@ export interface SubjectEvent {
 /**
  * A function that reacts to events. It may be async; `emit` waits for it.
  *
+ * @typeParam Payload The payload's type.
  * @param event The event.
  */
-export type EventHandler = (event: SubjectEvent) => void | Promise<void>;
+export type EventHandler<Payload = Record<string, unknown>> = (
+  event: SubjectEvent<Payload>,
+) => void | Promise<void>;
 
 /** Options of {@linkcode EventBus}. */
 export interface EventBusOptions {
@@ -52,6 +65,15 @@ export interface EventBusOptions {
    */
   onError?: (error: unknown, event: SubjectEvent) => void;
 }
+
+/**
+ * Whether any handler of `bus` would receive an event of this type. Subjects
+ * check it before building an event, so a bus nobody listens to costs
+ * nothing. A function rather than a method, so that it is no part of the
+ * bus's public surface; set in the bus's static block, which alone may read
+ * its handlers.
+ */
+export let listens: (bus: EventBus, eventType: string) => boolean;
 
 interface Registration {
   readonly matches: (eventType: string) => boolean;
@@ -86,20 +108,46 @@ export class EventBus {
    *
    * @param options Where handler errors go.
    */
-  constructor(options: EventBusOptions = {}) {
-    this.#onError = options.onError;
+  constructor(options?: EventBusOptions) {
+    this.#onError = options?.onError;
   }
 
   /**
-   * Registers a handler.
+   * Registers a handler for one of the events subjects emit; its payload is
+   * typed, and a misspelt type does not compile.
    *
-   * @param eventType The event type to handle; `*` in it matches any run of
-   *   characters and `?` any one character, so `"*"` handles every event and
-   *   `"subject-property-*"` both property events.
+   * @param eventType The event type, e.g. `"subject-property-changed"`.
+   * @param handler The function to call with each such event.
+   * @returns A function that unregisters the handler; calling it again does nothing.
+   */
+  on<T extends SubjectEventName>(
+    eventType: T,
+    handler: EventHandler<SubjectEventPayloads[T]>,
+  ): () => void;
+  /**
+   * Registers a handler for every event type a pattern matches: `*` matches
+   * any run of characters and `?` any one character, so `"*"` handles every
+   * event and `"subject-property-*"` both property events.
+   *
+   * @param eventType The pattern.
    * @param handler The function to call with each matching event.
    * @returns A function that unregisters the handler; calling it again does nothing.
    */
-  on(eventType: string, handler: EventHandler): () => void {
+  on(eventType: EventPattern, handler: EventHandler): () => void;
+  on(eventType: string, handler: EventHandler<never>): () => void {
+    return this.onCustom(eventType, handler as EventHandler);
+  }
+
+  /**
+   * Registers a handler for an event type of your own, one that `emit()`
+   * sends and subjects do not: the explicit form, so that a misspelt subject
+   * event type cannot slip through `on()`. Patterns work as in `on()`.
+   *
+   * @param eventType The event type or pattern, e.g. `"order.shipped"`.
+   * @param handler The function to call with each matching event.
+   * @returns A function that unregisters the handler; calling it again does nothing.
+   */
+  onCustom(eventType: string, handler: EventHandler): () => void {
     if (typeof eventType !== "string") {
       throw new TypeError('The event type must be a string, e.g. "*".');
     }
@@ -115,18 +163,13 @@ export class EventBus {
     };
   }
 
-  /**
-   * Whether any handler would receive an event of this type. Subjects check
-   * it before building an event, so a bus nobody listens to costs nothing.
-   *
-   * @param eventType The event type.
-   * @returns `true` when at least one registered pattern matches.
-   */
-  listens(eventType: string): boolean {
-    for (const { matches } of this.#registrations) {
-      if (matches(eventType)) return true;
-    }
-    return false;
+  static {
+    listens = (bus, eventType) => {
+      for (const { matches } of bus.#registrations) {
+        if (matches(eventType)) return true;
+      }
+      return false;
+    };
   }
 
   /**

@@ -1,7 +1,7 @@
 import { createEmptyStorage } from "../storage/empty_storage.ts";
-import type { StorageFactory } from "../storage/types.ts";
-import { EventBus } from "./event_bus.ts";
-import { Subject } from "./subject.ts";
+import type { StorageFactory, SubjectNamesOptions } from "../storage/types.ts";
+import { EventBus, listens } from "./event_bus.ts";
+import { type EventSink, Subject, type SubjectProps } from "./subject.ts";
 
 /** Options of the {@linkcode KRules} constructor. */
 export interface KRulesOptions {
@@ -46,7 +46,7 @@ export interface SubjectFactoryOptions {
  *   console.log(payload.property_name, payload.old_value, "->", payload.value);
  * });
  * const device = krules.subject("device-456");
- * await device.set("temperature", 21.5); // logs: temperature undefined -> 21.5
+ * await device.set("temperature", 21.5); // logs: temperature null -> 21.5
  * await device.store();
  * ```
  */
@@ -54,35 +54,79 @@ export class KRules {
   /** The bus every subject of this instance emits its events on. */
   readonly eventBus: EventBus;
   readonly #storage: StorageFactory;
+  readonly #events: EventSink;
 
   /**
    * Creates an instance.
    *
    * @param options The storage factory and the event bus.
    */
-  constructor(options: KRulesOptions = {}) {
-    this.#storage = options.storage ?? createEmptyStorage();
-    this.eventBus = options.eventBus ?? new EventBus();
+  constructor(options?: KRulesOptions) {
+    this.#storage = options?.storage ?? createEmptyStorage();
+    const eventBus = options?.eventBus ?? new EventBus();
+    this.eventBus = eventBus;
+    this.#events = {
+      listens: (eventType) => listens(eventBus, eventType),
+      emit: (eventType, subject, payload, extra) =>
+        eventBus.emit(eventType, subject, payload, extra),
+    };
   }
 
   /**
    * Opens a subject. Cheap: nothing is read until the subject is used, and
    * two subjects of the same name are independent caches over the same data.
    *
+   * @typeParam Props The default properties' names and value types, e.g.
+   *   `{ email: string; logins: number }`; nothing checks stored data
+   *   against it, so it is a promise the application keeps.
    * @param name The subject name; an empty name throws `TypeError`.
    * @param options The event context and the default cache use.
    * @returns The subject.
    */
-  subject(name: string, options: SubjectFactoryOptions = {}): Subject {
+  subject<Props extends SubjectProps = Record<string, unknown>>(
+    name: string,
+    options?: SubjectFactoryOptions,
+  ): Subject<Props> {
     const storage = this.#storage(name, {
-      eventInfo: options.eventInfo,
-      eventData: options.eventData,
+      eventInfo: options?.eventInfo,
+      eventData: options?.eventData,
     });
-    return new Subject(name, {
+    return new Subject<Props>(name, {
       storage,
-      eventBus: this.eventBus,
-      eventInfo: options.eventInfo,
-      useCacheDefault: options.useCacheDefault,
+      events: this.#events,
+      eventInfo: options?.eventInfo,
+      useCacheDefault: options?.useCacheDefault,
     });
+  }
+
+  /**
+   * Lists the names of the subjects that have stored data. On Redis it walks
+   * the keys under the storage's prefix with `SCAN` (on every master of a
+   * cluster), so it never blocks the server the way `KEYS` does; a name
+   * comes once, and a subject created or deleted meanwhile may be left out.
+   *
+   * @param options A glob the names must match, e.g. `{ match: "user-*" }`.
+   * @returns The names, as they are found.
+   * @throws {TypeError} When the storage cannot list subjects.
+   *
+   * @example
+   * ```ts
+   * import { createMemoryStorage, KRules } from "@x/redis-subjects";
+   *
+   * const krules = new KRules({ storage: createMemoryStorage() });
+   * await krules.subject("user-1").set("n", 1, { useCache: false });
+   * for await (const name of krules.subjectNames({ match: "user-*" })) {
+   *   console.log(name); // "user-1"
+   * }
+   * ```
+   */
+  subjectNames(options?: SubjectNamesOptions): AsyncIterable<string> {
+    const storage = this.#storage;
+    if (storage.subjectNames === undefined) {
+      throw new TypeError(
+        "This storage cannot list subjects; createRedisStorage and createMemoryStorage can.",
+      );
+    }
+    return storage.subjectNames(options);
   }
 }

@@ -1,10 +1,8 @@
-import {
-  checkPropertyName,
-  checkSubjectName,
-  setOwn,
-} from "../storage/_checks.ts";
+import { copyValue, encodeValue } from "../json/codec.ts";
+import { jsonEqual } from "../json/equal.ts";
+import { checkPropertyName, checkSubjectName } from "../json/names.ts";
+import { setOwn, toRecord } from "../json/record.ts";
 import { PropertyNotFoundError } from "../storage/errors.ts";
-import { encodeValue } from "../storage/json_codec.ts";
 import {
   PropertyType,
   type PropertyTypeValue,
@@ -13,29 +11,58 @@ import {
 } from "../storage/property.ts";
 import type { Property } from "../storage/property.ts";
 import type { SubjectStorage } from "../storage/types.ts";
-import { canLoadRaw, LazyValues, loadRaw } from "../storage/_raw.ts";
-import { jsonEqual } from "./_json_equal.ts";
-import { type EventBus, PayloadConst, SubjectEventType } from "./event_bus.ts";
+import { LazyValues } from "./_lazy_values.ts";
+import { PayloadConst, SubjectEventType } from "./events.ts";
 
-/** Options of the {@linkcode Subject} constructor. */
+/**
+ * Where a subject sends its events: the part of an `EventBus` it uses. An
+ * interface, so that this file and the bus's do not import each other.
+ */
+export interface EventSink {
+  /** Whether any handler would receive an event of this type. */
+  listens(eventType: string): boolean;
+  /** Delivers an event to its handlers; never rejects because of one. */
+  emit(
+    eventType: string,
+    subject: Subject,
+    payload: Record<string, unknown>,
+    extra?: Record<string, unknown>,
+  ): Promise<void>;
+}
+
+/** What `KRules.subject()` opens a subject with. */
 export interface SubjectOptions {
   /** The subject's storage, as a storage factory returns it. */
   storage: SubjectStorage;
   /** Where the subject's events go. */
-  eventBus: EventBus;
-  /**
-   * What is known about the event that opened the subject.
-   *
-   * @default {{}}
-   */
+  events: EventSink;
+  /** What is known about the event that opened the subject. */
   eventInfo?: Record<string, unknown>;
-  /**
-   * Whether reads and writes go through the cache when a call does not say.
-   *
-   * @default {true}
-   */
+  /** Whether reads and writes go through the cache when a call does not say. */
   useCacheDefault?: boolean;
 }
+
+/**
+ * What a typed subject's properties are: property name to value type, e.g.
+ * `{ email: string; logins: number }`. Untyped subjects use
+ * `Record<string, unknown>`.
+ */
+export type SubjectProps = object;
+
+/** The property names of `Props`. */
+export type PropName<Props extends SubjectProps> = keyof Props & string;
+
+/**
+ * What {@linkcode Subject.dict} returns: the properties, which may be
+ * absent, the subject's `name` (unless a property of that name overrides
+ * it, as in Python) and `ext`, the extended properties.
+ */
+export type SubjectDict<Props extends SubjectProps> =
+  & { [K in Exclude<PropName<Props>, "name" | "ext">]?: Props[K] }
+  & {
+    name: "name" extends keyof Props ? string | Props["name"] : string;
+    ext: Record<string, unknown>;
+  };
 
 /** Options of {@linkcode Subject.get} and {@linkcode Subject.getExt}. */
 export interface GetOptions {
@@ -53,7 +80,7 @@ export interface GetOptions {
   useCache?: boolean;
 }
 
-/** Options of {@linkcode Subject.set}. */
+/** Options of {@linkcode Subject.set} and {@linkcode Subject.setMany}. */
 export interface SetOptions {
   /**
    * Skip the `subject-property-changed` event.
@@ -90,7 +117,7 @@ export interface DeleteOptions {
   useCache?: boolean;
 }
 
-/** Options of {@linkcode Subject.setExt} and {@linkcode Subject.deleteExt}. */
+/** Options of {@linkcode Subject.setExt}, {@linkcode Subject.setExtMany} and {@linkcode Subject.deleteExt}. */
 export interface ExtOptions {
   /**
    * Change only the cache until `store()`, or write to storage now.
@@ -121,56 +148,97 @@ type Cache = Record<PropertyTypeValue, CacheSection>;
  * `useCache: false`, a call goes straight to storage and refreshes the cache
  * if one is loaded.
  *
- * Create subjects with `KRules.subject()`, which opens their storage.
+ * Events fire when `set()` or `delete()` changes the subject, before
+ * `store()`, as in Python: a listener may hear of a change that a failed
+ * `store()` never wrote.
+ *
+ * Create subjects with `KRules.subject()`, which opens their storage; give
+ * it a `Props` type (`krules.subject<User>("user-1")`) to type the default
+ * properties.
+ *
+ * @typeParam Props The default properties' names and value types.
  *
  * @example
  * ```ts
  * import { createMemoryStorage, KRules } from "@x/redis-subjects";
  *
  * const krules = new KRules({ storage: createMemoryStorage() });
- * const user = krules.subject("user-123");
+ * const user = krules.subject<{ email: string; logins: number }>("user-123");
  * await user.set("email", "john@example.com");
- * await user.set("logins", (n) => (typeof n === "number" ? n : 0) + 1);
+ * await user.set("logins", (n) => (n ?? 0) + 1);
  * await user.store(); // one write for both
  * console.log(await user.dict()); // { name: "user-123", email: "john@example.com", logins: 1, ext: {} }
  * ```
  */
-export class Subject {
+export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   /** The subject's name, e.g. `"user-123"`. */
   readonly name: string;
   readonly #storage: SubjectStorage;
-  readonly #eventBus: EventBus;
+  readonly #events: EventSink;
   readonly #eventInfo: Record<string, unknown>;
   readonly #useCacheDefault: boolean;
   #cache: Cache | null = null;
   #loading: Promise<void> | null = null;
+  // Cached sets and deletes still waiting for the first load: store() waits
+  // for them, so a forgotten await cannot leave a change out of the batch.
+  readonly #mutations = new Set<Promise<unknown>>();
+  // Batches whose store() is in flight; a direct write of a property ends
+  // its change in them too, so a failed batch cannot bring it back.
+  // By the number of their store(), which grows with every store().
+  readonly #storing = new Map<Cache, number>();
+  #stores = 0;
+  // Properties (type letter + name) written by a store() that finished while
+  // an older one was in flight, with its number: if the older one fails, it
+  // must not bring back what the newer one wrote. Cleared when none is in
+  // flight.
+  readonly #newerWrites = new Map<string, number>();
+  // A failed batch waiting for the next load to be merged under it.
+  #unstored: Cache | null = null;
   // Bumped whenever a load in flight may have missed a write, so its result
   // is dropped and loaded again rather than cached stale.
   #generation = 0;
 
   /**
-   * Creates a subject over an opened storage. Prefer `KRules.subject()`.
+   * Creates a subject over an opened storage; `KRules.subject()` does it.
    *
    * @param name The subject name; an empty name throws `TypeError`.
-   * @param options The storage, the event bus and the defaults.
+   * @param options The storage, where events go, and the defaults.
+   * @ignore
    */
   constructor(name: string, options: SubjectOptions) {
     checkSubjectName(name);
     this.name = name;
     this.#storage = options.storage;
-    this.#eventBus = options.eventBus;
+    this.#events = options.events;
     this.#eventInfo = options.eventInfo ?? {};
     this.#useCacheDefault = options.useCacheDefault ?? true;
   }
 
   /**
-   * Reads a default property.
+   * Reads a default property, or the given default when it is absent.
    *
    * @param prop The property name.
-   * @param options A default for when it is absent, and whether to use the cache.
+   * @param options The default, and whether to use the cache.
    * @returns The value, or the default.
+   */
+  get<K extends PropName<Props>, D>(
+    prop: K,
+    options: GetOptions & { default: D },
+  ): Promise<Props[K] | D>;
+  /**
+   * Reads a default property.
+   *
+   * @typeParam T The value's type, for an untyped subject; a typed subject
+   *   knows it.
+   * @param prop The property name.
+   * @param options Whether to use the cache, and a default for when it is absent.
+   * @returns The value.
    * @throws {PropertyNotFoundError} When the property is absent and no default is given.
    */
+  get<T = never, K extends PropName<Props> = PropName<Props>>(
+    prop: K,
+    options?: GetOptions,
+  ): Promise<[NoInfer<T>] extends [never] ? Props[K] : NoInfer<T>>;
   get(prop: string, options?: GetOptions): Promise<unknown> {
     return this.#get(PropertyType.DEFAULT, prop, options);
   }
@@ -190,7 +258,7 @@ export class Subject {
   /**
    * Sets a default property from its old value, and emits `subject-property-changed` with
    * `{ property_name, old_value, value }` when the value changed (by deep
-   * equality) unless `muted`.
+   * equality) unless `muted`. The event fires now, before `store()`.
    *
    * A function value is called with the old value (`undefined` when absent;
    * a copy, so mutating it is safe) and its result becomes the new value.
@@ -203,11 +271,11 @@ export class Subject {
    * @returns The new value and the old value (`undefined` when it was absent).
    * @throws {InvalidValueError} When the value does not survive JSON; nothing changes.
    */
-  set(
-    prop: string,
-    value: (old: unknown) => unknown,
+  set<K extends PropName<Props>>(
+    prop: K,
+    value: (old: Props[K] | undefined) => Props[K],
     options?: SetOptions,
-  ): Promise<[unknown, unknown]>;
+  ): Promise<[Props[K], Props[K] | undefined]>;
   /**
    * Sets a default property to a value. See the function form above for the
    * events, the cache and the errors.
@@ -217,45 +285,80 @@ export class Subject {
    * @param options Events and cache use.
    * @returns The new value and the old value (`undefined` when it was absent).
    */
+  set<K extends PropName<Props>>(
+    prop: K,
+    value: Props[K],
+    options?: SetOptions,
+  ): Promise<[Props[K], Props[K] | undefined]>;
   set(
     prop: string,
     value: unknown,
     options?: SetOptions,
-  ): Promise<[unknown, unknown]>;
-  set(
-    prop: string,
-    value: unknown,
-    options: SetOptions = {},
   ): Promise<[unknown, unknown]> {
     const result = this.#set(
       PropertyType.DEFAULT,
       prop,
       value,
-      options.useCache,
+      options?.useCache,
     );
     // Not async: a cached set with nobody listening settles without any
     // further promise, which is most of what a batch of sets costs.
     if (
-      options.muted === true ||
-      !this.#eventBus.listens(SubjectEventType.PROPERTY_CHANGED)
+      options?.muted === true ||
+      !this.#events.listens(SubjectEventType.PROPERTY_CHANGED)
     ) {
       return result;
     }
     return result.then(async ([newValue, oldValue]) => {
-      if (!jsonEqual(newValue, oldValue)) {
-        await this.#eventBus.emit(
-          SubjectEventType.PROPERTY_CHANGED,
-          this,
-          {
-            [PayloadConst.PROPERTY_NAME]: prop,
-            [PayloadConst.OLD_VALUE]: oldValue,
-            [PayloadConst.VALUE]: newValue,
-          },
-          options.extra,
-        );
-      }
+      await this.#emitChanged(prop, newValue, oldValue, options?.extra);
       return [newValue, oldValue];
     });
+  }
+
+  /**
+   * Sets several default properties in one call: cached, or (with
+   * `useCache: false`) written by the storage in one atomic step. Emits one
+   * `subject-property-changed` per property whose value changed, unless
+   * `muted`. Every value is checked first, so one bad value means nothing
+   * changes.
+   *
+   * @param values The new values by property name (not functions).
+   * @param options Events and cache use.
+   * @throws {InvalidValueError} When a value does not survive JSON; nothing changes.
+   */
+  async setMany(
+    values: Partial<Props>,
+    options?: SetOptions,
+  ): Promise<void> {
+    const changes = await this.#setMany(
+      PropertyType.DEFAULT,
+      values,
+      options?.useCache,
+    );
+    if (
+      options?.muted === true ||
+      !this.#events.listens(SubjectEventType.PROPERTY_CHANGED)
+    ) {
+      return;
+    }
+    for (const [name, newValue, oldValue] of changes) {
+      await this.#emitChanged(name, newValue, oldValue, options?.extra);
+    }
+  }
+
+  /**
+   * Sets several extended properties in one call, as {@linkcode setMany}
+   * does for default ones. Extended properties emit no events.
+   *
+   * @param values The new values by property name (not functions).
+   * @param options Cache use.
+   * @throws {InvalidValueError} When a value does not survive JSON; nothing changes.
+   */
+  async setExtMany(
+    values: Record<string, unknown>,
+    options?: ExtOptions,
+  ): Promise<void> {
+    await this.#setMany(PropertyType.EXTENDED, values, options?.useCache);
   }
 
   /**
@@ -289,9 +392,9 @@ export class Subject {
   setExt(
     prop: string,
     value: unknown,
-    options: ExtOptions = {},
+    options?: ExtOptions,
   ): Promise<[unknown, unknown]> {
-    return this.#set(PropertyType.EXTENDED, prop, value, options.useCache);
+    return this.#set(PropertyType.EXTENDED, prop, value, options?.useCache);
   }
 
   /**
@@ -302,21 +405,21 @@ export class Subject {
    * @param options Events and cache use.
    * @throws {PropertyNotFoundError} When the property is absent.
    */
-  async delete(prop: string, options: DeleteOptions = {}): Promise<void> {
+  async delete(prop: string, options?: DeleteOptions): Promise<void> {
     const oldValue = await this.#delete(
       PropertyType.DEFAULT,
       prop,
-      options.useCache,
+      options?.useCache,
     );
-    if (options.muted !== true) {
-      await this.#eventBus.emit(
+    if (options?.muted !== true) {
+      await this.#events.emit(
         SubjectEventType.PROPERTY_DELETED,
         this,
         {
           [PayloadConst.PROPERTY_NAME]: prop,
           [PayloadConst.OLD_VALUE]: oldValue,
         },
-        options.extra,
+        options?.extra,
       );
     }
   }
@@ -328,8 +431,8 @@ export class Subject {
    * @param options Cache use.
    * @throws {PropertyNotFoundError} When the property is absent.
    */
-  async deleteExt(prop: string, options: ExtOptions = {}): Promise<void> {
-    await this.#delete(PropertyType.EXTENDED, prop, options.useCache);
+  async deleteExt(prop: string, options?: ExtOptions): Promise<void> {
+    await this.#delete(PropertyType.EXTENDED, prop, options?.useCache);
   }
 
   /**
@@ -373,10 +476,20 @@ export class Subject {
   /**
    * Writes every cached change in one storage `store()` call (atomic, one
    * round trip on Redis), then drops the cache so the next read reloads.
-   * Does nothing when no cache is loaded. If the write fails, the changes
-   * stay cached and a later `store()` tries again.
+   * Does nothing when no cache is loaded.
+   *
+   * Every cached `set()` and `delete()` called before it is included, even
+   * one not awaited yet. If the write fails, the changes stay cached, under
+   * any change made meanwhile, and a later `store()` writes them.
    */
   async store(): Promise<void> {
+    while (this.#mutations.size > 0) {
+      await Promise.allSettled(this.#mutations);
+    }
+    // A failed batch waiting for a load is written too: load, and it merges.
+    if (this.#cache === null && this.#unstored !== null) {
+      await this.#withCache(() => undefined);
+    }
     const cache = this.#cache;
     if (cache === null) return;
     const inserts: Property[] = [];
@@ -398,11 +511,17 @@ export class Subject {
     // go to a fresh cache instead of one that is about to be discarded.
     this.#cache = null;
     this.#generation++;
+    const number = ++this.#stores;
+    this.#storing.set(cache, number);
     try {
       await this.#storage.store({ inserts, updates, deletes });
+      this.#noteWritten(cache, number);
     } catch (error) {
-      if (this.#cache === null && this.#loading === null) this.#cache = cache;
+      this.#restore(cache, number);
       throw error;
+    } finally {
+      this.#storing.delete(cache);
+      if (this.#storing.size === 0) this.#newerWrites.clear();
     }
   }
 
@@ -420,7 +539,7 @@ export class Subject {
     ]);
     for (const values of [props, extProps]) {
       for (const [name, value] of Object.entries(values)) {
-        await this.#eventBus.emit(SubjectEventType.PROPERTY_DELETED, this, {
+        await this.#events.emit(SubjectEventType.PROPERTY_DELETED, this, {
           [PayloadConst.PROPERTY_NAME]: name,
           [PayloadConst.OLD_VALUE]: value,
         });
@@ -428,12 +547,51 @@ export class Subject {
     }
     await this.#storage.flush();
     this.#cache = null;
+    this.#unstored = null;
     this.#generation++;
-    await this.#eventBus.emit(SubjectEventType.SUBJECT_DELETED, this, {
+    await this.#events.emit(SubjectEventType.SUBJECT_DELETED, this, {
       props,
       ext_props: extProps,
     });
     return this;
+  }
+
+  /**
+   * Sets or clears the expiry of the whole subject in storage, at once
+   * (not cached): after `ms` milliseconds the subject and all its
+   * properties are deleted. Atomic on Redis, and safe on a cluster. Not a
+   * Python feature: a Python service sharing the data sees the key vanish.
+   *
+   * Only stored data can expire: call it after `store()`. A write does not
+   * clear the expiry; `expire(null)` does.
+   *
+   * @param ms Milliseconds from now, a positive integer, or `null` to keep
+   *   the subject until it is deleted.
+   * @returns Whether the subject has stored data (`false`: nothing to expire).
+   * @throws {RangeError} When `ms` is not a positive integer or `null`.
+   * @throws {TypeError} When the storage cannot expire subjects.
+   */
+  expire(ms: number | null): Promise<boolean> {
+    const storage = this.#storage;
+    if (storage.expire === undefined) {
+      return Promise.reject(this.#unsupported("expire()"));
+    }
+    return storage.expire(ms);
+  }
+
+  /**
+   * Reads the expiry of the whole subject from storage.
+   *
+   * @returns Milliseconds until the subject is deleted, or `null` when it
+   *   has no expiry (or no stored data).
+   * @throws {TypeError} When the storage cannot expire subjects.
+   */
+  ttl(): Promise<number | null> {
+    const storage = this.#storage;
+    if (storage.ttl === undefined) {
+      return Promise.reject(this.#unsupported("ttl()"));
+    }
+    return storage.ttl();
   }
 
   /**
@@ -444,13 +602,13 @@ export class Subject {
    *
    * @returns The description.
    */
-  dict(): Promise<Record<string, unknown>> {
+  dict(): Promise<SubjectDict<Props>> {
     return this.#withCache((cache) => {
       const result: Record<string, unknown> = {};
       setOwn(result, "name", this.name);
       for (const [name, value] of cache.p.values) setOwn(result, name, value);
       setOwn(result, "ext", toRecord(cache.e.values));
-      return result;
+      return result as SubjectDict<Props>;
     });
   }
 
@@ -472,6 +630,75 @@ export class Subject {
     return this.name;
   }
 
+  async #emitChanged(
+    prop: string,
+    newValue: unknown,
+    oldValue: unknown,
+    extra: Record<string, unknown> | undefined,
+  ): Promise<void> {
+    if (jsonEqual(newValue, oldValue)) return;
+    await this.#events.emit(
+      SubjectEventType.PROPERTY_CHANGED,
+      this,
+      {
+        [PayloadConst.PROPERTY_NAME]: prop,
+        // null, not undefined, so the key survives JSON, as in Python.
+        [PayloadConst.OLD_VALUE]: oldValue === undefined ? null : oldValue,
+        [PayloadConst.VALUE]: newValue,
+      },
+      extra,
+    );
+  }
+
+  #unsupported(call: string): TypeError {
+    return new TypeError(
+      `The storage of subject ${
+        JSON.stringify(this.name)
+      } cannot do ${call}; the Redis and memory storages can.`,
+    );
+  }
+
+  /** Sets several properties; returns `[name, new value, old value]` for each. */
+  async #setMany(
+    type: PropertyTypeValue,
+    values: object,
+    useCache: boolean | undefined,
+  ): Promise<[string, unknown, unknown][]> {
+    if (
+      typeof values !== "object" || values === null || Array.isArray(values)
+    ) {
+      throw new TypeError(
+        'setMany() takes an object of property values, e.g. { email: "a@b.c", logins: 1 }.',
+      );
+    }
+    const entries = Object.entries(values);
+    // Every name and value is checked before anything changes.
+    for (const [name, value] of entries) {
+      checkPropertyName(name);
+      encodeValue(name, value);
+    }
+    if (!(useCache ?? this.#useCacheDefault)) {
+      const props = entries.map(([name, value]) =>
+        makeProperty(type, name, value)
+      );
+      const olds = this.#storage.setMany !== undefined
+        ? await this.#storage.setMany(props)
+        : await setOneByOne(this.#storage, props);
+      return entries.map(([name, value], i) => {
+        this.#settle(type, name, true, value);
+        return [name, value, olds[i]];
+      });
+    }
+    return await this.#mutation(
+      this.#withCache((cache) =>
+        entries.map(([name, value]) => {
+          const [newValue, oldValue] = setCached(cache[type], name, value);
+          return [name, newValue, oldValue];
+        })
+      ),
+    );
+  }
+
   async #get(
     type: PropertyTypeValue,
     prop: string,
@@ -484,16 +711,18 @@ export class Subject {
         const values = cache[type].values;
         if (values.has(prop)) return values.get(prop);
         if (hasDefault) return options.default;
-        throw new PropertyNotFoundError(prop, type === PropertyType.EXTENDED);
+        throw new PropertyNotFoundError(this.name, prop, {
+          extended: type === PropertyType.EXTENDED,
+        });
       });
     }
     try {
       const value = await this.#storage.get(makeProperty(type, prop));
-      this.#refresh(type, prop, true, value);
+      this.#refreshRead(type, prop, true, value);
       return value;
     } catch (error) {
       if (!(error instanceof PropertyNotFoundError)) throw error;
-      this.#refresh(type, prop, false);
+      this.#refreshRead(type, prop, false);
       if (hasDefault) return options.default;
       throw error;
     }
@@ -510,7 +739,7 @@ export class Subject {
       if (!(useCache ?? this.#useCacheDefault)) {
         return this.#storage.set(makeProperty(type, prop, value)).then(
           (result) => {
-            this.#refresh(type, prop, true, result[0]);
+            this.#settle(type, prop, true, result[0]);
             return result;
           },
         );
@@ -522,7 +751,9 @@ export class Subject {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#withCache((cache) => setCached(cache[type], prop, value));
+    return this.#mutation(
+      this.#withCache((cache) => setCached(cache[type], prop, value)),
+    );
   }
 
   /** Deletes a property and returns the value it had. */
@@ -534,15 +765,28 @@ export class Subject {
     checkPropertyName(prop);
     if (!(useCache ?? this.#useCacheDefault)) {
       const property = makeProperty(type, prop);
-      const oldValue = await this.#storage.get(property);
+      let oldValue: unknown;
+      try {
+        oldValue = await this.#storage.get(property);
+      } catch (error) {
+        if (!(error instanceof PropertyNotFoundError)) throw error;
+        throw new PropertyNotFoundError(this.name, prop, {
+          extended: type === PropertyType.EXTENDED,
+          deleting: true,
+          cause: error,
+        });
+      }
       await this.#storage.delete(property);
-      this.#refresh(type, prop, false);
+      this.#settle(type, prop, false);
       return oldValue;
     }
-    return await this.#withCache((cache) => {
+    return await this.#mutation(this.#withCache((cache) => {
       const section = cache[type];
       if (!section.values.has(prop)) {
-        throw new PropertyNotFoundError(prop, type === PropertyType.EXTENDED);
+        throw new PropertyNotFoundError(this.name, prop, {
+          extended: type === PropertyType.EXTENDED,
+          deleting: true,
+        });
       }
       const oldValue = section.values.get(prop);
       section.values.delete(prop);
@@ -550,7 +794,16 @@ export class Subject {
       section.updated.delete(prop);
       section.deleted.add(prop);
       return oldValue;
-    });
+    }));
+  }
+
+  /** Keeps a cached change that waits for the load in view of store(). */
+  #mutation<T>(change: Promise<T>): Promise<T> {
+    if (this.#cache !== null) return change;
+    this.#mutations.add(change);
+    const done = () => this.#mutations.delete(change);
+    change.then(done, done);
+    return change;
   }
 
   /**
@@ -571,8 +824,8 @@ export class Subject {
       // Values are decoded when read, where the storage allows it: a subject
       // usually reads a few of its properties, not all of them.
       const loaded: Promise<[Map<string, unknown>, Map<string, unknown>]> =
-        canLoadRaw(storage)
-          ? storage[loadRaw]().then(([props, extProps]) => [
+        storage.loadLazy !== undefined
+          ? storage.loadLazy().then(([props, extProps]) => [
             new LazyValues(props),
             new LazyValues(extProps),
           ])
@@ -586,6 +839,10 @@ export class Subject {
           [PropertyType.DEFAULT]: newSection(props),
           [PropertyType.EXTENDED]: newSection(extProps),
         };
+        if (this.#unstored !== null) {
+          mergeUnder(this.#cache, this.#unstored);
+          this.#unstored = null;
+        }
       }).finally(() => {
         this.#loading = null;
       });
@@ -594,27 +851,152 @@ export class Subject {
   }
 
   /**
-   * Makes a loaded cache agree with storage after a direct read or write.
-   * The property is no longer a pending change: storage already holds what
-   * the cache now says, so `store()` must not write it back over a newer value.
+   * Makes a loaded cache agree with storage after a direct read, unless the
+   * property has a pending change: a read never ends a change it did not see.
    */
-  #refresh(
+  #refreshRead(
     type: PropertyTypeValue,
     prop: string,
     present: boolean,
     value?: unknown,
   ): void {
+    const section = this.#cache?.[type];
+    if (section === undefined || isPending(section, prop)) return;
+    if (present) section.values.set(prop, value);
+    else section.values.delete(prop);
+  }
+
+  /**
+   * Makes the subject agree with storage after a direct write or delete.
+   * The property is no longer a pending change anywhere (the cache, a batch
+   * being stored, a failed batch): storage already holds what the caller
+   * wrote, so no `store()` may write an older change back over it.
+   */
+  #settle(
+    type: PropertyTypeValue,
+    prop: string,
+    present: boolean,
+    value?: unknown,
+  ): void {
+    for (const batch of this.#storing.keys()) endChange(batch[type], prop);
+    if (this.#unstored !== null) endChange(this.#unstored[type], prop);
     if (this.#cache === null) {
+      // A load in flight may have read storage before this write.
       if (this.#loading !== null) this.#generation++;
       return;
     }
     const section = this.#cache[type];
     if (present) section.values.set(prop, value);
     else section.values.delete(prop);
-    section.created.delete(prop);
-    section.updated.delete(prop);
-    section.deleted.delete(prop);
+    endChange(section, prop);
   }
+
+  /** Remembers what a store() wrote while an older one is still in flight. */
+  #noteWritten(batch: Cache, number: number): void {
+    let older = false;
+    for (const other of this.#storing.values()) older ||= other < number;
+    if (!older) return;
+    for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+      for (const name of pendingNames(batch[type])) {
+        const key = type + name;
+        this.#newerWrites.set(
+          key,
+          Math.max(this.#newerWrites.get(key) ?? 0, number),
+        );
+      }
+    }
+  }
+
+  /**
+   * Takes back the changes of a batch whose store() failed, minus those a
+   * newer store() wrote or is writing: under the changes made meanwhile (in
+   * the cache, or at the next load), or as the cache if nothing replaced it.
+   */
+  #restore(failed: Cache, number: number): void {
+    let newer = false;
+    for (const [batch, other] of this.#storing) {
+      if (other <= number) continue;
+      newer = true;
+      for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+        for (const name of pendingNames(batch[type])) {
+          endChange(failed[type], name);
+        }
+      }
+    }
+    for (const [key, other] of this.#newerWrites) {
+      if (other <= number) continue;
+      newer = true;
+      endChange(failed[key[0] as PropertyTypeValue], key.slice(1));
+    }
+    if (this.#cache !== null) {
+      mergeUnder(this.#cache, failed);
+      return;
+    }
+    // A failed batch still waiting holds only changes newer than this one
+    // or apart from it, so this one goes under it.
+    if (this.#unstored !== null) mergeUnder(this.#unstored, failed);
+    else this.#unstored = failed;
+    // As the cache only when nothing newer has been written: its values
+    // would otherwise be older than storage's.
+    if (this.#loading === null && !newer) {
+      this.#cache = this.#unstored;
+      this.#unstored = null;
+    }
+  }
+}
+
+function* pendingNames(section: CacheSection): Iterable<string> {
+  yield* section.created;
+  yield* section.updated;
+  yield* section.deleted;
+}
+
+function isPending(section: CacheSection, prop: string): boolean {
+  return section.created.has(prop) || section.updated.has(prop) ||
+    section.deleted.has(prop);
+}
+
+function endChange(section: CacheSection, prop: string): void {
+  section.created.delete(prop);
+  section.updated.delete(prop);
+  section.deleted.delete(prop);
+}
+
+/**
+ * Adds the pending changes of `older` to `cache`, except for properties that
+ * `cache` has newer changes of.
+ */
+function mergeUnder(cache: Cache, older: Cache): void {
+  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+    const section = cache[type];
+    const old = older[type];
+    for (const names of [old.created, old.updated]) {
+      for (const name of names) {
+        if (isPending(section, name)) continue;
+        const present = section.values.has(name);
+        section.values.set(name, old.values.get(name));
+        (present ? section.updated : section.created).add(name);
+      }
+    }
+    for (const name of old.deleted) {
+      if (isPending(section, name)) continue;
+      section.values.delete(name);
+      section.deleted.add(name);
+    }
+  }
+}
+
+/**
+ * Writes properties one `set()` at a time, for a storage without
+ * `setMany()`: not atomic, but each write is one.
+ */
+async function setOneByOne(
+  storage: SubjectStorage,
+  props: readonly Property[],
+): Promise<unknown[]> {
+  const olds: unknown[] = [];
+  for (const prop of props) olds.push((await storage.set(prop))[1]);
+  return olds;
 }
 
 /** Sets a property in a loaded cache section and records the change for store(). */
@@ -626,7 +1008,7 @@ function setCached(
   const present = section.values.has(prop);
   const oldValue = section.values.get(prop);
   const newValue = typeof value === "function"
-    ? value(present ? copy(oldValue) : undefined)
+    ? value(present ? copyValue(oldValue) : undefined)
     : value;
   // Checked now so the error points at this call, not at a later store().
   encodeValue(prop, newValue);
@@ -662,15 +1044,4 @@ function makeProperty(
   return type === PropertyType.DEFAULT
     ? new SubjectProperty(name, value)
     : new SubjectExtProperty(name, value);
-}
-
-function toRecord(values: Map<string, unknown>): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  for (const [name, value] of values) setOwn(record, name, value);
-  return record;
-}
-
-/** A deep copy of a cached value, which is always plain JSON data. */
-function copy(value: unknown): unknown {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }

@@ -7,6 +7,7 @@
 
 import { RedisClient } from "../client/client.ts";
 import type { RedisReply } from "../client/types.ts";
+import { ask } from "./_ask.ts";
 import { freePort, portWasTaken } from "./_ports.ts";
 import { type RedisServer, startRedisServer } from "./redis_server.ts";
 
@@ -18,6 +19,13 @@ export interface RedisClusterOptions {
    * @default {3}
    */
   masters?: number;
+  /**
+   * Replicas of every master, for failover tests: the cluster promotes one
+   * when its master fails.
+   *
+   * @default {0}
+   */
+  replicasPerMaster?: number;
   /**
    * Extra `redis.conf` lines for every node, e.g.
    * `"cluster-require-full-coverage no"` to keep serving the other slots
@@ -46,8 +54,18 @@ export interface RedisClusterOptions {
 export interface RedisCluster extends AsyncDisposable {
   /** Each master's `redis://127.0.0.1:PORT` URL, in `nodes` order; any one is a seed. */
   readonly urls: readonly string[];
-  /** The master servers, to kill, pause or restart one. */
+  /** The master servers as the cluster was formed, to kill, pause or restart one. */
   readonly nodes: readonly RedisServer[];
+  /** The replica servers as the cluster was formed (`replicasPerMaster` of each master). */
+  readonly replicas: readonly RedisServer[];
+  /**
+   * The node that serves `slot` now, as the cluster itself says: after a
+   * failover this is the promoted replica.
+   *
+   * @param slot A hash slot, 0–16383.
+   * @returns The server handle of the slot's current master.
+   */
+  ownerOf(slot: number): Promise<RedisServer>;
   /** Stops every node and deletes their directories. */
   stop(): Promise<void>;
 }
@@ -60,7 +78,8 @@ export interface RedisCluster extends AsyncDisposable {
  *
  * Needs what {@linkcode startRedisServer} needs, plus `--allow-run=redis-cli`.
  *
- * @param options Number of masters, extra configuration and timeouts.
+ * @param options Number of masters and of replicas per master, extra
+ * configuration and timeouts.
  * @returns A handle with the nodes' URLs and servers.
  * @throws {Error} with `redis-cli`'s output when the cluster cannot be formed.
  *
@@ -83,6 +102,12 @@ export async function startRedisCluster(
       `A Redis Cluster needs at least 3 masters, got ${masters}.`,
     );
   }
+  const replicasPerMaster = options.replicasPerMaster ?? 0;
+  if (!Number.isSafeInteger(replicasPerMaster) || replicasPerMaster < 0) {
+    throw new TypeError(
+      `replicasPerMaster must be an integer ≥ 0, got ${replicasPerMaster}.`,
+    );
+  }
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000;
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const startNode = async (): Promise<RedisServer> => {
@@ -97,6 +122,9 @@ export async function startRedisCluster(
             // The default bus port is port + 10000, which may be taken or
             // beyond 65535; pick a free one (again, if it was taken meanwhile).
             `cluster-port ${freePort()}`,
+            // Replicas sync at once, not after the default 5 s of waiting
+            // for more replicas to share the transfer.
+            "repl-diskless-sync-delay 0",
             ...(options.config ?? []),
           ],
         });
@@ -106,17 +134,16 @@ export async function startRedisCluster(
     }
   };
   const started = await Promise.allSettled(
-    Array.from({ length: masters }, startNode),
+    Array.from({ length: masters * (1 + replicasPerMaster) }, startNode),
   );
-  const nodes = started.flatMap((r) =>
-    r.status === "fulfilled" ? [r.value] : []
-  );
-  const cluster = new ThrowawayCluster(nodes);
+  const all = started.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+  const cluster = new ThrowawayCluster(all);
   try {
     const failure = started.find((r) => r.status === "rejected");
     if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
-    await join(nodes);
-    await waitUntilReady(nodes, readyTimeoutMs);
+    await join(all, replicasPerMaster);
+    await waitUntilReady(all, replicasPerMaster, readyTimeoutMs);
+    await cluster.sortRoles();
   } catch (error) {
     await cluster.stop();
     throw error;
@@ -125,16 +152,49 @@ export async function startRedisCluster(
 }
 
 class ThrowawayCluster implements RedisCluster {
-  readonly urls: readonly string[];
+  urls: readonly string[] = [];
+  nodes: readonly RedisServer[] = [];
+  replicas: readonly RedisServer[] = [];
   #stopping: Promise<void> | null = null;
 
-  constructor(readonly nodes: readonly RedisServer[]) {
+  constructor(readonly all: readonly RedisServer[]) {}
+
+  /** Splits the nodes into masters and replicas, as `redis-cli` chose them. */
+  async sortRoles(): Promise<void> {
+    const roles = await Promise.all(
+      this.all.map((node) => ask(node, ["ROLE"])),
+    );
+    this.nodes = this.all.filter((_, i) => roleOf(roles[i]) === "master");
+    this.replicas = this.all.filter((_, i) => roleOf(roles[i]) !== "master");
     // Cluster nodes have only database 0, so the URL names no database.
-    this.urls = nodes.map((node) => node.url.replace(/\/0$/, ""));
+    this.urls = this.nodes.map((node) => node.url.replace(/\/0$/, ""));
+  }
+
+  async ownerOf(slot: number): Promise<RedisServer> {
+    // Asked of a node that runs: any one knows the whole map.
+    for (const node of this.all) {
+      if (node.pid === undefined) continue;
+      let reply: RedisReply;
+      try {
+        reply = await ask(node, ["CLUSTER", "SLOTS"], undefined, 500);
+      } catch {
+        continue; // Paused or dying; ask another.
+      }
+      for (const range of reply as [number, number, RedisReply[]][]) {
+        if (range[0] <= slot && slot <= range[1]) {
+          const port = range[2][1];
+          const owner = this.all.find((n) => n.port === port);
+          if (owner !== undefined) return owner;
+        }
+      }
+    }
+    throw new Error(
+      `No running node of the cluster knows who owns slot ${slot}.`,
+    );
   }
 
   stop(): Promise<void> {
-    this.#stopping ??= Promise.all(this.nodes.map((node) => node.stop()))
+    this.#stopping ??= Promise.all(this.all.map((node) => node.stop()))
       .then(() => {});
     return this.#stopping;
   }
@@ -144,7 +204,14 @@ class ThrowawayCluster implements RedisCluster {
   }
 }
 
-async function join(nodes: readonly RedisServer[]): Promise<void> {
+function roleOf(reply: RedisReply): string {
+  return Array.isArray(reply) ? String(reply[0]) : String(reply);
+}
+
+async function join(
+  nodes: readonly RedisServer[],
+  replicasPerMaster: number,
+): Promise<void> {
   let output: Deno.CommandOutput;
   try {
     output = await new Deno.Command("redis-cli", {
@@ -153,7 +220,7 @@ async function join(nodes: readonly RedisServer[]): Promise<void> {
         "create",
         ...nodes.map((node) => `127.0.0.1:${node.port}`),
         "--cluster-replicas",
-        "0",
+        String(replicasPerMaster),
         "--cluster-yes",
       ],
       stdin: "null",
@@ -176,12 +243,14 @@ async function join(nodes: readonly RedisServer[]): Promise<void> {
 }
 
 /**
- * Polls every node until each reports `cluster_state:ok` and all return the
- * same slot map: `redis-cli` returns once the join started, but gossip takes
- * a moment to reach every node.
+ * Polls every node until each reports `cluster_state:ok`, all return the
+ * same slot map with every master's replicas in it, and every replica is in
+ * sync: `redis-cli` returns once the join started, but gossip takes a moment
+ * to reach every node.
  */
 async function waitUntilReady(
   nodes: readonly RedisServer[],
+  replicasPerMaster: number,
   timeoutMs: number,
 ): Promise<void> {
   const clients = nodes.map((node) =>
@@ -192,13 +261,29 @@ async function waitUntilReady(
   try {
     while (true) {
       const states = await Promise.all(clients.map(async (client) => {
-        const [info, slots] = await Promise.all([
+        const [info, slots, replication, known] = await Promise.all([
           client.send(["CLUSTER", "INFO"]),
           client.send(["CLUSTER", "SLOTS"]),
+          client.send(["INFO", "replication"]),
+          client.send(["CLUSTER", "NODES"]),
         ]);
-        return { info: String(info), map: slotMap(slots) };
+        const text = String(replication);
+        return {
+          info: String(info),
+          map: slotMap(slots),
+          synced: !text.includes("role:slave") ||
+            text.includes("master_link_status:up"),
+          replicas: String(known).split("\n").filter((line) =>
+            / (?:myself,)?slave /.test(line)
+          ).length,
+        };
       }));
-      const ok = states.every((s) => s.info.includes("cluster_state:ok"));
+      const replicas = (nodes.length / (1 + replicasPerMaster)) *
+        replicasPerMaster;
+      const ok = states.every((s) =>
+        s.info.includes("cluster_state:ok") && s.synced &&
+        s.replicas === replicas
+      );
       const agreed = states.every((s) => s.map === states[0].map);
       if (ok && agreed) return;
       last = states.map((s, i) =>

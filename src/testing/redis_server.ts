@@ -30,6 +30,14 @@ export interface RedisServerOptions {
   /** Serve TLS only, on the chosen port, with these files; the URL becomes `rediss://`. */
   tls?: RedisServerTlsOptions;
   /**
+   * Run as a Sentinel (`redis-server <conf> --sentinel`); `config` then
+   * carries the `sentinel monitor …` lines. A Sentinel's URL names no
+   * database. {@linkcode startRedisSentinel} sets one up for you.
+   *
+   * @default {false}
+   */
+  sentinel?: boolean;
+  /**
    * The port to listen on; by default a free one is picked.
    */
   port?: number;
@@ -137,15 +145,19 @@ async function startOnce(
   ];
   const configFile = `${dir}/redis.conf`;
   await Deno.writeTextFile(configFile, lines.join("\n") + "\n");
+  const sentinel = options.sentinel ?? false;
   const server = new ThrowawayServer(
     binary,
-    configFile,
+    sentinel ? [configFile, "--sentinel"] : [configFile],
     dir,
     port,
-    options.tls
-      ? `rediss://localhost:${port}/0`
-      : `redis://127.0.0.1:${port}/0`,
+    `${options.tls ? "rediss://localhost" : "redis://127.0.0.1"}:${port}${
+      sentinel ? "" : "/0"
+    }`,
     options.startTimeoutMs ?? 10_000,
+    // A Sentinel never says "Ready to accept connections"; it names itself
+    // once it listens.
+    sentinel ? "Sentinel ID is" : "Ready to accept connections",
   );
   try {
     await server.start();
@@ -165,11 +177,12 @@ class ThrowawayServer implements RedisServer {
 
   constructor(
     readonly binary: string,
-    readonly configFile: string,
+    readonly args: readonly string[],
     readonly dir: string,
     readonly port: number,
     readonly url: string,
     readonly startTimeoutMs: number,
+    readonly readyLine: string,
   ) {}
 
   get pid(): number | undefined {
@@ -180,7 +193,7 @@ class ThrowawayServer implements RedisServer {
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(this.binary, {
-        args: [this.configFile],
+        args: [...this.args],
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -201,7 +214,7 @@ class ThrowawayServer implements RedisServer {
     this.#output = forEachLine(child, (line) => {
       this.#log.push(line);
       if (this.#log.length > 200) this.#log.shift();
-      if (line.includes("Ready to accept connections")) onReady(true);
+      if (line.includes(this.readyLine)) onReady(true);
     }).then(() => onReady(false));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {

@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
 import { RedisConnectionError } from "../mod.ts";
-import { fromIoredis, toRedisSender } from "../src/client/adapters.ts";
+import { fromIoredis, toRedisSender } from "../src/client/adapters/mod.ts";
 import { startRedisCluster, startRedisServer } from "../testing.ts";
-import { defineAdapterTests } from "./helpers_adapter_suite.ts";
-import { behaviourSuiteOver } from "./helpers_client_suite.ts";
-import { loadIoredis, SERVER_CLIENTS } from "./helpers_clients.ts";
+import { defineAdapterTests } from "./adapter_contract.ts";
+import { registerContractsOver } from "./contracts.ts";
+import { IOREDIS, loadIoredis } from "./helpers_clients.ts";
 
 // ioredis's debug dependency enumerates the environment when imported, so
 // this file runs in its own `deno test` with --allow-env (see deno.json).
-const ioredis = SERVER_CLIENTS.find((kind) => kind.name === "ioredis")!;
+defineAdapterTests(IOREDIS);
 
-defineAdapterTests(ioredis);
-
-behaviourSuiteOver(ioredis, async () => {
+registerContractsOver(IOREDIS, async () => {
   const server = await startRedisServer();
   return { urls: [server.url], [Symbol.asyncDispose]: () => server.stop() };
 });

@@ -1,5 +1,6 @@
 /**
- * The one place values turn into field text and back. Encoding is strict:
+ * The one place values turn into field text and back, and the one place
+ * that knows what a JSON value is. Encoding is strict:
  * a value is stored only if `JSON.parse(JSON.stringify(value))` gives it back
  * with the same shape, because a value that silently changes on the way to
  * Redis (a `Date` that comes back as a string, a `Map` that comes back as
@@ -8,6 +9,7 @@
  * @module
  */
 import { CorruptValueError, InvalidValueError } from "./errors.ts";
+import { setOwn } from "./record.ts";
 
 /**
  * Encodes a property value as JSON text, rejecting anything that would not
@@ -60,6 +62,65 @@ export function decodeValue(key: string, field: string, text: string): unknown {
   } catch (error) {
     throw new CorruptValueError(key, field, { cause: error });
   }
+}
+
+/**
+ * A field's JSON text, decoded only when read: what a storage's `loadLazy()`
+ * hands out, so that loading a wide subject does not decode every field.
+ */
+export class FieldText {
+  /**
+   * Keeps a field's text with what a decoding error must name.
+   *
+   * @param key The key (or memory-storage subject key) holding the field.
+   * @param field The field, type letter included.
+   * @param text The field's JSON text.
+   * @param utf8 `false` when the stored bytes are not UTF-8, so `text` holds
+   *   replacement characters and must not be used.
+   */
+  constructor(
+    readonly key: string,
+    readonly field: string,
+    readonly text: string,
+    readonly utf8: boolean = true,
+  ) {}
+
+  /**
+   * Decodes the text.
+   *
+   * @returns The value.
+   * @throws {CorruptValueError} When the bytes are not UTF-8 or the text is not valid JSON.
+   */
+  decode(): unknown {
+    if (!this.utf8) throw new CorruptValueError(this.key, this.field);
+    return decodeValue(this.key, this.field, this.text);
+  }
+}
+
+/**
+ * Decodes every field of a lazy load into a record by property name.
+ *
+ * @param texts The fields' texts by property name.
+ * @returns The decoded values by property name.
+ * @throws {CorruptValueError} When a text is not valid JSON.
+ */
+export function decodeAll(
+  texts: Map<string, FieldText>,
+): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (const [name, text] of texts) setOwn(record, name, text.decode());
+  return record;
+}
+
+/**
+ * A deep copy of a JSON value, such as one read from a cache, so that the
+ * copy can be changed without changing the original.
+ *
+ * @param value A value that `encodeValue` accepts, or `undefined`.
+ * @returns An equal value sharing no objects with `value`.
+ */
+export function copyValue(value: unknown): unknown {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }
 
 /** Why a value cannot be stored, and where: path segments, innermost first. */

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createRedisClient, RedisReplyError } from "../mod.ts";
-import { toRedisSender } from "../src/client/adapters.ts";
+import { toRedisSender } from "../src/client/adapters/mod.ts";
 import { startRedisServer } from "../testing.ts";
 import type { ClientKind } from "./helpers_clients.ts";
 

@@ -1,8 +1,18 @@
 /**
+ * Deep equality of JSON values.
+ *
+ * @module
+ */
+
+/**
  * Deep equality of JSON data: what decides whether a `set()` changed a
  * property. Two values are equal when they would encode to the same JSON
  * modulo key order, so `{ a: 1, b: 2 }` equals `{ b: 2, a: 1 }` and a fresh
  * copy equals the original.
+ *
+ * @param a One value.
+ * @param b The other value.
+ * @returns Whether they are the same JSON data.
  */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;

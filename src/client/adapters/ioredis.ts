@@ -1,0 +1,86 @@
+/**
+ * The adapter for ioredis v5 (`npm:ioredis`): `Redis` and `Cluster`.
+ *
+ * @module
+ */
+
+import type { RedisSender } from "../types.ts";
+import type { ForeignErrors } from "./_errors.ts";
+import { sendConverted } from "./_node_args.ts";
+
+/**
+ * The part of an ioredis v5 client (`new Redis()` or `new Cluster()` from
+ * `npm:ioredis`) that {@linkcode fromIoredis} uses.
+ */
+export interface IoredisClient {
+  /**
+   * Sends any command: `call("HGET", key, field)`. Binary arguments are
+   * passed as `Buffer`s, which ioredis accepts wherever it takes strings.
+   */
+  call(command: string, ...args: string[]): Promise<unknown>;
+  /** The connection status (`"ready"`, `"connecting"`, …); used to recognise the client. */
+  readonly status: string;
+}
+
+/** How ioredis names its errors; some are plain `Error`s told by their message. */
+const IOREDIS_ERRORS: ForeignErrors = {
+  reply: new Set(["ReplyError"]),
+  connection: new Set(["ClusterAllFailedError", "MaxRetriesPerRequestError"]),
+  timeout: new Set(["TimeoutError"]),
+  connectionMessages: new Set([
+    "Connection is closed.",
+    "Stream isn't writeable and enableOfflineQueue options is false",
+    "None of startup nodes is available",
+  ]),
+  timeoutMessages: new Set(["Command timed out"]),
+};
+
+const decoder = new TextDecoder();
+
+/**
+ * Whether `client` looks like an ioredis `Redis` or `Cluster`. Checked before
+ * the others: ioredis clients also have a (Command-object) `sendCommand`.
+ *
+ * @param client Any object.
+ * @returns `true` for ioredis.
+ */
+export function isIoredis(client: object): client is IoredisClient {
+  const shape = client as Record<string, unknown>;
+  return typeof shape.call === "function" && typeof shape.status === "string";
+}
+
+/**
+ * Adapts an ioredis v5 client or cluster client (`npm:ioredis`), through its
+ * `call` method. Its `keyPrefix` option, if set, still applies to keys.
+ *
+ * @param client A `new Redis()` or `new Cluster()` client.
+ * @returns A port over it; closing the client stays the caller's job.
+ *
+ * @example
+ * ```ts ignore
+ * import Redis from "ioredis";
+ * import { createRedisStorage } from "@x/redis-subjects";
+ *
+ * const client = new Redis("redis://localhost:6379");
+ * const storage = createRedisStorage(client); // adapted by this function
+ * ```
+ */
+export function fromIoredis(client: IoredisClient): RedisSender {
+  return {
+    send: (args) =>
+      sendConverted(
+        args,
+        ([name, ...rest]) =>
+          // ioredis rewrites the replies of some commands it knows by their
+          // lower-case name (HGETALL into an object, which reorders integer-like
+          // fields); upper case keeps every reply as the server sent it.
+          client.call(
+            (typeof name === "string" ? name : decoder.decode(name))
+              .toUpperCase(),
+            // Buffers included: see `IoredisClient.call`.
+            ...rest as string[],
+          ),
+        IOREDIS_ERRORS,
+      ),
+  };
+}

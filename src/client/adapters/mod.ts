@@ -1,0 +1,89 @@
+/**
+ * Adapters that turn other Redis clients into {@linkcode RedisSender}, so
+ * applications can keep the client they already have: one file per client,
+ * typed by shape only and importing nothing from those packages, so this
+ * module stays free of dependencies.
+ *
+ * @module
+ */
+
+import type { RedisSender } from "../types.ts";
+import { fromDenoRedis, isDenoRedis } from "./deno_redis.ts";
+import type { DenoRedisClient } from "./deno_redis.ts";
+import { fromIoredis, isIoredis } from "./ioredis.ts";
+import type { IoredisClient } from "./ioredis.ts";
+import { fromNodeRedis, isNodeRedis } from "./node_redis.ts";
+import type { NodeRedisClient, NodeRedisCluster } from "./node_redis.ts";
+
+export { fromDenoRedis, fromIoredis, fromNodeRedis };
+export type {
+  DenoRedisClient,
+  IoredisClient,
+  NodeRedisClient,
+  NodeRedisCluster,
+};
+
+/**
+ * Every client that {@linkcode toRedisSender} (and so `createRedisStorage`)
+ * accepts besides a {@linkcode RedisSender}.
+ */
+export type SupportedClient =
+  | NodeRedisClient
+  | NodeRedisCluster
+  | IoredisClient
+  | DenoRedisClient;
+
+/** Adapters made so far, so one client always maps to one port. */
+const adapted = new WeakMap<object, RedisSender>();
+
+/**
+ * Returns a {@linkcode RedisSender} for any supported client: a
+ * `RedisSender` (this module's clients, or your own) as it is; a node-redis,
+ * ioredis or `@db/redis` client, recognised by its shape and adapted. The
+ * same client always yields the same port.
+ *
+ * @param client The client to use.
+ * @returns A port over it.
+ * @throws {TypeError} listing what is accepted when `client` is none of these,
+ * and for `@db/redis`'s cluster client, which cannot route scripts.
+ */
+export function toRedisSender(
+  client: RedisSender | SupportedClient,
+): RedisSender {
+  if (typeof client !== "object" || client === null) {
+    throw unsupported(client);
+  }
+  if (typeof (client as Partial<RedisSender>).send === "function") {
+    return client as RedisSender;
+  }
+  const known = adapted.get(client);
+  if (known !== undefined) return known;
+  const adapter = adapt(client);
+  adapted.set(client, adapter);
+  return adapter;
+}
+
+function adapt(client: object): RedisSender {
+  // ioredis first: its clients also have a (Command-object) sendCommand.
+  if (isIoredis(client)) return fromIoredis(client);
+  if (typeof (client as { sendCommand?: unknown }).sendCommand === "function") {
+    if (isNodeRedis(client)) return fromNodeRedis(client);
+    if (isDenoRedis(client)) return fromDenoRedis(client);
+  }
+  throw unsupported(client);
+}
+
+function unsupported(client: unknown): TypeError {
+  const what = client === null
+    ? "null"
+    : typeof client === "object"
+    ? `an object with keys [${
+      Object.keys(client as object).slice(0, 8).join(", ")
+    }]`
+    : typeof client;
+  return new TypeError(
+    `Expected a Redis client, got ${what}. Pass one of: this module's RedisClient or RedisClusterClient ` +
+      "(or any object with a send(args) method), a node-redis v5 createClient() or createCluster() client, " +
+      "an ioredis v5 Redis or Cluster, or an @db/redis connect() client.",
+  );
+}

@@ -1,0 +1,121 @@
+/**
+ * The adapter for node-redis v5 (`npm:redis`): single clients and clusters.
+ *
+ * @module
+ */
+
+import { commandKey } from "../_slot.ts";
+import type { RedisSender } from "../types.ts";
+import type { ForeignErrors } from "./_errors.ts";
+import { nodeArg, sendConverted } from "./_node_args.ts";
+
+/**
+ * The part of a node-redis v5 client (`createClient()` from `npm:redis`) that
+ * {@linkcode fromNodeRedis} uses.
+ */
+export interface NodeRedisClient {
+  /** Sends one command given as strings and buffers. */
+  sendCommand(
+    args: ReadonlyArray<string | Uint8Array>,
+    options?: unknown,
+  ): Promise<unknown>;
+  /** Whether the socket is open; used to recognise the client. */
+  readonly isOpen: boolean;
+  /** Whether the client is ready for commands; used to recognise the client. */
+  readonly isReady: boolean;
+}
+
+/**
+ * The part of a node-redis v5 cluster client (`createCluster()` from
+ * `npm:redis`) that {@linkcode fromNodeRedis} uses. Its `sendCommand` takes
+ * the routing key first.
+ */
+export interface NodeRedisCluster {
+  /** Sends one command to the master that owns `firstKey`'s slot. */
+  sendCommand(
+    firstKey: string | Uint8Array | undefined,
+    isReadonly: boolean | undefined,
+    args: Array<string | Uint8Array>,
+    options?: unknown,
+  ): Promise<unknown>;
+  /** Whether the cluster client is open; used to recognise it. */
+  readonly isOpen: boolean;
+  /** The cluster's masters; used to tell a cluster from a single client. */
+  readonly masters: readonly unknown[];
+}
+
+/** How node-redis names its errors. */
+const NODE_REDIS_ERRORS: ForeignErrors = {
+  reply: new Set(["ErrorReply", "SimpleError", "BlobError"]),
+  connection: new Set([
+    "ClientClosedError",
+    "ClientOfflineError",
+    "ConnectionTimeoutError",
+    "DisconnectsClientError",
+    "ReconnectStrategyError",
+    "RootNodesUnavailableError",
+    "SocketClosedUnexpectedlyError",
+  ]),
+  timeout: new Set(["TimeoutError", "SocketTimeoutError"]),
+};
+
+/**
+ * Whether `client` looks like a node-redis client or cluster client.
+ *
+ * @param client Any object with a `sendCommand` method.
+ * @returns `true` for node-redis.
+ */
+export function isNodeRedis(
+  client: object,
+): client is NodeRedisClient | NodeRedisCluster {
+  return "isOpen" in client &&
+    (isNodeRedisCluster(client) || "isReady" in client);
+}
+
+function isNodeRedisCluster(client: object): client is NodeRedisCluster {
+  return typeof (client as Partial<NodeRedisCluster>).sendCommand ===
+      "function" && "masters" in client && "isOpen" in client;
+}
+
+/**
+ * Adapts a node-redis v5 client or cluster client (`npm:redis`). Cluster
+ * commands are routed by their first key, found as this module's own cluster
+ * client finds it, and always go to masters, so reads see every write.
+ *
+ * @param client A connected `createClient()` or `createCluster()` client.
+ * @returns A port over it; closing the client stays the caller's job.
+ *
+ * @example
+ * ```ts ignore
+ * import { createClient } from "redis";
+ * import { createRedisStorage } from "@x/redis-subjects";
+ *
+ * const client = await createClient({ url: "redis://localhost:6379" }).connect();
+ * const storage = createRedisStorage(client); // adapted by this function
+ * ```
+ */
+export function fromNodeRedis(
+  client: NodeRedisClient | NodeRedisCluster,
+): RedisSender {
+  if (isNodeRedisCluster(client)) {
+    return {
+      send: (args) =>
+        sendConverted(args, (strings) => {
+          const key = commandKey(args);
+          return client.sendCommand(
+            key === undefined ? undefined : nodeArg(key),
+            false,
+            strings,
+          );
+        }, NODE_REDIS_ERRORS),
+    };
+  }
+  return {
+    send: (args) =>
+      sendConverted(
+        args,
+        (strings) => client.sendCommand(strings),
+        NODE_REDIS_ERRORS,
+      ),
+  };
+}

@@ -1,0 +1,823 @@
+/**
+ * A client for a Redis deployment watched by Sentinel: it asks the Sentinels
+ * which server is the master, talks to that master through a
+ * {@linkcode RedisClient}, and follows failovers by itself.
+ *
+ * @module
+ */
+
+import { backoffDelay, sleep } from "../async/backoff.ts";
+import { beforeDeadline } from "../async/deadline.ts";
+import { SentinelEvents } from "./_sentinel_events.ts";
+import { RedisClient, type RedisClientOptions } from "./client.ts";
+import { forwardClientEvents, RedisEventTarget } from "./events.ts";
+import {
+  RedisConnectionError,
+  RedisReplyError,
+  RedisTimeoutError,
+} from "./errors.ts";
+import { sendWithWait } from "./replication.ts";
+import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
+import { parseRedisUrl, type RedisEndpoint } from "./url.ts";
+
+/** Options of {@linkcode createRedisSentinelClient}. */
+export interface RedisSentinelClientOptions extends RedisClientOptions {
+  /** The name the Sentinels know the master by (`sentinel monitor <name> …`). */
+  masterName: string;
+  /** ACL user name on the data nodes; the Sentinels' own is in their URLs. */
+  username?: string;
+  /** Password of the data nodes; the Sentinels' own is in their URLs. */
+  password?: string;
+  /**
+   * Database selected on the master.
+   *
+   * @default {0}
+   */
+  db?: number;
+}
+
+/** Counters of what a Sentinel client has done, for tests and monitoring. */
+export interface RedisSentinelClientStats {
+  /** Times the client moved to a different master. */
+  readonly failovers: number;
+  /** Times it asked the Sentinels who the master is. */
+  readonly resolutions: number;
+  /** Commands sent again because the server answered `READONLY` or `LOADING`. */
+  readonly retries: number;
+}
+
+/** The master in use and the client connected to it. */
+interface Master {
+  /** `host:port`, as Sentinel names it. */
+  readonly address: string;
+  readonly client: RedisClient;
+}
+
+/** A command waiting for a master to be known. */
+interface Waiter {
+  resolve(master: Master): void;
+  reject(error: Error): void;
+}
+
+type Operation = (client: RedisClient) => Promise<RedisReply>;
+
+/** The Sentinel channels that announce a failover's start, end or abort. */
+const HOLD_EVENTS = new Set(["+try-failover", "+selected-slave"]);
+const CHANNELS = [
+  "+switch-master",
+  ...HOLD_EVENTS,
+  "-failover-abort-not-elected",
+  "-failover-abort-no-good-slave",
+  "-failover-abort-slave-timeout",
+  "+failover-end-for-timeout",
+];
+const RESOLVE_BACKOFF = { baseMs: 50, maxMs: 500, floor: 0.5 };
+/**
+ * Once a majority of Sentinels answered, the others get this long more: a
+ * hung Sentinel must not hold up every resolution for its full timeout.
+ */
+const QUORUM_GRACE_MS = 100;
+/** A timeout prompts a check of who is master at most this often. */
+const CHECK_GAP_MS = 1000;
+
+/**
+ * A client for a Redis master watched by Sentinel. It implements
+ * {@linkcode RedisSender}, so the storage runs on it unchanged.
+ *
+ * It asks the Sentinels for the master (`SENTINEL MASTER`, trusting the
+ * newest configuration epoch when they disagree), checks the answer with
+ * `ROLE`, and sends commands to that master over one auto-pipelined
+ * {@linkcode RedisClient}. It follows failovers by itself:
+ *
+ * - it subscribes to every Sentinel's events, holds new commands back when
+ *   a failover starts (`+try-failover`, `+selected-slave`) so that no write
+ *   lands on a master that is being replaced, and moves to the new master
+ *   on `+switch-master`;
+ * - it asks the Sentinels again when the master's connection is lost, when a
+ *   command times out, and when the master answers `READONLY` (it was
+ *   demoted).
+ *
+ * A command that got `READONLY` or `LOADING` was not executed, so it is sent
+ * again to the (new) master within its deadline. A command that was on the
+ * wire when the connection was lost, or that timed out, is never sent again:
+ * the server may have executed it, and its caller gets the error. A command
+ * sent while no master is known waits for one, up to `commandTimeoutMs`.
+ *
+ * Create one with {@linkcode createRedisSentinelClient}.
+ */
+export class RedisSentinelClient extends RedisEventTarget
+  implements RedisSender, AsyncDisposable {
+  readonly #masterName: string;
+  readonly #sentinels: RedisEndpoint[];
+  readonly #sentinelClients: RedisClient[];
+  readonly #events: SentinelEvents[];
+  /** `redis[s]://[user:password@]`, shared by the data nodes. */
+  readonly #urlPrefix: string;
+  readonly #dbPath: string;
+  readonly #nodeOptions: RedisClientOptions;
+  /** For `ROLE` probes of a candidate master: short timeouts, no reconnects. */
+  readonly #probeOptions: RedisClientOptions;
+  /** Milliseconds a command may take, waiting for a master included; 0 waits forever. */
+  readonly #timeoutMs: number;
+  #master: Master | null = null;
+  /** The new master's address as the last `+switch-master` announced it. */
+  #announced: string | undefined;
+  /** The address of the last master in use, to count moves to another. */
+  #lastAddress: string | undefined;
+  /** Set while a failover is under way: new commands wait for its end. */
+  #held = false;
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  #resolving: Promise<void> | null = null;
+  #lastCheckAt = -Infinity;
+  /** Aborted to cut a resolution's backoff short when an event arrives. */
+  #wake = new AbortController();
+  readonly #waiters = new Set<Waiter>();
+  #lastError: unknown;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+  readonly #counts = { failovers: 0, resolutions: 0, retries: 0 };
+
+  /**
+   * Creates a client that has not asked the Sentinels yet; call
+   * {@linkcode RedisSentinelClient.connect} (or use
+   * {@linkcode createRedisSentinelClient}) to do so before the first command.
+   *
+   * @param sentinels `redis://` or `rediss://` URLs of the Sentinels, with
+   * the Sentinels' own credentials. The scheme of the first applies to the
+   * data nodes too.
+   * @param options The master's name, the data nodes' credentials and
+   * database, and the options of the master's {@linkcode RedisClient}.
+   * @throws {TypeError} when a URL or an option is invalid.
+   */
+  constructor(
+    sentinels: readonly (string | URL)[] | string | URL,
+    options: RedisSentinelClientOptions,
+  ) {
+    super();
+    const list = typeof sentinels === "string" || sentinels instanceof URL
+      ? [sentinels]
+      : [...sentinels];
+    if (list.length === 0) {
+      throw new TypeError(
+        "createRedisSentinelClient needs at least one Sentinel URL, e.g. redis://127.0.0.1:26379.",
+      );
+    }
+    const { masterName, username, password, db, ...clientOptions } = options ??
+      {} as RedisSentinelClientOptions;
+    if (typeof masterName !== "string" || !/^\S+$/.test(masterName)) {
+      throw new TypeError(
+        "masterName must be the name the Sentinels monitor the master by (sentinel monitor <name> …), without spaces.",
+      );
+    }
+    if (db !== undefined && (!Number.isSafeInteger(db) || db < 0)) {
+      throw new TypeError(`db must be an integer ≥ 0, got ${db}.`);
+    }
+    for (
+      const [name, value] of [["username", username], ["password", password]]
+    ) {
+      if (value !== undefined && typeof value !== "string") {
+        throw new TypeError(`${name} must be a string.`);
+      }
+    }
+    this.#masterName = masterName;
+    this.#sentinels = list.map((url) => parseRedisUrl(url));
+    const auth = password === undefined
+      ? ""
+      : `${encodeURIComponent(username ?? "")}:${
+        encodeURIComponent(password)
+      }@`;
+    this.#urlPrefix = `${
+      this.#sentinels[0].tls ? "rediss" : "redis"
+    }://${auth}`;
+    this.#dbPath = `/${db ?? 0}`;
+    this.#nodeOptions = {
+      ...clientOptions,
+      // Reconnecting to a master that is gone is this client's job: it asks
+      // the Sentinels where the master is now.
+      reconnect: clientOptions.reconnect === false
+        ? false
+        : { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200 },
+    };
+    // Fail on bad client options now, before any connection.
+    new RedisClient(this.#nodeUrl("127.0.0.1:6379"), this.#nodeOptions);
+    this.#timeoutMs = clientOptions.commandTimeoutMs ?? 5000;
+    const connectTimeoutMs = clientOptions.connectTimeoutMs ?? 5000;
+    const sentinelOptions: RedisClientOptions = {
+      connectTimeoutMs,
+      commandTimeoutMs: Math.min(connectTimeoutMs, 2000),
+      tls: clientOptions.tls,
+      reconnect: { maxAttempts: 1 },
+    };
+    this.#probeOptions = {
+      ...this.#nodeOptions,
+      connectTimeoutMs: sentinelOptions.commandTimeoutMs,
+      commandTimeoutMs: sentinelOptions.commandTimeoutMs,
+      reconnect: false,
+    };
+    this.#sentinelClients = list.map((url) =>
+      new RedisClient(url, sentinelOptions)
+    );
+    const subscribed = new Set<number>();
+    this.#events = this.#sentinels.map((endpoint, i) =>
+      new SentinelEvents(endpoint, {
+        connectTimeoutMs,
+        caCerts: clientOptions.tls?.caCerts,
+        channels: CHANNELS,
+        onMessage: (channel, payload) => this.#onEvent(channel, payload),
+        onSubscribed: () => {
+          // Events may have been missed while this subscription was down.
+          if (subscribed.has(i)) this.#check();
+          subscribed.add(i);
+        },
+      })
+    );
+  }
+
+  /** The name the Sentinels know the master by. */
+  get masterName(): string {
+    return this.#masterName;
+  }
+
+  /** The Sentinels' URLs, passwords replaced by `***`. */
+  get sentinels(): string[] {
+    return this.#sentinels.map((s) => s.redacted);
+  }
+
+  /** The current master's URL, password replaced by `***`; `undefined` while none is known. */
+  get master(): string | undefined {
+    return this.#master?.client.url;
+  }
+
+  /** Counts of failovers followed, resolutions and retried commands so far. */
+  get stats(): RedisSentinelClientStats {
+    return { ...this.#counts };
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Asks the Sentinels for the master and connects to it.
+   *
+   * @returns This client, connected.
+   * @throws {RedisConnectionError} when no master is found and reached within `connectTimeoutMs`.
+   */
+  async connect(): Promise<this> {
+    const timeoutMs = this.#nodeOptions.connectTimeoutMs ?? 5000;
+    await this.#ready("connect", performance.now() + timeoutMs, timeoutMs);
+    return this;
+  }
+
+  /**
+   * Sends one command to the current master. Commands sent in the same tick
+   * leave in one write.
+   *
+   * @param args The command name and its arguments, e.g. `["HGET", key, field]`.
+   * @returns The decoded reply.
+   * @throws {RedisReplyError} when the server answers with an error (other than `READONLY` or `LOADING`, which are retried).
+   * @throws {RedisConnectionError} when no master can be reached within `commandTimeoutMs`, or the connection drops with the command on the wire.
+   * @throws {RedisTimeoutError} when no reply arrives within `commandTimeoutMs`.
+   */
+  send(args: readonly RedisArg[]): Promise<RedisReply> {
+    return this.#run(args, (client) => client.send(args));
+  }
+
+  /**
+   * The library's private path for a write followed by `WAIT`.
+   *
+   * @ignore
+   */
+  [sendWithWait](
+    args: readonly RedisArg[],
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<RedisReply> {
+    return this.#run(
+      args,
+      (client) => client[sendWithWait](args, replicas, timeoutMs),
+    );
+  }
+
+  /**
+   * Waits for every reply still due, then closes every connection. Commands
+   * sent afterwards reject with `RedisConnectionError`.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  /** Same as {@linkcode RedisSentinelClient.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Describes the client by its master's name and redacted Sentinel URLs. */
+  override toString(): string {
+    return `RedisSentinelClient(${this.#masterName} via ${
+      this.sentinels.join(", ")
+    })`;
+  }
+
+  /** Keeps `JSON.stringify` to the name and redacted URLs. */
+  toJSON(): { masterName: string; sentinels: string[]; master?: string } {
+    return {
+      masterName: this.#masterName,
+      sentinels: this.sentinels,
+      master: this.master,
+    };
+  }
+
+  /** Shows only redacted URLs and state in `console.log` and `Deno.inspect`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return `RedisSentinelClient ${
+      JSON.stringify({
+        ...this.toJSON(),
+        state: this.#closed ? "closed" : this.#held ? "failing over" : "open",
+      })
+    }`;
+  }
+
+  #run(args: readonly RedisArg[], op: Operation): Promise<RedisReply> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    const start = performance.now();
+    const master = this.#master;
+    if (master !== null && !this.#held && master.client.connected) {
+      return op(master.client).catch((error) =>
+        this.#recover(error, args, op, master, this.#deadline(start))
+      );
+    }
+    return this.#slow(args, op, this.#deadline(start));
+  }
+
+  #deadline(start: number): number {
+    return this.#timeoutMs > 0 ? start + this.#timeoutMs : Infinity;
+  }
+
+  /** Waits for a master, connects to it, then sends; retries what was not executed. */
+  async #slow(
+    args: readonly RedisArg[],
+    op: Operation,
+    deadline: number,
+  ): Promise<RedisReply> {
+    const name = commandName(args);
+    while (true) {
+      const master = await this.#ready(name, deadline, this.#timeoutMs);
+      try {
+        // Connected first, so that a failed connect is known not to have
+        // sent the command, which may then wait for another master.
+        await beforeDeadline(
+          master.client.connect(),
+          deadline,
+          () =>
+            new RedisConnectionError(
+              `${name} was not sent: no connection to the master of "${this.#masterName}" (${master.client.url}) came up within ${this.#timeoutMs} ms.`,
+              { cause: this.#lastError },
+            ),
+        );
+      } catch (error) {
+        if (this.#closed) throw this.#closedError();
+        this.#lastError = error;
+        if (performance.now() >= deadline) throw error;
+        this.#suspect(master);
+        continue;
+      }
+      try {
+        return await beforeDeadline(
+          op(master.client),
+          deadline,
+          () =>
+            new RedisTimeoutError(
+              `${name} got no reply from the master of "${this.#masterName}" (${master.client.url}) within ${this.#timeoutMs} ms.`,
+            ),
+        );
+      } catch (error) {
+        if (!notExecuted(error)) {
+          this.#onFailure(error, master);
+          throw error;
+        }
+        await this.#beforeRetry(error, master);
+      }
+    }
+  }
+
+  async #recover(
+    error: unknown,
+    args: readonly RedisArg[],
+    op: Operation,
+    master: Master,
+    deadline: number,
+  ): Promise<RedisReply> {
+    if (!notExecuted(error) || this.#closed) {
+      this.#onFailure(error, master);
+      throw error;
+    }
+    await this.#beforeRetry(error, master);
+    return this.#slow(args, op, deadline);
+  }
+
+  async #beforeRetry(error: unknown, master: Master): Promise<void> {
+    this.#counts.retries++;
+    this.#lastError = error;
+    if ((error as RedisReplyError).code === "READONLY") {
+      // The master was demoted: find the new one.
+      this.#suspect(master);
+    } else {
+      // LOADING: the master is reading its data set; give it a moment.
+      await sleep(50);
+    }
+  }
+
+  /** A failure the caller gets; it may still tell something about the master. */
+  #onFailure(error: unknown, master: Master): void {
+    if (this.#closed) return;
+    if (error instanceof RedisConnectionError) {
+      this.#lastError = error;
+      this.#suspect(master);
+    } else if (error instanceof RedisTimeoutError) {
+      // A hung master looks like this; Sentinel may have replaced it.
+      this.#check();
+    }
+  }
+
+  /** Stops using `master` and asks the Sentinels again. */
+  #suspect(master: Master): void {
+    if (this.#master === master) {
+      this.#master = null;
+      // Replies still due on it arrive before it closes.
+      master.client.close().catch(() => {});
+    }
+    this.#resolve();
+  }
+
+  /** Asks the Sentinels again without leaving the current master meanwhile. */
+  #check(): void {
+    if (performance.now() - this.#lastCheckAt < CHECK_GAP_MS) return;
+    this.#lastCheckAt = performance.now();
+    this.#resolve();
+  }
+
+  #onEvent(channel: string, payload: string): void {
+    if (this.#closed) return;
+    const words = payload.split(" ");
+    // "+switch-master <name> <old ip> <old port> <new ip> <new port>";
+    // instance events: "master <name> <ip> <port>" or
+    // "<type> <name> <ip> <port> @ <master name> <ip> <port>".
+    const at = words.indexOf("@");
+    const master = channel === "+switch-master"
+      ? words[0]
+      : at !== -1
+      ? words[at + 1]
+      : words[1];
+    if (master !== this.#masterName) return;
+    if (HOLD_EVENTS.has(channel)) {
+      this.#hold();
+    } else if (channel === "+switch-master") {
+      // The old master may take writes for a while yet, which its demotion
+      // would discard: nothing more goes there.
+      this.#announced = `${words[3]}:${words[4]}`;
+      const old = this.#master;
+      if (old !== null && old.address !== this.#announced) this.#suspect(old);
+      this.#release();
+    } else {
+      // The failover was aborted: the master may be the old one still.
+      this.#release();
+    }
+    // A resolution waiting out its backoff tries again now.
+    this.#wake.abort();
+  }
+
+  /** Holds new commands back until the failover ends, for at most `commandTimeoutMs`. */
+  #hold(): void {
+    this.#held = true;
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = setTimeout(
+      () => this.#release(),
+      this.#timeoutMs || 5000,
+    );
+  }
+
+  #release(): void {
+    clearTimeout(this.#holdTimer);
+    this.#held = false;
+    this.#resolve();
+  }
+
+  /** Resolves with a usable master, waiting for one until `deadline`. */
+  #ready(name: string, deadline: number, timeoutMs: number): Promise<Master> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#master !== null && !this.#held) {
+      return Promise.resolve(this.#master);
+    }
+    this.#resolve();
+    return new Promise<Master>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waiter: Waiter = {
+        resolve: (master) => {
+          clearTimeout(timer);
+          resolve(master);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.#waiters.add(waiter);
+      if (deadline !== Infinity) {
+        timer = setTimeout(() => {
+          this.#waiters.delete(waiter);
+          const last = this.#lastError;
+          reject(
+            new RedisConnectionError(
+              `${name} found no master "${this.#masterName}" within ${timeoutMs} ms${
+                this.#held ? " (a failover was under way)" : ""
+              }${
+                last instanceof Error
+                  ? `; the last error: ${last.message.replace(/\.$/, "")}`
+                  : ""
+              }. Check that the Sentinels at ${
+                this.sentinels.join(", ")
+              } are reachable and agree on a master.`,
+              { cause: last },
+            ),
+          );
+        }, Math.max(0, deadline - performance.now()));
+      }
+    });
+  }
+
+  /** Starts asking the Sentinels for the master, unless that is under way. */
+  #resolve(): void {
+    if (this.#resolving !== null || this.#closed) return;
+    this.#resolving = this.#resolveLoop().finally(() => {
+      this.#resolving = null;
+    });
+  }
+
+  async #resolveLoop(): Promise<void> {
+    for (let attempt = 1; !this.#closed; attempt++) {
+      if (this.#wake.signal.aborted) this.#wake = new AbortController();
+      try {
+        const found = await this.#discover();
+        if (this.#closed) {
+          if (found !== this.#master) await found.client.close();
+          return;
+        }
+        this.#install(found);
+        return;
+      } catch (error) {
+        this.#lastError = error;
+      }
+      // Nobody waits, and a master is in use: stop; the next trigger asks again.
+      if (this.#waiters.size === 0 && (this.#master !== null || attempt >= 3)) {
+        return;
+      }
+      await sleep(
+        backoffDelay(attempt, RESOLVE_BACKOFF),
+        this.#wake.signal,
+      );
+    }
+  }
+
+  /**
+   * Asks every Sentinel for the master in parallel and returns the first
+   * candidate that answers `ROLE` as a master, newest configuration first.
+   */
+  async #discover(): Promise<Master> {
+    this.#counts.resolutions++;
+    const answers = await settleMost(
+      this.#sentinelClients.map((client) =>
+        client.send(["SENTINEL", "MASTER", this.#masterName])
+      ),
+      QUORUM_GRACE_MS,
+    );
+    // How many Sentinels name each address. Right after a failover they
+    // disagree for a moment, and the old master still calls itself master
+    // until Sentinel demotes it: the address the last +switch-master
+    // announced goes first, then the one most Sentinels name.
+    const votes = new Map<string, number>();
+    let refusal: unknown;
+    let lastError: unknown;
+    for (const answer of answers) {
+      if (answer === undefined) continue; // A Sentinel too slow to wait for.
+      if (answer.status === "rejected") {
+        if (answer.reason instanceof RedisReplyError) refusal = answer.reason;
+        lastError = answer.reason;
+        continue;
+      }
+      const fields = replyRecord(answer.value);
+      if (fields.ip === undefined || fields.port === undefined) continue;
+      const address = `${fields.ip}:${fields.port}`;
+      votes.set(address, (votes.get(address) ?? 0) + 1);
+    }
+    const addresses = [...votes.keys()].sort((a, b) =>
+      votes.get(b)! - votes.get(a)!
+    );
+    const announced = this.#announced;
+    if (announced !== undefined) {
+      addresses.splice(
+        0,
+        addresses.length,
+        announced,
+        ...addresses.filter((a) => a !== announced),
+      );
+    }
+    if (addresses.length === 0) {
+      const why = refusal ?? lastError;
+      throw new RedisConnectionError(
+        `No Sentinel at ${
+          this.sentinels.join(", ")
+        } named a master "${this.#masterName}"${
+          why instanceof Error ? `: ${why.message}` : ""
+        }.`,
+        { cause: why },
+      );
+    }
+    for (const address of addresses) {
+      // A short-lived probe, so that a hung candidate costs the Sentinel
+      // query timeout, not the command timeout.
+      const probe = new RedisClient(this.#nodeUrl(address), this.#probeOptions);
+      try {
+        const role = await probe.send(["ROLE"]);
+        if (Array.isArray(role) && role[0] === "master") {
+          const current = this.#master;
+          if (current?.address === address) return current;
+          const client = new RedisClient(
+            this.#nodeUrl(address),
+            this.#nodeOptions,
+          );
+          // The master's events reach this client's listeners, naming it.
+          forwardClientEvents(client, this);
+          return { address, client };
+        }
+        lastError = new RedisConnectionError(
+          `${probe.url} is not a master (ROLE says ${
+            Array.isArray(role) ? role[0] : role
+          }); the Sentinels may not have finished a failover.`,
+        );
+      } catch (error) {
+        if (error instanceof Deno.errors.NotCapable) throw error;
+        lastError = error;
+      } finally {
+        await probe.close();
+      }
+    }
+    throw lastError;
+  }
+
+  /** Makes `master` the one in use, and sends it the waiting commands unless a failover holds them. */
+  #install(master: Master): void {
+    const previous = this.#master;
+    if (previous !== master) {
+      previous?.client.close().catch(() => {});
+      this.#master = master;
+    }
+    if (
+      this.#lastAddress !== undefined && this.#lastAddress !== master.address
+    ) {
+      this.#counts.failovers++;
+    }
+    this.#lastAddress = master.address;
+    if (this.#held) return;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const waiter of waiters) waiter.resolve(master);
+  }
+
+  #nodeUrl(address: string): string {
+    const colon = address.lastIndexOf(":");
+    const host = address.slice(0, colon);
+    const port = address.slice(colon + 1);
+    return `${this.#urlPrefix}${
+      host.includes(":") ? `[${host}]` : host
+    }:${port}${this.#dbPath}`;
+  }
+
+  #closedError(): RedisConnectionError {
+    return new RedisConnectionError(
+      `The Sentinel client for "${this.#masterName}" is closed; create a new one.`,
+    );
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#holdTimer);
+    this.#wake.abort();
+    const error = this.#closedError();
+    for (const waiter of this.#waiters) waiter.reject(error);
+    this.#waiters.clear();
+    await this.#resolving;
+    const master = this.#master;
+    this.#master = null;
+    await Promise.all([
+      ...this.#events.map((events) => events.close()),
+      ...this.#sentinelClients.map((client) => client.close()),
+      master?.client.close(),
+    ]);
+  }
+}
+
+/**
+ * Connects to the master of a Sentinel-watched deployment: asks the
+ * Sentinels which server is master, checks it with `ROLE`, and returns a
+ * client that follows failovers by itself.
+ *
+ * @param sentinels URLs of one or more Sentinels (`redis://` or `rediss://`),
+ * with the Sentinels' own credentials if they need any.
+ * @param options `masterName` (required); `username`, `password` and `db`
+ * for the data nodes; and every {@linkcode RedisClientOptions} field for the
+ * connection to the master.
+ * @returns The connected client. Close it with `close()` or `await using`.
+ * @throws {TypeError} when a URL or an option is invalid (nothing is connected).
+ * @throws {RedisConnectionError} when no master is found and reached within `connectTimeoutMs`.
+ *
+ * @example Store subjects on a Sentinel-watched master
+ * ```ts ignore
+ * import {
+ *   createRedisSentinelClient,
+ *   createRedisStorage,
+ *   KRules,
+ * } from "@x/redis-subjects";
+ *
+ * await using client = await createRedisSentinelClient(
+ *   ["redis://10.0.0.1:26379", "redis://10.0.0.2:26379", "redis://10.0.0.3:26379"],
+ *   { masterName: "mymaster", password: "data-node-secret" },
+ * );
+ * const krules = new KRules({
+ *   storage: createRedisStorage(client, { waitReplicas: 1, waitTimeoutMs: 500 }),
+ * });
+ * await krules.subject("user-123").set("name", "Ada", { useCache: false });
+ * ```
+ */
+export async function createRedisSentinelClient(
+  sentinels: readonly (string | URL)[] | string | URL,
+  options: RedisSentinelClientOptions,
+): Promise<RedisSentinelClient> {
+  const client = new RedisSentinelClient(sentinels, options);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  return client;
+}
+
+/**
+ * Settles like `Promise.allSettled`, but no later than `graceMs` after a
+ * majority of `promises` settled; those still pending then are `undefined`.
+ */
+function settleMost<T>(
+  promises: Promise<T>[],
+  graceMs: number,
+): Promise<(PromiseSettledResult<T> | undefined)[]> {
+  const results: (PromiseSettledResult<T> | undefined)[] = promises.map(() =>
+    undefined
+  );
+  const majority = Math.floor(promises.length / 2) + 1;
+  return new Promise((resolve) => {
+    let settled = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      resolve(results.slice());
+    };
+    promises.forEach((promise, i) => {
+      promise.then(
+        (value) => results[i] = { status: "fulfilled", value },
+        (reason) => results[i] = { status: "rejected", reason },
+      ).then(() => {
+        settled++;
+        if (settled === promises.length) done();
+        else if (settled === majority) timer = setTimeout(done, graceMs);
+      });
+    });
+  });
+}
+
+/** Whether the server refused `error`'s command without executing it. */
+function notExecuted(error: unknown): boolean {
+  return error instanceof RedisReplyError &&
+    (error.code === "READONLY" || error.code === "LOADING");
+}
+
+function commandName(args: readonly RedisArg[]): string {
+  return typeof args[0] === "string" ? args[0].toUpperCase() : "Command";
+}
+
+/**
+ * A flat `[name, value, …]` reply, as `SENTINEL MASTER` sends, as a record.
+ *
+ * @param reply The reply.
+ * @returns The fields by name; empty when the reply is not an array.
+ */
+export function replyRecord(reply: RedisReply): Record<string, string> {
+  const fields: Record<string, string> = {};
+  if (!Array.isArray(reply)) return fields;
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    fields[String(reply[i])] = String(reply[i + 1]);
+  }
+  return fields;
+}

@@ -1,0 +1,279 @@
+/**
+ * Traces and metrics of one client, through Deno's built-in OpenTelemetry:
+ * a `CLIENT` span per command, named for it and carrying OpenTelemetry's
+ * database attributes for Redis, and the operation, pending-command and
+ * connection metrics.
+ *
+ * Everything here exists only while Deno exports telemetry (`OTEL_DENO=true`);
+ * otherwise {@linkcode clientTelemetry} returns `null` and a client's hot
+ * path costs one `null` check.
+ *
+ * It knows the client only by shape (its events, its errors' `code` and
+ * `name`), so that `src/client/` can import it without a cycle.
+ *
+ * @module
+ */
+
+import {
+  type Attributes,
+  type Counter,
+  type Histogram,
+  meter,
+  type Span,
+  SPAN_KIND_CLIENT,
+  SPAN_STATUS_ERROR,
+  tracer,
+} from "./_otel.ts";
+import { queryText } from "./query_text.ts";
+
+/** Telemetry settings of a client. */
+export interface TelemetryOptions {
+  /**
+   * Adds `db.query.text` to command spans: the command with its keys and
+   * hash field names, values replaced by `?` (`HSET s:app:user-1 pname ?`).
+   * Key and field names may be personal data in your application, so this
+   * is off unless you turn it on. Credentials and values never show.
+   *
+   * @default {false}
+   */
+  queryText?: boolean;
+}
+
+/** Where a client sends its commands, as the spans name it. */
+export interface TelemetryTarget {
+  /** Host name or IP address of the server. */
+  hostname: string;
+  /** TCP port of the server. */
+  port: number;
+  /** The database index. */
+  db: number;
+}
+
+/** Seconds buckets OpenTelemetry advises for `db.client.operation.duration`. */
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
+
+interface Instruments {
+  duration: Histogram;
+  pending: Counter;
+  connections: Counter;
+  reconnects: Counter;
+  connectionErrors: Counter;
+}
+
+/** Made once per process, on the first client, and only when metrics export. */
+let instruments: Instruments | null | undefined;
+
+function getInstruments(): Instruments | null {
+  if (instruments !== undefined) return instruments;
+  instruments = meter === null ? null : {
+    duration: meter.createHistogram("db.client.operation.duration", {
+      description: "Duration of Redis commands, from send to reply.",
+      unit: "s",
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    }),
+    pending: meter.createUpDownCounter(
+      "db.client.connection.pending_requests",
+      {
+        description: "Commands sent and still waiting for their reply.",
+        unit: "{request}",
+      },
+    ),
+    connections: meter.createUpDownCounter("db.client.connection.count", {
+      description: "Open connections to Redis servers.",
+      unit: "{connection}",
+    }),
+    reconnects: meter.createCounter("redis_subjects.client.reconnects", {
+      description: "Connections re-established after a drop.",
+      unit: "{reconnect}",
+    }),
+    connectionErrors: meter.createCounter(
+      "redis_subjects.client.connection.errors",
+      {
+        description: "Failed connection attempts and connections that dropped.",
+        unit: "{error}",
+      },
+    ),
+  };
+  return instruments;
+}
+
+/**
+ * The telemetry of one client: it ends each command's span and records its
+ * duration when the reply settles, so auto-pipelined commands each get
+ * their own span.
+ */
+export class ClientTelemetry {
+  readonly #base: Attributes;
+  readonly #queryText: boolean;
+  readonly #instruments: Instruments | null;
+  /** Metric attributes of successful commands, one object per command name. */
+  readonly #okAttributes = new Map<string, Attributes>();
+
+  /**
+   * @param target The server the client talks to.
+   * @param options Whether to record `db.query.text`.
+   */
+  constructor(target: TelemetryTarget, options: TelemetryOptions) {
+    this.#base = {
+      "db.system.name": "redis",
+      "db.namespace": String(target.db),
+      "server.address": target.hostname,
+      "server.port": target.port,
+    };
+    this.#queryText = options.queryText === true;
+    this.#instruments = getInstruments();
+  }
+
+  /**
+   * Traces one command whose reply `reply` will deliver; the span's parent is
+   * the caller's active context.
+   *
+   * @param args The command sent.
+   * @param reply Its pending reply.
+   * @returns A promise that settles as `reply` does, once the span has ended.
+   */
+  command<T>(args: readonly unknown[], reply: Promise<T>): Promise<T> {
+    const operation = typeof args[0] === "string"
+      ? args[0].toUpperCase()
+      : String(args[0]);
+    const started = performance.now();
+    let span: Span | undefined;
+    if (tracer !== null) {
+      const attributes: Attributes = {
+        ...this.#base,
+        "db.operation.name": operation,
+      };
+      if (this.#queryText) attributes["db.query.text"] = queryText(args);
+      span = tracer.startSpan(operation, {
+        kind: SPAN_KIND_CLIENT,
+        attributes,
+      });
+    }
+    const instruments = this.#instruments;
+    instruments?.pending.add(1, this.#base);
+    return reply.then(
+      (value) => {
+        this.#settled(operation, started, span, undefined);
+        return value;
+      },
+      (error: unknown) => {
+        this.#settled(operation, started, span, error);
+        throw error;
+      },
+    );
+  }
+
+  #settled(
+    operation: string,
+    started: number,
+    span: Span | undefined,
+    error: unknown,
+  ): void {
+    const errorType = error === undefined ? undefined : typeOf(error);
+    if (span !== undefined) {
+      if (errorType !== undefined) {
+        span.setAttribute("error.type", errorType);
+        if (replyCode(error) !== undefined) {
+          span.setAttribute("db.response.status_code", errorType);
+        }
+        // The type only: an error's message may quote the server, and the
+        // server may quote a value.
+        span.setStatus({ code: SPAN_STATUS_ERROR, message: errorType });
+      }
+      span.end();
+    }
+    const instruments = this.#instruments;
+    if (instruments === null) return;
+    instruments.pending.add(-1, this.#base);
+    instruments.duration.record(
+      (performance.now() - started) / 1000,
+      errorType === undefined ? this.#okAttributesOf(operation) : {
+        ...this.#base,
+        "db.operation.name": operation,
+        "error.type": errorType,
+      },
+    );
+  }
+
+  #okAttributesOf(operation: string): Attributes {
+    let attributes = this.#okAttributes.get(operation);
+    if (attributes === undefined) {
+      attributes = { ...this.#base, "db.operation.name": operation };
+      this.#okAttributes.set(operation, attributes);
+    }
+    return attributes;
+  }
+
+  /**
+   * Counts open connections, reconnects and connection errors from the
+   * client's events.
+   *
+   * @param client The client whose events to count.
+   */
+  watch(client: EventTarget): void {
+    const instruments = this.#instruments;
+    if (instruments === null) return;
+    const base = this.#base;
+    const on = (type: string, listener: (event: ClientEvent) => void) =>
+      client.addEventListener(type, listener as EventListener);
+    on("connect", (event) => {
+      instruments.connections.add(1, base);
+      if (event.reconnect === true) instruments.reconnects.add(1, base);
+    });
+    on("disconnect", (event) => {
+      instruments.connections.add(-1, base);
+      if (event.cause !== undefined) {
+        instruments.connectionErrors.add(1, {
+          ...base,
+          "error.type": typeOf(event.cause),
+        });
+      }
+    });
+    on("error", (event) => {
+      instruments.connectionErrors.add(1, {
+        ...base,
+        "error.type": typeOf(event.error),
+      });
+    });
+  }
+}
+
+/** The fields of the client's `connect`, `disconnect` and `error` events read here. */
+interface ClientEvent extends Event {
+  readonly reconnect?: boolean;
+  readonly cause?: unknown;
+  readonly error?: unknown;
+}
+
+/** The Redis error code of an error reply (`RedisReplyError.code`), if it is one. */
+function replyCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === "string" ? code : undefined;
+}
+
+/** `error.type`: the Redis error code for error replies, else the error's class name. */
+function typeOf(error: unknown): string {
+  return replyCode(error) ??
+    (error instanceof Error ? error.name : "_OTHER");
+}
+
+/**
+ * The telemetry of a client that sends to `target`, watching its events for
+ * the connection metrics, or `null` when Deno exports nothing (no
+ * `OTEL_DENO`), so that the client skips it with one check.
+ *
+ * @param client The client, for its events.
+ * @param target The server it sends to.
+ * @param options The user's telemetry settings.
+ * @returns The client's telemetry, or `null`.
+ */
+export function clientTelemetry(
+  client: EventTarget,
+  target: TelemetryTarget,
+  options: TelemetryOptions = {},
+): ClientTelemetry | null {
+  if (tracer === null && meter === null) return null;
+  const telemetry = new ClientTelemetry(target, options);
+  telemetry.watch(client);
+  return telemetry;
+}

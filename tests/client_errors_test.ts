@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import {
+  createRedisClient,
+  createRedisClusterClient,
+  RedisConnectionError,
+  RedisError,
+  RedisReplyError,
+  RedisTimeoutError,
+} from "../mod.ts";
+import { startRedisServer } from "../testing.ts";
+
+Deno.test("every error class takes ErrorOptions and keeps the cause", () => {
+  const cause = new Error("root");
+  for (
+    const error of [
+      new RedisError("a", { cause }),
+      new RedisConnectionError("b", { cause }),
+      new RedisTimeoutError("c", { cause }),
+      new RedisReplyError("ERR d", { cause }),
+    ]
+  ) {
+    assert.equal(error.cause, cause, error.name);
+    assert.ok(error instanceof RedisError);
+  }
+});
+
+Deno.test("RedisReplyError keeps the server's raw reply apart from its message", () => {
+  const error = new RedisReplyError("MOVED 3999 127.0.0.1:6381", {
+    command: "HGET",
+    context: "while testing",
+  });
+  assert.equal(error.reply, "MOVED 3999 127.0.0.1:6381");
+  assert.equal(error.code, "MOVED");
+  assert.equal(error.command, "HGET");
+  assert.equal(
+    error.message,
+    "while testing: MOVED 3999 127.0.0.1:6381 (command: HGET)",
+  );
+});
+
+Deno.test("a reply error from the server carries the raw reply; a handshake error keeps it as cause", async () => {
+  await using server = await startRedisServer({
+    config: ["requirepass s3cret-pw"],
+  });
+  const url = server.url.replace("redis://", "redis://:s3cret-pw@");
+  await using client = await createRedisClient(url);
+  await client.send(["SET", "k", "v"]);
+  const error = await client.send(["HGET", "k", "f"]).catch((e) => e);
+  assert.ok(error instanceof RedisReplyError);
+  assert.equal(error.command, "HGET");
+  assert.match(error.reply, /^WRONGTYPE /);
+  assert.ok(!error.reply.includes("(command:"));
+
+  const wrong = server.url.replace("redis://", "redis://:wrong-pw@");
+  const refused = await createRedisClient(wrong).catch((e) => e);
+  assert.ok(refused instanceof RedisReplyError);
+  assert.match(refused.reply, /^WRONGPASS /);
+  assert.match(refused.message, /^AUTH failed on /);
+  assert.ok(refused.cause instanceof RedisReplyError);
+  assert.equal(refused.cause.reply, refused.reply);
+});
+
+Deno.test("the cluster client names a non-cluster server from the reply, not by parsing its message", async () => {
+  await using server = await startRedisServer();
+  const error = await createRedisClusterClient(server.url).catch((e) => e);
+  assert.ok(error instanceof RedisReplyError);
+  assert.equal(error.command, "CLUSTER SLOTS");
+  assert.match(error.message, /not in cluster mode; use createRedisClient/);
+  assert.match(error.reply, /cluster support disabled/);
+  assert.ok(error.cause instanceof RedisReplyError);
+});
