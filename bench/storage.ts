@@ -11,7 +11,6 @@ import {
   createRedisStorage,
   KRules,
   type RedisClient,
-  type Subject,
   SubjectProperty,
 } from "../mod.ts";
 import { SET_SCRIPT } from "../src/storage/scripts.ts";
@@ -143,14 +142,6 @@ async function manyInFlight(
   };
 }
 
-type SetMany = (values: Record<string, unknown>) => Promise<unknown>;
-
-/** `subject.setMany`, where the subject layer has it. */
-function setManyOf(subject: Subject): SetMany | undefined {
-  const method = (subject as unknown as { setMany?: SetMany }).setMany;
-  return typeof method === "function" ? method.bind(subject) : undefined;
-}
-
 /**
  * Scenario 4: 1,000 subjects × 100 cached properties, then store(): set by
  * set (`"set"`) or in one `setMany` (`"setMany"`), against one node-redis
@@ -168,17 +159,6 @@ async function cachedBatch(
     ? "cached batch: 1,000 subjects × 100 set() + store() (properties/s)"
     : "cached batch: 1,000 subjects × setMany(100) + store() (properties/s)";
   const baselineName = "node-redis HSET of the same fields";
-  if (
-    how === "setMany" && setManyOf(new KRules().subject("probe")) === undefined
-  ) {
-    return {
-      scenario: label,
-      ours: NaN,
-      baselines: { [baselineName]: NaN },
-      target: 1.0,
-      note: "not available: this build's Subject has no setMany",
-    };
-  }
   let run = 0;
   let roundTrips = 0;
   const record = (s: number) =>
@@ -200,7 +180,7 @@ async function cachedBatch(
           if (how === "set") {
             for (let f = 0; f < fields; f++) await subject.set(`f${f}`, f * s);
           } else {
-            await setManyOf(subject)!(record(s));
+            await subject.setMany(record(s));
           }
           await subject.store();
         }),
