@@ -183,7 +183,8 @@ export function formatTable(summaries: Summary[]): string {
           : `${s.lowerIsBetter ? "≤" : "≥"} ${s.target}×`
       } | ${s.met === undefined ? "—" : s.met ? "yes" : "no"} |`,
     );
-    if (s.note) notes.push(`${i + 1}. ${s.note}`);
+    // "row N:" rather than "N.": a markdown formatter renumbers a list.
+    if (s.note) notes.push(`- row ${i + 1}: ${s.note}`);
   });
   return notes.length === 0
     ? lines.join("\n")
