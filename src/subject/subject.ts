@@ -692,7 +692,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     return await this.#mutation(
       this.#withCache((cache) =>
         entries.map(([name, value]) => {
-          const [newValue, oldValue] = setCached(cache[type], name, value);
+          const [newValue, oldValue] = recordCached(cache[type], name, value);
           return [name, newValue, oldValue];
         })
       ),
@@ -1005,13 +1005,28 @@ function setCached(
   prop: string,
   value: unknown,
 ): [unknown, unknown] {
-  const present = section.values.has(prop);
+  // Read first, as before any change: a corrupt old value fails here.
   const oldValue = section.values.get(prop);
   const newValue = typeof value === "function"
-    ? value(present ? copyValue(oldValue) : undefined)
+    ? value(section.values.has(prop) ? copyValue(oldValue) : undefined)
     : value;
   // Checked now so the error points at this call, not at a later store().
   encodeValue(prop, newValue);
+  return recordCached(section, prop, newValue);
+}
+
+/**
+ * Puts an already checked value in a loaded cache section and records the
+ * change for store(): setMany() checks all its values before it changes
+ * anything, so it need not encode each of them a second time here.
+ */
+function recordCached(
+  section: CacheSection,
+  prop: string,
+  newValue: unknown,
+): [unknown, unknown] {
+  const present = section.values.has(prop);
+  const oldValue = section.values.get(prop);
   if (!section.created.has(prop)) {
     if (present || section.deleted.has(prop)) section.updated.add(prop);
     else section.created.add(prop);
