@@ -41,12 +41,17 @@ export type {
   RedisClientStats,
 } from "./src/client/client.ts";
 export {
+  notExecuted,
   RedisConnectionError,
   RedisError,
   RedisReplyError,
   RedisTimeoutError,
 } from "./src/client/errors.ts";
-export type { RedisReplyErrorOptions } from "./src/client/errors.ts";
+export type {
+  Execution,
+  RedisErrorOptions,
+  RedisReplyErrorOptions,
+} from "./src/client/errors.ts";
 export type { RedisArg, RedisReply, RedisSender } from "./src/client/types.ts";
 export {
   RedisConnectEvent,

@@ -1,18 +1,72 @@
 /**
+ * What the client knows of whether the server executed a command that failed:
+ *
+ * - `"no"`: certainly not executed (refused before it was sent, or the server
+ *   answered it with an error reply). Sending it again is safe.
+ * - `"maybe"`: it was written to the server, then the connection dropped or
+ *   the deadline passed before the reply. It may have been applied.
+ * - `"yes"`: the server applied it, but something after it failed (for
+ *   example `WAIT` did not confirm it on enough replicas).
+ *
+ * Only `"no"` makes a blind retry safe; this module never re-sends the others.
+ */
+export type Execution = "no" | "maybe" | "yes";
+
+/** Options of a {@linkcode RedisError}. */
+export interface RedisErrorOptions extends ErrorOptions {
+  /**
+   * Whether the failed command was executed.
+   *
+   * @default {"maybe"} for a connection or timeout error, `"no"` for a reply error
+   */
+  executed?: Execution;
+}
+
+/**
  * Base class of every error this module's Redis layer raises, so callers can
  * catch all of them with one `instanceof RedisError` check.
+ *
+ * @example Retry only what the server certainly did not execute
+ * ```ts
+ * import { RedisError } from "@x/redis-subjects";
+ *
+ * function safeToRetry(error: unknown): boolean {
+ *   return error instanceof RedisError && error.executed === "no";
+ * }
+ * ```
  */
 export class RedisError extends Error {
+  /**
+   * Whether the failed command was executed: `"no"` (safe to send again),
+   * `"maybe"` (sent, then the connection or the deadline failed) or `"yes"`
+   * (applied, then a later step such as `WAIT` failed).
+   */
+  readonly executed: Execution;
+
   /**
    * Creates a Redis error.
    *
    * @param message What happened, and where useful what to do about it.
-   * @param options Standard error options, such as the `cause`.
+   * @param options Standard error options, such as the `cause`, and whether
+   * the command was executed (default `"maybe"`).
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: RedisErrorOptions) {
     super(message, options);
     this.name = "RedisError";
+    this.executed = options?.executed ?? "maybe";
   }
+}
+
+/**
+ * Whether `error` proves that the command it reports was not executed, so it
+ * may be sent again. Errors that are not a {@linkcode RedisError} (bad input,
+ * refused before anything was sent) count as not executed.
+ *
+ * @param error What a call rejected with.
+ * @returns `false` when the server executed the command or may have.
+ */
+export function notExecuted(error: unknown): boolean {
+  return !(error instanceof RedisError) || error.executed === "no";
 }
 
 /**
@@ -54,7 +108,7 @@ export class RedisReplyError extends RedisError {
     const text = context === undefined ? reply : `${context}: ${reply}`;
     super(
       command === undefined ? text : `${text} (command: ${command})`,
-      options,
+      { ...options, executed: options?.executed ?? "no" },
     );
     this.name = "RedisReplyError";
     const space = reply.indexOf(" ");
@@ -65,7 +119,7 @@ export class RedisReplyError extends RedisError {
 }
 
 /** Options of a {@linkcode RedisReplyError}. */
-export interface RedisReplyErrorOptions extends ErrorOptions {
+export interface RedisReplyErrorOptions extends RedisErrorOptions {
   /** The failed command's name, e.g. `HGET`; never its arguments. */
   command?: string;
   /** What was being done, e.g. `AUTH failed on redis://…`; it precedes the reply in the message. */
@@ -74,34 +128,38 @@ export interface RedisReplyErrorOptions extends ErrorOptions {
 
 /**
  * The client could not connect, or the connection dropped. Every command that
- * was waiting for a reply on a dropped connection rejects with this error,
- * since the client cannot know whether the server executed it.
+ * was waiting for a reply on a dropped connection rejects with this error;
+ * its `executed` says whether the command had been written (`"maybe"`) or
+ * never left the client (`"no"`).
  */
 export class RedisConnectionError extends RedisError {
   /**
    * Creates a connection error.
    *
    * @param message What failed; it names the server by its redacted URL.
-   * @param options Standard error options, such as the `cause`.
+   * @param options Standard error options, such as the `cause`, and whether
+   * the command was executed.
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: RedisErrorOptions) {
     super(message, options);
     this.name = "RedisConnectionError";
   }
 }
 
 /**
- * No reply arrived within `commandTimeoutMs`. The server may still execute the
- * command; its late reply is discarded.
+ * No reply arrived within `commandTimeoutMs`. When the command was written
+ * (`executed` is `"maybe"`) the server may still execute it and its late reply
+ * is discarded; a command that was held and never sent has `executed: "no"`.
  */
 export class RedisTimeoutError extends RedisError {
   /**
    * Creates a timeout error.
    *
    * @param message Which command timed out and after how long.
-   * @param options Standard error options, such as the `cause`.
+   * @param options Standard error options, such as the `cause`, and whether
+   * the command was executed.
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: RedisErrorOptions) {
     super(message, options);
     this.name = "RedisTimeoutError";
   }

@@ -57,7 +57,7 @@ export class ReplicationError extends RedisError {
           ? "the WAIT that followed it failed"
           : `${acknowledged} of ${required} replica(s) acknowledged it within ${timeoutMs} ms`
       }. A failover now may lose it; check the replicas' health (INFO replication) and retry only if the write is idempotent.`,
-      options,
+      { ...options, executed: "yes" },
     );
     this.name = "ReplicationError";
     this.acknowledged = acknowledged;
