@@ -12,7 +12,7 @@
  * client ({@linkcode createRedisClient}).
  *
  * @example Count logins of a user
- * ```ts ignore
+ * ```ts
  * import { createRedisClient, createRedisStorage, KRules } from "@x/redis-subjects";
  *
  * await using client = await createRedisClient("redis://localhost:6379/0");

@@ -3,7 +3,7 @@
  * own tests as much as for this module's.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { startRedisServer } from "@x/redis-subjects/testing";
  *
  * await using server = await startRedisServer({ config: ["appendonly yes"] });

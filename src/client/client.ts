@@ -139,7 +139,7 @@ let unguarded: (
  * suits workers that should not pay for a connection they do not use.
  *
  * @example Send commands
- * ```ts ignore
+ * ```ts
  * import { createRedisClient } from "@x/redis-subjects";
  *
  * await using client = await createRedisClient("redis://localhost:6379/0");
@@ -281,7 +281,10 @@ export class RedisClient extends RedisEventTarget
    * @throws {RedisConnectionError} when the server cannot be reached in time.
    *
    * @example A transaction on its own connection
-   * ```ts ignore
+   * ```ts
+   * import type { RedisClient } from "@x/redis-subjects";
+   * declare const client: RedisClient;
+   *
    * await using own = await client.duplicate();
    * await Promise.all([
    *   own.send(["MULTI"]),
@@ -784,7 +787,7 @@ export function sendUnguarded(
  * @throws {RedisReplyError} when the server refuses the credentials or the database.
  *
  * @example Connect, write and read
- * ```ts ignore
+ * ```ts
  * import { createRedisClient } from "@x/redis-subjects";
  *
  * await using client = await createRedisClient("redis://localhost:6379/0", {

@@ -119,7 +119,7 @@ class Unsent extends Error {
  * Create one with {@linkcode createRedisClusterClient}.
  *
  * @example Route commands by key
- * ```ts ignore
+ * ```ts
  * import { createRedisClusterClient } from "@x/redis-subjects";
  *
  * await using cluster = await createRedisClusterClient([
@@ -632,7 +632,7 @@ export class RedisClusterClient extends RedisEventTarget
  * @throws {RedisReplyError} when a seed refuses the credentials or is not in cluster mode.
  *
  * @example Store subjects on a cluster
- * ```ts ignore
+ * ```ts
  * import {
  *   createRedisClusterClient,
  *   createRedisStorage,

@@ -74,7 +74,10 @@ export function notExecuted(error: unknown): boolean {
  * usable: only the command that caused the reply rejects.
  *
  * @example Recognise a type error
- * ```ts ignore
+ * ```ts
+ * import { type RedisClient, RedisReplyError } from "@x/redis-subjects";
+ * declare const client: RedisClient;
+ *
  * try {
  *   await client.send(["HGET", "a-string-key", "field"]);
  * } catch (error) {

@@ -44,7 +44,7 @@ export interface RedisConnectEventInit extends RedisEventInit {
  * the handshake (`AUTH`, `SELECT`, `CLIENT SETNAME`) has succeeded.
  *
  * @example Log every (re)connect
- * ```ts ignore
+ * ```ts
  * import { RedisClient } from "@x/redis-subjects";
  *
  * const client = new RedisClient("redis://localhost:6379/0");
@@ -85,7 +85,7 @@ export interface RedisDisconnectEventInit extends RedisEventInit {
  * waiting on it have already rejected.
  *
  * @example Hear that Redis went away
- * ```ts ignore
+ * ```ts
  * import { RedisClient } from "@x/redis-subjects";
  *
  * const client = new RedisClient("redis://localhost:6379/0");
@@ -124,7 +124,7 @@ export interface RedisReconnectingEventInit extends RedisEventInit {
  * connection, with the attempt's number and the delay before it.
  *
  * @example Watch the backoff
- * ```ts ignore
+ * ```ts
  * import { RedisClient } from "@x/redis-subjects";
  *
  * const client = new RedisClient("redis://localhost:6379/0");
@@ -166,7 +166,7 @@ export interface RedisErrorEventInit extends RedisEventInit {
  * event is where to hear of it. Having no listener is fine.
  *
  * @example Count failed attempts
- * ```ts ignore
+ * ```ts
  * import { RedisClient } from "@x/redis-subjects";
  *
  * const client = new RedisClient("redis://localhost:6379/0");
@@ -216,7 +216,7 @@ export const REDIS_CLIENT_EVENT_TYPES: readonly (keyof RedisClientEventMap)[] =
  * base of every client in this module.
  *
  * @example A typed listener
- * ```ts ignore
+ * ```ts
  * import { RedisClient } from "@x/redis-subjects";
  *
  * const client = new RedisClient("redis://localhost:6379/0");

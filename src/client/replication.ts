@@ -16,12 +16,18 @@ import type { RedisArg, RedisReply } from "./types.ts";
  * may not have it. Retrying is only safe for idempotent writes.
  *
  * @example Tell an unconfirmed write from a failed one
- * ```ts ignore
- * import { createRedisStorage, ReplicationError } from "@x/redis-subjects";
+ * ```ts
+ * import {
+ *   createRedisStorage,
+ *   type RedisClient,
+ *   ReplicationError,
+ *   SubjectProperty,
+ * } from "@x/redis-subjects";
+ * declare const client: RedisClient;
  *
  * const storage = createRedisStorage(client, { waitReplicas: 1, waitTimeoutMs: 500 });
  * try {
- *   await storage("order-1").store({ inserts: [prop] });
+ *   await storage("order-1").store({ inserts: [new SubjectProperty("status", "paid")] });
  * } catch (error) {
  *   if (error instanceof ReplicationError) {
  *     // applied on the master, but a failover could still lose it

@@ -734,7 +734,7 @@ export class RedisSentinelClient extends RedisEventTarget
  * @throws {RedisConnectionError} when no master is found and reached within `connectTimeoutMs`.
  *
  * @example Store subjects on a Sentinel-watched master
- * ```ts ignore
+ * ```ts
  * import {
  *   createRedisSentinelClient,
  *   createRedisStorage,

@@ -110,7 +110,7 @@ export interface RedisStorageOptions {
  * else and are ignored.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { createRedisClient, SubjectProperty, SubjectsRedisStorage } from "@x/redis-subjects";
  *
  * await using client = await createRedisClient("redis://localhost:6379/0");
@@ -574,7 +574,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
  * @returns A factory of {@linkcode SubjectsRedisStorage}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { createRedisClient, createRedisStorage, KRules } from "@x/redis-subjects";
  *
  * await using client = await createRedisClient("redis://localhost:6379/0");

@@ -84,7 +84,7 @@ export interface RedisCluster extends AsyncDisposable {
  * @throws {Error} with `redis-cli`'s output when the cluster cannot be formed.
  *
  * @example A cluster for one test
- * ```ts ignore
+ * ```ts
  * import { startRedisCluster } from "@x/redis-subjects/testing";
  * import { createRedisClusterClient } from "@x/redis-subjects";
  *

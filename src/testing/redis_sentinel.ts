@@ -122,7 +122,7 @@ export interface RedisSentinel extends AsyncDisposable {
  * @throws {Error} when the deployment is not ready within `readyTimeoutMs`.
  *
  * @example A Sentinel deployment for one test
- * ```ts ignore
+ * ```ts
  * import { startRedisSentinel } from "@x/redis-subjects/testing";
  * import { createRedisSentinelClient } from "@x/redis-subjects";
  *

@@ -89,7 +89,7 @@ export interface RedisServer extends AsyncDisposable {
  * @throws {Error} with one sentence on how to install Redis when `redis-server` is missing.
  *
  * @example A server for one test
- * ```ts ignore
+ * ```ts
  * import { startRedisServer } from "@x/redis-subjects/testing";
  * import { createRedisClient } from "@x/redis-subjects";
  *

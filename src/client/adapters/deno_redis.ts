@@ -93,6 +93,8 @@ function denoRedisClusterRefused(): TypeError {
  *
  * @example
  * ```ts ignore
+ * // ignore: `@db/redis` is not a dependency of this package, so the example
+ * // cannot resolve it here; in your project, `deno add jsr:@db/redis` first.
  * import { connect } from "@db/redis";
  * import { createRedisStorage } from "@x/redis-subjects";
  *

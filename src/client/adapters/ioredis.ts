@@ -56,11 +56,13 @@ export function isIoredis(client: object): client is IoredisClient {
  * @param client A `new Redis()` or `new Cluster()` client.
  * @returns A port over it; closing the client stays the caller's job.
  *
- * @example
- * ```ts ignore
- * import Redis from "ioredis";
+ * @example After `deno add npm:ioredis`
+ * ```ts
+ * import { Redis } from "ioredis";
  * import { createRedisStorage } from "@x/redis-subjects";
  *
+ * // ioredis's default export is not constructable under Deno's types; the
+ * // named export is the same class.
  * const client = new Redis("redis://localhost:6379");
  * const storage = createRedisStorage(client); // adapted by this function
  * ```

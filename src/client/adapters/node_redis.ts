@@ -86,7 +86,7 @@ function isNodeRedisCluster(client: object): client is NodeRedisCluster {
  * @returns A port over it; closing the client stays the caller's job.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { createClient } from "redis";
  * import { createRedisStorage } from "@x/redis-subjects";
  *
