@@ -3,13 +3,15 @@
  *
  * The suite runs as two `deno test` processes, one after the other:
  *
- * 1. every test file under the suite's permissions (`SUITE_FLAGS`);
+ * 1. every test file under the test permissions of `deno.json` (`-P`);
  * 2. `adapters_ioredis_test.ts` and `ioredis_ha_test.ts` alone: ioredis's `debug` dependency lists the
  *    whole environment when imported, which needs `--allow-env` without a
- *    list, so that process gets it, but with an environment cleared down to
- *    what Deno itself needs (no `.env`, nothing else of the caller's).
+ *    list, so that process gets it on top of `deno.json`'s, but with an
+ *    environment cleared down to what Deno itself needs (no `.env`, nothing
+ *    else of the caller's).
  *
- * Of their reports it prints the failures (with the failing tests' output),
+ * Of their reports it prints a line per test file as it finishes (so a long
+ * run shows it is moving), the failures (with the failing tests' output),
  * the figures tests report with {@link FIGURES}, anything else unexpected,
  * and one closing summary in `deno test`'s format, which CI reads. Extra
  * arguments go to both processes, e.g. `deno task test --filter crash`.
@@ -18,13 +20,8 @@
  */
 import { FIGURES } from "./helpers_figures.ts";
 
-const SUITE_FLAGS = [
-  "--allow-env=REDIS_URL,REDIS_KEY_PREFIX,REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
-  "--allow-net=127.0.0.1,localhost,[::1]",
-  "--allow-run=redis-server,redis-cli,openssl,deno",
-  "--allow-read=/tmp",
-  "--allow-write=/tmp",
-];
+/** The test permissions, kept once in `deno.json` (`"test": { "permissions" }`). */
+const PERMISSIONS = "-P";
 const IOREDIS_FILES = [
   "tests/adapters_ioredis_test.ts",
   "tests/ioredis_ha_test.ts",
@@ -44,6 +41,33 @@ const plain = (line: string) => line.replace(/\x1b\[[0-9;]*m/g, "");
 const SUMMARY =
   /^(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed/;
 const RESULT = /^\s*.* \.\.\. (ok|FAILED|ignored)(?: \(.*\))?$/;
+const FILE = /^running \d+ tests? from \.\/(.+)$/;
+
+/** The test file being run, and its top-level results so far. */
+interface FileProgress {
+  path: string;
+  started: number;
+  passed: number;
+  failed: number;
+}
+let filesDone = 0;
+
+/**
+ * Prints one line for a finished test file. Its words differ from the
+ * summary's `ok | N passed` form, which CI looks for.
+ */
+function fileDone(file: FileProgress | undefined): void {
+  if (file === undefined) return;
+  filesDone++;
+  const seconds = ((performance.now() - file.started) / 1000).toFixed(1);
+  const mark = file.failed > 0 ? "✗" : "✓";
+  const failed = file.failed > 0 ? `, ${file.failed} failed` : "";
+  console.log(
+    `${mark} ${
+      String(filesDone).padStart(3)
+    }  ${file.path}: ${file.passed} passed${failed} (${seconds} s)`,
+  );
+}
 const STARTED = /^\s*.* \.\.\.$/;
 
 /**
@@ -66,10 +90,24 @@ async function run(
   let output: string[] | undefined;
   let buffered: string[] = [];
   let tail = false; // in the ERRORS and FAILURES sections: print everything
+  let file: FileProgress | undefined;
   const onLine = (line: string) => {
     const text = plain(line);
+    const starting = text.match(FILE);
+    if (starting !== null) {
+      fileDone(file);
+      file = {
+        path: starting[1],
+        started: performance.now(),
+        passed: 0,
+        failed: 0,
+      };
+      return;
+    }
     const summary = text.match(SUMMARY);
     if (summary !== null) {
+      fileDone(file);
+      file = undefined;
       totals.passed += Number(summary[1]);
       totals.steps += Number(summary[2] ?? 0);
       totals.failed += Number(summary[3]);
@@ -89,6 +127,11 @@ async function run(
     if (output !== undefined) return void output.push(line);
     const result = text.match(RESULT);
     if (result !== null) {
+      // Steps are indented; a file counts its top-level tests only.
+      if (file !== undefined && !/^\s/.test(text)) {
+        if (result[1] === "ok") file.passed++;
+        if (result[1] === "FAILED") file.failed++;
+      }
       if (result[1] === "FAILED") {
         console.log(line);
         for (const kept of buffered) console.log(kept);
@@ -101,9 +144,10 @@ async function run(
       return;
     }
     if (
-      text.trim() === "" || STARTED.test(text) ||
-      /^running \d+ tests? from /.test(text) || /^Check /.test(text) ||
-      /^Warning The `--env-file` flag was used/.test(text)
+      text.trim() === "" || STARTED.test(text) || /^Check /.test(text) ||
+      /^Warning The `--env-file` flag was used/.test(text) ||
+      // Deno 2.9 calls permissions in deno.json experimental, on every run.
+      /^Warning Permissions in the config file is an experimental/.test(text)
     ) return;
     console.log(line);
   };
@@ -125,9 +169,12 @@ async function run(
 
 const started = performance.now();
 const extra = Deno.args;
+console.log(
+  "deno test: type-checking, then a line per test file as it finishes…",
+);
 const suite = await run([
   "--env-file",
-  ...SUITE_FLAGS,
+  PERMISSIONS,
   `--ignore=${IOREDIS_FILES.join(",")}`,
   ...extra,
   "tests/",
@@ -140,9 +187,8 @@ const ioredisEnv = Object.fromEntries(
 );
 const ioredis = await run(
   [
-    ...SUITE_FLAGS.map((flag) =>
-      flag.startsWith("--allow-env=") ? "--allow-env" : flag
-    ),
+    PERMISSIONS,
+    "--allow-env",
     ...extra,
     ...IOREDIS_FILES,
   ],
