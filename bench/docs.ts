@@ -18,6 +18,10 @@ interface Results {
   seconds: number;
   repeat: number;
   summaries: Summary[];
+  /** The machine, e.g. "2-core AMD EPYC VM, 24 GiB, Linux 6.18", if recorded. */
+  machine?: string;
+  /** Versions of what ran beside Deno, e.g. `{ "redis-server": "7.0.15" }`, if recorded. */
+  versions?: Record<string, string>;
 }
 
 const START =
@@ -34,7 +38,13 @@ function render(results: Results): string {
       results.date.slice(0, 10)
     } with \`deno task bench\`: ${results.summaries.length} scenarios, ${runs} of the whole table in ${
       results.seconds.toFixed(0)
-    } s on ${results.cores} cores, Deno ${results.deno}.`,
+    } s on ${results.cores} cores${
+      results.machine ? ` (${results.machine})` : ""
+    }, Deno ${results.deno}${
+      Object.entries(results.versions ?? {}).map(([name, version]) =>
+        `, ${name} ${version}`
+      ).join("")
+    }.`,
     "",
     formatTable(results.summaries),
     "",
