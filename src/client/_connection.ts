@@ -312,6 +312,21 @@ export class Connection {
         ),
     );
     if (
+      this.#pending.waiting < waiting && this.#pending.headExpired &&
+      this.#parser.midReply
+    ) {
+      // The reply being read belongs to a command whose deadline passed, and
+      // it is still incomplete: a huge or trickled reply holds every command
+      // behind it. Only a fresh connection serves them in time.
+      this.#fail(
+        new RedisConnectionError(
+          `A reply from ${this.#options.label} was still incomplete when its command's ${this.#timeoutMs} ms ran out; the connection was dropped, and the client reconnects.`,
+        ),
+        true,
+      );
+      return;
+    }
+    if (
       this.#pending.waiting < waiting &&
       now - this.#lastReadAt >= this.#timeoutMs
     ) {

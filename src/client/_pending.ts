@@ -53,6 +53,15 @@ export class PendingReplies {
   }
 
   /**
+   * Whether the command the next reply belongs to has timed out: a reply
+   * being read now is the late reply of a command nobody waits for.
+   */
+  get headExpired(): boolean {
+    return this.#head < this.#resolvers.length &&
+      this.#resolvers[this.#head] === null;
+  }
+
+  /**
    * Adds a command at the back.
    *
    * @param name The command's name (`args[0]`), for messages.
