@@ -150,10 +150,15 @@ export class PendingReplies {
    * Rejects every command still waiting and empties the queue.
    *
    * @param error What each of them rejects with.
+   * @param unsentError What the last `unsent` of them reject with instead.
+   * @param unsent How many commands at the back were never written.
    */
-  failAll(error: Error): void {
+  failAll(error: Error, unsentError: Error = error, unsent = 0): void {
+    const firstUnsent = this.#resolvers.length - unsent;
     for (let i = this.#head; i < this.#resolvers.length; i++) {
-      if (this.#resolvers[i] !== null) this.#rejecters[i]!(error);
+      if (this.#resolvers[i] !== null) {
+        this.#rejecters[i]!(i >= firstUnsent ? unsentError : error);
+      }
     }
     this.#clear();
     this.#waiting = 0;

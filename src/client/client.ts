@@ -6,7 +6,7 @@
  */
 
 import { backoffDelay, sleep } from "../async/backoff.ts";
-import { Connection, type ConnectionStats } from "./_connection.ts";
+import { Connection, type ConnectionStats, notSent } from "./_connection.ts";
 import { ProtocolError } from "./resp.ts";
 import { refusal } from "./_guard.ts";
 import { secretsOf } from "./_scrub.ts";
@@ -389,6 +389,7 @@ export class RedisClient extends RedisEventTarget
   #closedError(): RedisConnectionError {
     return new RedisConnectionError(
       `The client for ${this.url} is closed; create a new one.`,
+      { executed: "no" },
     );
   }
 
@@ -400,7 +401,7 @@ export class RedisClient extends RedisEventTarget
         new RedisConnectionError(
           `${this.url} is not connected and maxPendingCommands (${maxPendingCommands}) commands already wait for a connection; ` +
             `this one was not sent. Raise maxPendingCommands, or send less while Redis is unreachable.`,
-          causeOf(this.#lastConnectError),
+          { ...causeOf(this.#lastConnectError), executed: "no" },
         ),
       );
     }
@@ -441,7 +442,7 @@ export class RedisClient extends RedisEventTarget
         `No connection to ${this.url} within ${this.#settings.commandTimeoutMs} ms; the command was not sent${
           last === undefined ? "" : ` (last attempt: ${message(last)})`
         }. The client keeps reconnecting in the background.`,
-        causeOf(last),
+        { ...causeOf(last), executed: "no" },
       );
       for (const entry of waiting.splice(0, expired)) entry.reject(error);
     }
@@ -465,7 +466,9 @@ export class RedisClient extends RedisEventTarget
     const waiting = this.#offline;
     this.#offline = [];
     this.#stopOfflineTimer();
-    for (const entry of waiting) entry.reject(error as Error);
+    // None of them reached a socket, whatever the error says of the connection.
+    const unsent = notSent(error);
+    for (const entry of waiting) entry.reject(unsent);
   }
 
   #stopOfflineTimer(): void {
@@ -482,6 +485,7 @@ export class RedisClient extends RedisEventTarget
       if (this.#everConnected && this.#settings.reconnect === false) {
         const error = new RedisConnectionError(
           `The connection to ${this.url} was lost and reconnect is disabled; create a new client.`,
+          { executed: "no" },
         );
         this.#failWaiting(error);
         return Promise.reject(error);
