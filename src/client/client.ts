@@ -9,7 +9,7 @@ import { backoffDelay, sleep } from "../async/backoff.ts";
 import { Connection, type ConnectionStats, notSent } from "./_connection.ts";
 import { ProtocolError } from "./resp.ts";
 import { refusal } from "./_guard.ts";
-import { secretsOf } from "./_scrub.ts";
+import { escapeBytes, secretsOf } from "./_scrub.ts";
 import {
   type ClientTelemetry,
   clientTelemetry,
@@ -731,7 +731,7 @@ export class RedisClient extends RedisEventTarget
       : " Is this a Redis port?";
     return new RedisConnectionError(
       `Cannot connect to ${this.url}: the peer answered ${
-        conn.scrub(JSON.stringify(firstLine(seen)))
+        JSON.stringify(conn.scrub(firstLine(seen)))
       }, which is not the Redis protocol.${hint}`,
       { cause: error },
     );
@@ -880,12 +880,7 @@ const RETRYABLE = new Set(["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN"]);
 function firstLine(bytes: Uint8Array): string {
   let end = bytes.findIndex((b) => b === 13 || b === 10);
   if (end === -1) end = bytes.length;
-  let text = "";
-  for (const b of bytes.subarray(0, Math.min(end, 60))) {
-    text += b >= 0x20 && b < 0x7f
-      ? String.fromCharCode(b)
-      : `\\x${b.toString(16).padStart(2, "0")}`;
-  }
+  const text = escapeBytes(bytes.subarray(0, Math.min(end, 60)));
   return end > 60 ? text + "…" : text;
 }
 
