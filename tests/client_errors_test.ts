@@ -69,3 +69,35 @@ Deno.test("the cluster client names a non-cluster server from the reply, not by 
   assert.match(error.reply, /cluster support disabled/);
   assert.ok(error.cause instanceof RedisReplyError);
 });
+
+Deno.test('a foreign client\'s errors keep executed "maybe" unless they prove otherwise: only an error reply is "no"', async () => {
+  const { toRedisError } = await import("../src/client/adapters/_errors.ts");
+  const known = {
+    reply: new Set(["ReplyError"]),
+    connection: new Set(["ConnectionError"]),
+    timeout: new Set(["TimeoutError"]),
+  };
+  const named = (name: string, message = name) => {
+    const error = new Error(message);
+    error.name = name;
+    return error;
+  };
+  const cases: [Error, string, string][] = [
+    [named("ReplyError", "ERR wrong"), "RedisReplyError", "no"],
+    [named("ConnectionError"), "RedisConnectionError", "maybe"],
+    [named("TimeoutError"), "RedisTimeoutError", "maybe"],
+    // An error the adapter does not know: a reset socket, a client bug.
+    [named("Error", "read ECONNRESET"), "RedisError", "maybe"],
+    [named("SomeNewClientError"), "RedisError", "maybe"],
+  ];
+  for (const [foreign, name, executed] of cases) {
+    const mapped = toRedisError(foreign, ["SET", "k", "v"], known);
+    assert.ok(mapped instanceof RedisError, `${foreign.name}: ${mapped}`);
+    assert.equal(mapped.name, name);
+    assert.equal(mapped.executed, executed, foreign.name);
+    assert.equal(mapped.cause, foreign);
+  }
+  // Bad arguments a foreign client refuses before sending stay as they are.
+  const bad = new TypeError("bad argument");
+  assert.equal(toRedisError(bad, ["SET"], known), bad);
+});

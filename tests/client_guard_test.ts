@@ -12,7 +12,9 @@ import {
   createRedisStorage,
   KRules,
 } from "../mod.ts";
+import { notExecuted } from "../src/client/errors.ts";
 import { sendUnguarded } from "../src/client/client.ts";
+import type { RedisArg } from "../src/client/types.ts";
 import { startRedisCluster, startRedisServer } from "../testing.ts";
 
 const REFUSED: (string | number)[][] = [
@@ -33,6 +35,11 @@ const REFUSED: (string | number)[][] = [
   ["QUIT"],
   ["HELLO", 3],
   ["AUTH", "pw"],
+  ["SYNC"],
+  ["PSYNC", "?", -1],
+  ["REPLICAOF", "127.0.0.1", 1],
+  ["SLAVEOF", "NO", "ONE"],
+  ["CLIENT", "TRACKING", "ON"],
   ["CLIENT", "REPLY", "OFF"],
   ["client", "reply", "skip"],
   ["BLPOP", "list", 0],
@@ -69,6 +76,105 @@ Deno.test("send() refuses every command that changes the shared connection's sta
   assert.equal(await client.send(["CLIENT", "GETNAME"]), null);
   assert.deepEqual(await client.send(["XREAD", "STREAMS", "s", "0"]), null);
   assert.equal(await client.send(["PING"]), "PONG");
+});
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+/** Every letter alternately upper and lower case: `cLiEnT`. */
+function mixed(s: string): string {
+  return [...s].map((c, i) => i % 2 ? c.toUpperCase() : c.toLowerCase())
+    .join("");
+}
+
+/**
+ * Each refused command in the forms a caller may give it: every word as a
+ * string or as bytes, in upper, lower or mixed case. Numbers stay numbers.
+ */
+function forms(args: (string | number)[]): [string, RedisArg[]][] {
+  const out: [string, RedisArg[]][] = [];
+  for (const [casing, recase] of CASINGS) {
+    out.push([
+      `strings, ${casing}`,
+      args.map((a) => typeof a === "string" ? recase(a) : a),
+    ]);
+    out.push([
+      `bytes, ${casing}`,
+      args.map((a) => typeof a === "string" ? bytes(recase(a)) : a),
+    ]);
+    // Only the words after the first as bytes: the guard reads options too.
+    out.push([
+      `name a string, the rest bytes, ${casing}`,
+      args.map((a, i) =>
+        typeof a === "string" && i > 0
+          ? bytes(recase(a))
+          : typeof a === "string"
+          ? recase(a)
+          : a
+      ),
+    ]);
+  }
+  return out;
+}
+
+const CASINGS: [string, (s: string) => string][] = [
+  ["upper case", (s) => s.toUpperCase()],
+  ["lower case", (s) => s.toLowerCase()],
+  ["mixed case", mixed],
+];
+
+Deno.test("send() refuses each of them as strings, as bytes and in any letter case: nothing is sent", async () => {
+  await using server = await startRedisServer();
+  await using client = await createRedisClient(server.url);
+  const before = client.stats.commands;
+  let refused = 0;
+  for (const args of REFUSED) {
+    for (const [form, given] of forms(args)) {
+      const error = await client.send(given).catch((e) => e);
+      assert.ok(
+        error instanceof TypeError,
+        `${args.join(" ")} (${form}) was not refused: ${error}`,
+      );
+      assert.ok(notExecuted(error));
+      refused++;
+    }
+  }
+  assert.equal(refused, REFUSED.length * 9);
+  assert.equal(client.stats.commands, before, "nothing was sent");
+});
+
+Deno.test("GETs sent in the same tick as refused state commands, in every form, each get their own value", async () => {
+  await using server = await startRedisServer();
+  await using client = await createRedisClient(server.url, {
+    commandTimeoutMs: 2000,
+  });
+  const KEYS = 50;
+  for (let i = 0; i < KEYS; i++) await client.send(["SET", `k${i}`, `v${i}`]);
+  const attacks: RedisArg[][] = [
+    ["CLIENT", bytes("REPLY"), "SKIP"],
+    [bytes("client"), bytes("reply"), bytes("off")],
+    ["XREAD", bytes("BLOCK"), "2000", "STREAMS", "s", "$"],
+    ["xreadgroup", "GROUP", "g", "c", bytes("bLoCk"), 0, "STREAMS", "s", ">"],
+    [bytes("sUbScRiBe"), "ch"],
+    [bytes("MONITOR")],
+    [bytes("select"), 1],
+  ];
+  const gets: Promise<unknown>[] = [];
+  const refusals: Promise<unknown>[] = [];
+  for (let i = 0; i < KEYS; i++) {
+    gets.push(client.send(["GET", `k${i}`]));
+    const attack = attacks[i % attacks.length];
+    refusals.push(client.send(attack).then(() => "sent", (e) => e));
+  }
+  const replies = await Promise.all(gets);
+  assert.deepEqual(
+    replies,
+    Array.from({ length: KEYS }, (_, i) => `v${i}`),
+  );
+  const errors = await Promise.all(refusals);
+  assert.equal(errors.filter((e) => e instanceof TypeError).length, KEYS);
+  // The connection is still in step: a later reply is still its own.
+  assert.equal(await client.send(["GET", "k7"]), "v7");
+  assert.equal(await client.send(["DBSIZE"]), KEYS);
 });
 
 Deno.test("app code cannot move the storage to another database or block it", async () => {

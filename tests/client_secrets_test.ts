@@ -171,3 +171,91 @@ for (const [what, peer] of ECHOING_PEERS) {
     assertNoSecret(cluster, MARKER, `${what} (cluster)`);
   });
 }
+
+/**
+ * Issue 18, item 12: a secret with characters that change form on the way
+ * (quote, backslash, space, non-ASCII, percent, a newline), echoed several
+ * times in every form a server or this client might give it: as sent, with
+ * the newline made a space (as Redis does in error replies), JSON-escaped,
+ * percent-encoded, byte-escaped, and split over many chunks.
+ */
+const HARD = 'Mk7"Se\\cr é/4%2x\nZq9Tail';
+/** Pieces of HARD that no message would show by chance, before and after its newline. */
+const PIECES = ["Mk7", "Zq9Tail"];
+const HARD_URL_PASSWORD = encodeURIComponent(HARD);
+const asRedisEchoes = HARD.replaceAll("\n", " ");
+
+function assertNoHardSecret(error: unknown, what: string): void {
+  assert.ok(error instanceof Error, `${what}: expected an error, got ${error}`);
+  for (const text of texts(error)) {
+    for (const piece of PIECES) {
+      assert.ok(!text.includes(piece), `${what} leaks the secret: ${text}`);
+    }
+  }
+}
+
+const HARD_PEERS: [string, (conn: Deno.Conn) => Promise<void>][] = [
+  ["an error reply echoing it in four forms, twice each", async (conn) => {
+    await conn.read(new Uint8Array(4096));
+    const forms = [
+      asRedisEchoes,
+      JSON.stringify(HARD),
+      encodeURIComponent(HARD),
+      HARD_URL_PASSWORD,
+    ];
+    await conn.write(
+      encoder.encode(
+        `-ERR unknown command 'AUTH', with args beginning with: ${
+          [...forms, ...forms].map((f) => `'${f}'`).join(" ")
+        }\r\n+PONG\r\n`,
+      ),
+    );
+    await drain(conn);
+  }],
+  ["the same error reply a byte at a time", async (conn) => {
+    await conn.read(new Uint8Array(4096));
+    const reply = encoder.encode(
+      `-ERR echo '${asRedisEchoes}' and '${asRedisEchoes}'\r\n+PONG\r\n`,
+    );
+    for (let i = 0; i < reply.length; i++) {
+      await conn.write(reply.subarray(i, i + 1));
+    }
+    await drain(conn);
+  }],
+  ["a PING reply that is the secret", async (conn) => {
+    await conn.read(new Uint8Array(4096));
+    await conn.write(encoder.encode(`+OK\r\n+${asRedisEchoes}\r\n`));
+    await drain(conn);
+  }],
+  ["a bad integer that is the secret", async (conn) => {
+    await conn.read(new Uint8Array(4096));
+    await conn.write(encoder.encode(`:${HARD}\r\n`));
+    await drain(conn);
+  }],
+  ["a first line that is not RESP and holds the secret twice", async (conn) => {
+    await conn.read(new Uint8Array(4096));
+    await conn.write(encoder.encode(`HELLO ${asRedisEchoes} ${HARD}\r\n`));
+    await drain(conn);
+  }],
+];
+
+for (const [what, peer] of HARD_PEERS) {
+  Deno.test(`a peer answering with ${what} does not leak a secret in any form`, async () => {
+    await using fake = startTcpFake(peer);
+    const url = fake.url.replace("redis://", `redis://:${HARD_URL_PASSWORD}@`);
+    assertNoHardSecret(
+      await settle(() => createRedisClient(url, { connectTimeoutMs: 1000 })),
+      what,
+    );
+  });
+}
+
+Deno.test("a real server echoing a secret with a newline, quote and non-ASCII (AUTH renamed) does not leak any of it", async () => {
+  await using server = await startRedisServer({
+    config: ['rename-command AUTH ""'],
+  });
+  const url = server.url.replace("redis://", `redis://:${HARD_URL_PASSWORD}@`);
+  const error = await settle(() => createRedisClient(url));
+  assert.match(String(error), /unknown command 'AUTH'/);
+  assertNoHardSecret(error, "real server");
+});

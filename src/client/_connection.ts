@@ -6,7 +6,11 @@
  * @module
  */
 
-import { RedisConnectionError, RedisTimeoutError } from "./errors.ts";
+import {
+  RedisConnectionError,
+  RedisError,
+  RedisTimeoutError,
+} from "./errors.ts";
 import { PendingReplies } from "./_pending.ts";
 import { scrubSecrets } from "./_scrub.ts";
 import {
@@ -64,6 +68,11 @@ export class Connection {
   #lastReadAt = performance.now();
   #writing = false;
   #flushScheduled = false;
+  /**
+   * Commands at the back of the queue not yet handed to the socket: if the
+   * connection fails now they were certainly never executed.
+   */
+  #unwritten = 0;
   /** Set once the connection can take no more commands. */
   #failure: Error | null = null;
   /**
@@ -128,12 +137,13 @@ export class Connection {
    */
   send(args: readonly RedisArg[], deadline?: number): Promise<RedisReply> {
     const failure = this.#failure ?? this.#writeFailure;
-    if (failure !== null) return Promise.reject(failure);
+    if (failure !== null) return Promise.reject(notSent(failure));
     try {
       this.#writer.push(args);
     } catch (error) {
       return Promise.reject(error);
     }
+    this.#unwritten++;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       // One clock read per tick: every command of a tick shares its deadline.
@@ -191,7 +201,10 @@ export class Connection {
     }
     this.#writing = true;
     try {
-      while (!this.#writer.empty) {
+      while (!this.#writer.empty && this.#failure === null) {
+        // From here these commands count as sent: a failure may come after
+        // some of their bytes reached the server.
+        this.#unwritten = 0;
         const bytes = this.#writer.take();
         this.#options.stats.writes++;
         let written = 0;
@@ -312,6 +325,21 @@ export class Connection {
         ),
     );
     if (
+      this.#pending.waiting < waiting && this.#pending.headExpired &&
+      this.#parser.midReply
+    ) {
+      // The reply being read belongs to a command whose deadline passed, and
+      // it is still incomplete: a huge or trickled reply holds every command
+      // behind it. Only a fresh connection serves them in time.
+      this.#fail(
+        new RedisConnectionError(
+          `A reply from ${this.#options.label} was still incomplete when its command's ${this.#timeoutMs} ms ran out; the connection was dropped, and the client reconnects.`,
+        ),
+        true,
+      );
+      return;
+    }
+    if (
       this.#pending.waiting < waiting &&
       now - this.#lastReadAt >= this.#timeoutMs
     ) {
@@ -336,7 +364,8 @@ export class Connection {
     this.#timer?.removeEventListener("abort", this.#onTimer);
     this.#timer = null;
     this.#timerAt = Infinity;
-    this.#pending.failAll(error);
+    this.#pending.failAll(error, notSent(error), this.#unwritten);
+    this.#unwritten = 0;
     this.#notifyDrained();
     try {
       this.#conn.close();
@@ -347,6 +376,25 @@ export class Connection {
       this.#options.onDrop(error as RedisConnectionError);
     }
   }
+}
+
+/**
+ * The error for a command that never reached a socket, from the error of the
+ * failure that kept it back: same message, but `executed: "no"`.
+ *
+ * @param error Why it was not sent.
+ * @returns `error` itself when it already says "no", else a
+ * `RedisConnectionError` with its message and `executed: "no"`.
+ */
+export function notSent(error: unknown): Error {
+  if (error instanceof RedisError && error.executed === "no") return error;
+  if (!(error instanceof Error)) {
+    return new RedisConnectionError(String(error), { executed: "no" });
+  }
+  return new RedisConnectionError(error.message, {
+    cause: error instanceof RedisError ? error.cause : error,
+    executed: "no",
+  });
 }
 
 function message(error: unknown): string {

@@ -30,6 +30,10 @@ for (
     "AUTH",
     "SYNC",
     "PSYNC",
+    // The server becomes a replica (or stops being one), and SYNC/PSYNC turn
+    // the connection into a replication stream.
+    "REPLICAOF",
+    "SLAVEOF",
   ]
 ) {
   REFUSED.set(
@@ -82,26 +86,24 @@ export function refusal(args: readonly RedisArg[]): TypeError | undefined {
     const known = verdicts.get(first);
     if (known === OK) return undefined;
     if (known === undefined && verdicts.size < MAX_CACHED) {
-      const upper = first.toUpperCase();
+      const named = first.toUpperCase();
       verdicts.set(
         first,
-        REFUSED.has(upper) ? NO : DEPENDS.has(upper) ? MAYBE : OK,
+        REFUSED.has(named) ? NO : DEPENDS.has(named) ? MAYBE : OK,
       );
       if (verdicts.get(first) === OK) return undefined;
     }
   }
-  const name =
-    (typeof first === "string"
-      ? first
-      : first instanceof Uint8Array
-      ? decoder.decode(first)
-      : String(first)).toUpperCase();
+  const name = upper(first) ?? "";
   let why = REFUSED.get(name);
   let what = name;
   if (why === undefined && DEPENDS.has(name)) {
     if (name === "CLIENT") {
-      if (upper(args[1]) === "REPLY") {
-        what = "CLIENT REPLY";
+      const sub = upper(args[1]);
+      // REPLY OFF/SKIP puts every later reply out of step; TRACKING makes the
+      // server push invalidations into the shared stream.
+      if (sub === "REPLY" || sub === "TRACKING") {
+        what = `CLIENT ${sub}`;
         why =
           "would change the state of the connection every caller of this client shares";
       }
@@ -130,6 +132,22 @@ function blocks(args: readonly RedisArg[]): boolean {
   return false;
 }
 
+/** Longer arguments cannot be a command, subcommand or option name. */
+const LONGEST_WORD = 32;
+
+/**
+ * A command, subcommand or option name as the server reads it: from a string,
+ * bytes or a number, in any letter case. `undefined` for an argument too
+ * long to be one, which is then not decoded.
+ */
 function upper(arg: RedisArg | undefined): string | undefined {
-  return typeof arg === "string" ? arg.toUpperCase() : undefined;
+  if (typeof arg === "string") {
+    return arg.length > LONGEST_WORD ? undefined : arg.toUpperCase();
+  }
+  if (arg instanceof Uint8Array) {
+    return arg.byteLength > LONGEST_WORD
+      ? undefined
+      : decoder.decode(arg).toUpperCase();
+  }
+  return typeof arg === "number" ? String(arg) : undefined;
 }

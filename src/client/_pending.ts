@@ -53,6 +53,15 @@ export class PendingReplies {
   }
 
   /**
+   * Whether the command the next reply belongs to has timed out: a reply
+   * being read now is the late reply of a command nobody waits for.
+   */
+  get headExpired(): boolean {
+    return this.#head < this.#resolvers.length &&
+      this.#resolvers[this.#head] === null;
+  }
+
+  /**
    * Adds a command at the back.
    *
    * @param name The command's name (`args[0]`), for messages.
@@ -141,10 +150,15 @@ export class PendingReplies {
    * Rejects every command still waiting and empties the queue.
    *
    * @param error What each of them rejects with.
+   * @param unsentError What the last `unsent` of them reject with instead.
+   * @param unsent How many commands at the back were never written.
    */
-  failAll(error: Error): void {
+  failAll(error: Error, unsentError: Error = error, unsent = 0): void {
+    const firstUnsent = this.#resolvers.length - unsent;
     for (let i = this.#head; i < this.#resolvers.length; i++) {
-      if (this.#resolvers[i] !== null) this.#rejecters[i]!(error);
+      if (this.#resolvers[i] !== null) {
+        this.#rejecters[i]!(i >= firstUnsent ? unsentError : error);
+      }
     }
     this.#clear();
     this.#waiting = 0;

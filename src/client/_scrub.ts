@@ -24,7 +24,42 @@ export function secretsOf(
   const secrets: string[] = [];
   if (password !== undefined && password !== "") secrets.push(password);
   if (username !== undefined && secretLike(username)) secrets.push(username);
-  return secrets;
+  return [...new Set(secrets.flatMap(formsOf))];
+}
+
+/**
+ * Every form a secret may take in a message: as it is, or with CR and LF made
+ * spaces (as Redis writes arguments it echoes in an error reply); each of
+ * those also JSON-escaped (as a message quotes a reply), percent-encoded (as
+ * in a URL) and byte-escaped (as a message quotes what a peer that is not
+ * Redis sent).
+ */
+function formsOf(secret: string): string[] {
+  return [secret, secret.replaceAll(/[\r\n]/g, " ")].flatMap((form) => [
+    form,
+    JSON.stringify(form).slice(1, -1),
+    encodeURIComponent(form),
+    escapeBytes(encoder.encode(form)),
+  ]);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Bytes as printable text: printable ASCII as it is, every other byte as
+ * `\xNN`. Messages quote what a peer sent this way.
+ *
+ * @param bytes What the peer sent.
+ * @returns The text.
+ */
+export function escapeBytes(bytes: Uint8Array): string {
+  let text = "";
+  for (const b of bytes) {
+    text += b >= 0x20 && b < 0x7f
+      ? String.fromCharCode(b)
+      : `\\x${b.toString(16).padStart(2, "0")}`;
+  }
+  return text;
 }
 
 /**
@@ -42,31 +77,43 @@ export function secretLike(name: string): boolean {
 /**
  * Replaces every secret in `text` with `***`, and for a long secret also every
  * run of at least its first 8 characters, since Redis cuts echoed arguments
- * short.
+ * short. Where several secrets (or forms of one) match at the same place, the
+ * longest match goes: the forms of one secret share a start and differ later
+ * (a newline made a space), and a shorter match would leave the rest showing.
  *
  * @param text Text from a server or peer.
- * @param secrets What to hide.
+ * @param secrets What to hide, in every form (see `secretsOf`).
  * @returns The text without them.
  */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  for (const secret of secrets) {
-    if (secret.length <= PREFIX) {
-      text = text.replaceAll(secret, "***");
-      continue;
+  let out = "";
+  let from = 0;
+  while (true) {
+    let at = -1;
+    for (const secret of secrets) {
+      const i = text.indexOf(startOf(secret), from);
+      if (i !== -1 && (at === -1 || i < at)) at = i;
     }
-    const start = secret.slice(0, PREFIX);
-    let from = text.indexOf(start);
-    while (from !== -1) {
-      let end = from + PREFIX;
+    if (at === -1) return from === 0 ? text : out + text.slice(from);
+    let end = at + 1;
+    for (const secret of secrets) {
+      const start = startOf(secret);
+      if (!text.startsWith(start, at)) continue;
+      let e = at + start.length;
       while (
-        end < text.length && end - from < secret.length &&
-        text[end] === secret[end - from]
+        e < text.length && e - at < secret.length &&
+        text[e] === secret[e - at]
       ) {
-        end++;
+        e++;
       }
-      text = text.slice(0, from) + "***" + text.slice(end);
-      from = text.indexOf(start, from + 3);
+      if (e > end) end = e;
     }
+    out += text.slice(from, at) + "***";
+    from = end;
   }
-  return text;
+}
+
+/** What must match for a secret to be hidden: all of a short one, the start of a long one. */
+function startOf(secret: string): string {
+  return secret.length <= PREFIX ? secret : secret.slice(0, PREFIX);
 }

@@ -6,10 +6,10 @@
  */
 
 import { backoffDelay, sleep } from "../async/backoff.ts";
-import { Connection, type ConnectionStats } from "./_connection.ts";
+import { Connection, type ConnectionStats, notSent } from "./_connection.ts";
 import { ProtocolError } from "./resp.ts";
 import { refusal } from "./_guard.ts";
-import { secretsOf } from "./_scrub.ts";
+import { escapeBytes, secretsOf } from "./_scrub.ts";
 import {
   type ClientTelemetry,
   clientTelemetry,
@@ -392,6 +392,7 @@ export class RedisClient extends RedisEventTarget
   #closedError(): RedisConnectionError {
     return new RedisConnectionError(
       `The client for ${this.url} is closed; create a new one.`,
+      { executed: "no" },
     );
   }
 
@@ -403,7 +404,7 @@ export class RedisClient extends RedisEventTarget
         new RedisConnectionError(
           `${this.url} is not connected and maxPendingCommands (${maxPendingCommands}) commands already wait for a connection; ` +
             `this one was not sent. Raise maxPendingCommands, or send less while Redis is unreachable.`,
-          causeOf(this.#lastConnectError),
+          { ...causeOf(this.#lastConnectError), executed: "no" },
         ),
       );
     }
@@ -444,7 +445,7 @@ export class RedisClient extends RedisEventTarget
         `No connection to ${this.url} within ${this.#settings.commandTimeoutMs} ms; the command was not sent${
           last === undefined ? "" : ` (last attempt: ${message(last)})`
         }. The client keeps reconnecting in the background.`,
-        causeOf(last),
+        { ...causeOf(last), executed: "no" },
       );
       for (const entry of waiting.splice(0, expired)) entry.reject(error);
     }
@@ -468,7 +469,9 @@ export class RedisClient extends RedisEventTarget
     const waiting = this.#offline;
     this.#offline = [];
     this.#stopOfflineTimer();
-    for (const entry of waiting) entry.reject(error as Error);
+    // None of them reached a socket, whatever the error says of the connection.
+    const unsent = notSent(error);
+    for (const entry of waiting) entry.reject(unsent);
   }
 
   #stopOfflineTimer(): void {
@@ -485,6 +488,7 @@ export class RedisClient extends RedisEventTarget
       if (this.#everConnected && this.#settings.reconnect === false) {
         const error = new RedisConnectionError(
           `The connection to ${this.url} was lost and reconnect is disabled; create a new client.`,
+          { executed: "no" },
         );
         this.#failWaiting(error);
         return Promise.reject(error);
@@ -730,7 +734,7 @@ export class RedisClient extends RedisEventTarget
       : " Is this a Redis port?";
     return new RedisConnectionError(
       `Cannot connect to ${this.url}: the peer answered ${
-        conn.scrub(JSON.stringify(firstLine(seen)))
+        JSON.stringify(conn.scrub(firstLine(seen)))
       }, which is not the Redis protocol.${hint}`,
       { cause: error },
     );
@@ -879,12 +883,7 @@ const RETRYABLE = new Set(["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN"]);
 function firstLine(bytes: Uint8Array): string {
   let end = bytes.findIndex((b) => b === 13 || b === 10);
   if (end === -1) end = bytes.length;
-  let text = "";
-  for (const b of bytes.subarray(0, Math.min(end, 60))) {
-    text += b >= 0x20 && b < 0x7f
-      ? String.fromCharCode(b)
-      : `\\x${b.toString(16).padStart(2, "0")}`;
-  }
+  const text = escapeBytes(bytes.subarray(0, Math.min(end, 60)));
   return end > 60 ? text + "…" : text;
 }
 

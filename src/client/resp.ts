@@ -233,6 +233,21 @@ interface Frame {
 const MAX_BULK = 512 * 1024 * 1024;
 
 /**
+ * First buffer for a bulk string that arrives in pieces; it doubles as the
+ * bytes come, so a reply holds at most about twice what the server has sent.
+ */
+const MIN_BULK_BUFFER = 64 * 1024;
+
+/**
+ * Deepest nesting of arrays the parser accepts. Redis's own replies nest a
+ * handful of levels (COMMAND DOCS, XINFO STREAM FULL: under 10); a Lua table
+ * a script returns may nest deeper, but nothing real comes near 128. Each
+ * level costs an object and an array for 4 bytes of input (`*1\r\n`), so an
+ * unbounded depth lets a hostile peer turn megabytes into gigabytes.
+ */
+const MAX_DEPTH = 128;
+
+/**
  * Longest line (a status, an error, or a length) the parser accepts. Real
  * ones are short; a longer one is a corrupt or hostile stream, refused before
  * it can take more memory.
@@ -253,9 +268,30 @@ export class ReplyParser {
   #line: Uint8Array | null = null;
   /** Arrays under construction, innermost last. */
   #stack: Frame[] = [];
-  /** The bulk string being read: its bytes, and how many have arrived. */
+  /**
+   * The bulk string being read: a buffer that grows as its bytes arrive, its
+   * declared length, and how many bytes of it (CRLF included) have arrived.
+   */
   #bulk: Uint8Array | null = null;
+  #bulkLen = 0;
   #bulkHave = 0;
+
+  /** Whether part of a reply has arrived and the rest has not. */
+  get midReply(): boolean {
+    return this.#bulk !== null || this.#stack.length > 0 ||
+      this.#line !== null;
+  }
+
+  /** Makes the bulk buffer hold `size` bytes, at least doubling it, at most its declared length. */
+  #grow(size: number): void {
+    const bulk = this.#bulk!;
+    if (size <= bulk.byteLength) return;
+    const grown = new Uint8Array(
+      Math.min(this.#bulkLen, Math.max(size, bulk.byteLength * 2)),
+    );
+    grown.set(bulk.subarray(0, this.#bulkHave));
+    this.#bulk = grown;
+  }
 
   /**
    * Parses as much of `chunk` as possible, calling `onReply` once for every
@@ -277,22 +313,21 @@ export class ReplyParser {
     while (pos < end) {
       let value: ParsedReply;
       if (this.#bulk !== null) {
-        // Continue a bulk string; its body plus CRLF is `#bulk.length + 2`.
-        const bulk = this.#bulk;
-        const need = bulk.byteLength + 2 - this.#bulkHave;
+        // Continue a bulk string: its body, then its CRLF.
+        const len = this.#bulkLen;
+        const need = len + 2 - this.#bulkHave;
         const take = Math.min(need, end - pos);
-        const bodyLeft = bulk.byteLength - this.#bulkHave;
-        if (bodyLeft > 0) {
-          bulk.set(
-            buf.subarray(pos, pos + Math.min(take, bodyLeft)),
-            this.#bulkHave,
-          );
+        const body = Math.min(take, len - this.#bulkHave);
+        if (body > 0) {
+          this.#grow(this.#bulkHave + body);
+          this.#bulk.set(buf.subarray(pos, pos + body), this.#bulkHave);
         }
         this.#bulkHave += take;
         pos += take;
         if (take < need) return;
+        const bulk = this.#bulk;
         this.#bulk = null;
-        value = decoder.decode(bulk);
+        value = decoder.decode(bulk.subarray(0, len));
       } else {
         const lineEnd = findCRLF(buf, pos, end);
         if ((lineEnd === -1 ? end : lineEnd) - pos > MAX_LINE) {
@@ -331,7 +366,12 @@ export class ReplyParser {
               value = decodeText(buf, pos, pos + len);
               pos += len + 2;
             } else {
-              this.#bulk = new Uint8Array(len);
+              // Allocate for what arrived, not for what the header claims:
+              // a hostile length costs only the bytes actually sent.
+              this.#bulk = new Uint8Array(
+                Math.min(len, Math.max(MIN_BULK_BUFFER, end - pos)),
+              );
+              this.#bulkLen = len;
               this.#bulkHave = 0;
               continue;
             }
@@ -345,6 +385,11 @@ export class ReplyParser {
             }
             if (len < 0) throw new ProtocolError(`bad array length ${len}`);
             if (len > 0) {
+              if (this.#stack.length >= MAX_DEPTH) {
+                throw new ProtocolError(
+                  `a reply is nested deeper than ${MAX_DEPTH} levels`,
+                );
+              }
               this.#stack.push({ items: [], remaining: len, error: null });
               continue;
             }

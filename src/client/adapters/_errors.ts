@@ -7,6 +7,7 @@
 
 import {
   RedisConnectionError,
+  RedisError,
   RedisReplyError,
   RedisTimeoutError,
 } from "../errors.ts";
@@ -42,8 +43,11 @@ function classNames(error: Error): string[] {
 
 /**
  * Maps another client's error to this module's error classes, keeping the
- * original as `cause`. Errors it does not know (bad arguments, say) pass
- * through unchanged.
+ * original as `cause`. Only an error reply proves that the command was not
+ * executed; a connection loss, a timeout or an error the adapter does not
+ * know becomes `executed: "maybe"`, so that nothing re-sends a write that may
+ * have run. A `TypeError` or `RangeError` (bad arguments, refused before
+ * sending) and anything not an `Error` pass through unchanged.
  *
  * @param error What the foreign client threw or rejected with.
  * @param args The command that failed.
@@ -79,5 +83,11 @@ export function toRedisError(
   ) {
     return new RedisTimeoutError(error.message, { cause: error });
   }
-  return error;
+  if (
+    error instanceof RedisError || error instanceof TypeError ||
+    error instanceof RangeError
+  ) {
+    return error;
+  }
+  return new RedisError(error.message, { cause: error, executed: "maybe" });
 }
