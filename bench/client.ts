@@ -1,6 +1,6 @@
 /**
  * Client benchmark: HSET throughput with 1 and with 10,000 commands in flight,
- * this module's client against node-redis v5 `sendCommand` (the baseline
+ * this module's client against node-redis 6 `sendCommand` (the baseline
  * column's "node-redis"), on one server.
  *
  * Run alone with `deno task bench client`, or as part of `deno task bench`.

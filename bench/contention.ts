@@ -25,8 +25,12 @@ import {
 } from "../mod.ts";
 import { alternate, median, pool, type Row } from "./_table.ts";
 
-/** A node-redis v5 client. */
-export type NodeRedis = ReturnType<typeof createClient>;
+/** A node-redis 6 client as `createClient({ url })` makes it (RESP3). */
+export type NodeRedis = ReturnType<typeof newNodeRedis>;
+
+function newNodeRedis(url: string) {
+  return createClient({ url });
+}
 
 const WORKERS = 64;
 
@@ -111,7 +115,7 @@ export async function benchContention(
   const ourClients: RedisClient[] = [];
   try {
     for (let w = 0; w < WORKERS; w++) {
-      const c = createClient({ url });
+      const c = newNodeRedis(url);
       await c.connect();
       nodeClients.push(c);
       if (options.fair) ourClients.push(await createRedisClient(url));

@@ -68,7 +68,7 @@ async function eventHandler(
   const nodeRedis = createClient({ url });
   await nodeRedis.connect();
   // At least 64 connections: one per event in flight, and no idle clean-up
-  // timer, which node-redis 5.9 leaves running after close().
+  // timer, which node-redis (5.9 at least) leaves running after close().
   const nodePool = createClientPool({ url }, { minimum: IN_FLIGHT });
   await nodePool.connect();
   try {

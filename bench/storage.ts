@@ -19,7 +19,11 @@ import { redisBenchmark } from "./_child.ts";
 import { seedSubjects } from "./_seed.ts";
 import { alternate, median, percentile, pool, type Row } from "./_table.ts";
 
-type NodeRedis = ReturnType<typeof createClient>;
+type NodeRedis = ReturnType<typeof newNodeRedis>;
+
+function newNodeRedis(url: string) {
+  return createClient({ url });
+}
 
 /** `ops` sequential calls of `op`: the rate, with each call's latency added to `latencies`. */
 async function sequential(
@@ -252,7 +256,7 @@ export async function benchStorage(
   runs = 3,
 ): Promise<Row[]> {
   await using client = await createRedisClient(url);
-  const nodeRedis = createClient({ url });
+  const nodeRedis = newNodeRedis(url);
   await nodeRedis.connect();
   try {
     const rows: Row[] = [];

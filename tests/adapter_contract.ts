@@ -36,6 +36,22 @@ export function defineAdapterTests(kind: ClientKind): void {
     assert.equal(await redis.send(["GET", "s"]), "Grüße ✓");
   });
 
+  Deno.test(`${kind.name}: RESP3 maps and doubles arrive as RESP2 sends them — every field, in order, and text`, async () => {
+    await using server = await startRedisServer();
+    await using fixture = await kind.open([server.url]);
+    const redis = fixture.commands;
+    // A plain object would move integer-like keys to the front and drop a
+    // "__proto__" key; a hash field may be named either.
+    const fields = ["b", "2", "__proto__", "1", "constructor", "a"];
+    await redis.send(["HSET", "h", ...fields.flatMap((f) => [f, `v-${f}`])]);
+    assert.deepEqual(
+      await redis.send(["HGETALL", "h"]),
+      fields.flatMap((f) => [f, `v-${f}`]),
+    );
+    await redis.send(["ZADD", "z", "1.5", "m"]);
+    assert.equal(await redis.send(["ZSCORE", "z", "m"]), "1.5");
+  });
+
   Deno.test(`${kind.name}: binary arguments reach the server byte for byte`, async () => {
     await using server = await startRedisServer();
     await using fixture = await kind.open([server.url]);

@@ -5,6 +5,7 @@ import {
   RedisConnectionError,
   RedisReplyError,
   type RedisSender,
+  RedisTimeoutError,
 } from "../mod.ts";
 import {
   fromDenoRedis,
@@ -54,16 +55,21 @@ for (const kind of CLUSTER_CLIENTS) {
   });
 }
 
-Deno.test("node-redis over RESP3: maps and sets arrive as flat arrays, as over RESP2", async () => {
+Deno.test("node-redis 5 with RESP: 3 chosen: maps and sets arrive as flat arrays in server order, as over RESP2", async () => {
   await using server = await startRedisServer();
-  const { createClient } = await import("redis");
+  const { createClient } = await import("redis5");
   const client = createClient({ url: server.url, RESP: 3 });
   await client.connect();
   try {
     const redis = fromNodeRedis(client);
-    await redis.send(["HSET", "h", "a", "1", "b", "2"]);
+    await redis.send(["HSET", "h", "a", "1", "2", "two"]);
     await redis.send(["SADD", "set", "only"]);
-    assert.deepEqual(await redis.send(["HGETALL", "h"]), ["a", "1", "b", "2"]);
+    assert.deepEqual(await redis.send(["HGETALL", "h"]), [
+      "a",
+      "1",
+      "2",
+      "two",
+    ]);
     assert.deepEqual(await redis.send(["SMEMBERS", "set"]), ["only"]);
     assert.equal(await redis.send(["HGET", "h", "missing"]), null);
     assert.equal(await redis.send(["EXISTS", "h"]), 1);
@@ -102,6 +108,33 @@ Deno.test("a closed node-redis client rejects with RedisConnectionError", async 
   const error = await redis.send(["PING"]).catch((e) => e);
   assert.ok(error instanceof RedisConnectionError, String(error));
   assert.ok(error.cause instanceof Error);
+  // node-redis refuses it before queueing: it was certainly not executed.
+  assert.equal(error.executed, "no");
+});
+
+Deno.test("node-redis 6: a command that timed out waiting to be sent is a RedisTimeoutError with executed no", async () => {
+  const server = await startRedisServer();
+  const { createClient } = await import("redis");
+  const client = createClient({
+    url: server.url,
+    commandOptions: { timeout: 100 },
+  });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    const redis = fromNodeRedis(client);
+    const down = new Promise((resolve) => client.once("reconnecting", resolve));
+    await server.stop();
+    await down;
+    // No server to send it to: it waits in node-redis's queue until its
+    // timeout takes it off, unsent.
+    const error = await redis.send(["SET", "k", "v"]).catch((e) => e);
+    assert.ok(error instanceof RedisTimeoutError, String(error));
+    assert.equal(error.cause?.constructor.name, "TimeoutError");
+    assert.equal(error.executed, "no");
+  } finally {
+    client.destroy();
+  }
 });
 
 Deno.test("@db/redis: the leading '-' of ErrorReplyError is dropped from the code and message", async () => {

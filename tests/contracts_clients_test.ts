@@ -3,13 +3,14 @@ import { registerContractsOver, sharedServer } from "./contracts.ts";
 import {
   DENO_REDIS_STAND_IN,
   NODE_REDIS,
+  NODE_REDIS_5,
   SERVER_CLIENTS,
 } from "./helpers_clients.ts";
 
 // This module's own client runs the contracts in storage_redis_test.ts, a
 // server per test; ioredis runs them in adapters_ioredis_test.ts, which needs
 // a wider --allow-env.
-for (const kind of [NODE_REDIS, DENO_REDIS_STAND_IN]) {
+for (const kind of [NODE_REDIS, NODE_REDIS_5, DENO_REDIS_STAND_IN]) {
   registerContractsOver(kind, async () => {
     const server = await startRedisServer();
     return {

@@ -20,6 +20,10 @@
  */
 
 import type { RedisClientType, RedisClusterType } from "redis";
+import type {
+  RedisClientType as RedisClientType5,
+  RedisClusterType as RedisClusterType5,
+} from "redis5";
 import type { Cluster as IoredisCluster, Redis as IoredisRedis } from "ioredis";
 import {
   createRedisClient,
@@ -59,15 +63,23 @@ function fixture(
   };
 }
 
+/** The parts of the ioredis module the tests use, in either major. */
+export interface IoredisModule {
+  Redis: typeof IoredisRedis;
+  Cluster: typeof IoredisCluster;
+}
+
 /**
- * Loads ioredis on demand: its `debug` dependency lists every environment
- * variable when imported, which needs unrestricted `--allow-env`.
+ * Loads ioredis on demand, the current major (6) or the previous one (5):
+ * its `debug` dependency lists every environment variable when imported,
+ * which needs unrestricted `--allow-env`.
  */
-export async function loadIoredis(): Promise<
-  { Redis: typeof IoredisRedis; Cluster: typeof IoredisCluster }
-> {
+export async function loadIoredis(major: 5 | 6 = 6): Promise<IoredisModule> {
   try {
-    return await import("ioredis");
+    // Both majors' classes have the same shape where the tests touch them.
+    return major === 6
+      ? await import("ioredis")
+      : await import("ioredis5") as unknown as IoredisModule;
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) {
       throw new Error(
@@ -133,9 +145,12 @@ export const REDIS_CLIENT: ClientKind = {
   },
 };
 
-/** node-redis, passed raw. */
+/**
+ * node-redis 6, passed raw and created as its users create it: with the
+ * defaults, so it speaks RESP3.
+ */
 export const NODE_REDIS: ClientKind = {
-  name: "node-redis",
+  name: "node-redis 6",
   async open([url]) {
     const { createClient } = await import("redis");
     const client: RedisClientType = createClient({ url });
@@ -144,21 +159,55 @@ export const NODE_REDIS: ClientKind = {
   },
 };
 
-/**
- * ioredis, passed raw. Importing it needs unrestricted `--allow-env` (see
- * {@link loadIoredis}), so only `adapters_ioredis_test.ts` uses it.
- */
-export const IOREDIS: ClientKind = {
-  name: "ioredis",
+/** node-redis 5, passed raw, with its defaults (RESP2). */
+export const NODE_REDIS_5: ClientKind = {
+  name: "node-redis 5",
   async open([url]) {
-    const { Redis } = await loadIoredis();
-    const client: IoredisRedis = new Redis(url, { lazyConnect: true });
+    const { createClient } = await import("redis5");
+    const client: RedisClientType5 = createClient({ url });
     await client.connect();
-    return fixture(client, async () => {
-      await client.quit();
-    });
+    return fixture(client, () => client.close());
   },
 };
+
+function ioredisKind(
+  major: 5 | 6,
+  name: string,
+  options: { replyMapping?: "resp3" } = {},
+): ClientKind {
+  return {
+    name,
+    async open([url]) {
+      const { Redis } = await loadIoredis(major);
+      const client = new Redis(url, { ...options, lazyConnect: true });
+      await client.connect();
+      return fixture(client, async () => {
+        await client.quit();
+      });
+    },
+  };
+}
+
+/**
+ * ioredis 6, passed raw, with its defaults (RESP3). Importing it needs
+ * unrestricted `--allow-env` (see {@link loadIoredis}), so only
+ * `adapters_ioredis_test.ts` uses it.
+ */
+export const IOREDIS: ClientKind = ioredisKind(6, "ioredis 6");
+
+/** ioredis 5, passed raw, with its defaults (RESP2); as {@link IOREDIS}. */
+export const IOREDIS_5: ClientKind = ioredisKind(5, "ioredis 5");
+
+/**
+ * ioredis 6 with the RESP3 reply mapping a user may choose, under which it
+ * hands maps over as objects (integer-like fields first) and doubles as
+ * numbers; as {@link IOREDIS}.
+ */
+export const IOREDIS_RESP3_MAPPING: ClientKind = ioredisKind(
+  6,
+  'ioredis 6 with replyMapping "resp3"',
+  { replyMapping: "resp3" },
+);
 
 /** The `@db/redis` stand-in, passed raw. */
 export const DENO_REDIS_STAND_IN: ClientKind = {
@@ -171,11 +220,12 @@ export const DENO_REDIS_STAND_IN: ClientKind = {
 
 /**
  * Client kinds for one standalone server that load under the test task's
- * permissions: every kind but {@link IOREDIS}, which runs in its own file.
+ * permissions: every kind but ioredis, which runs in its own file.
  */
 export const SERVER_CLIENTS: readonly ClientKind[] = [
   REDIS_CLIENT,
   NODE_REDIS,
+  NODE_REDIS_5,
   DENO_REDIS_STAND_IN,
 ];
 
@@ -189,7 +239,7 @@ export const CLUSTER_CLIENTS: readonly ClientKind[] = [
     },
   },
   {
-    name: "node-redis cluster",
+    name: "node-redis 6 cluster",
     async open(urls) {
       const { createCluster } = await import("redis");
       const client: RedisClusterType = createCluster({
@@ -200,3 +250,21 @@ export const CLUSTER_CLIENTS: readonly ClientKind[] = [
     },
   },
 ];
+
+/**
+ * node-redis 5's cluster client, kept apart from {@link CLUSTER_CLIENTS} so
+ * that only the contracts run over it: it speaks RESP2, as the single
+ * node-redis 5 client that every adapter test covers does, and clusters are
+ * costly to start.
+ */
+export const NODE_REDIS_5_CLUSTER: ClientKind = {
+  name: "node-redis 5 cluster",
+  async open(urls) {
+    const { createCluster } = await import("redis5");
+    const client: RedisClusterType5 = createCluster({
+      rootNodes: urls.map((url) => ({ url })),
+    });
+    await client.connect();
+    return fixture(client, () => client.close());
+  },
+};

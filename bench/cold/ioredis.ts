@@ -1,4 +1,4 @@
-// Cold start with ioredis v5: import, connect, first HGET (+ JSON decode).
+// Cold start with ioredis 6 (RESP3, its default): import, connect, first HGET (+ JSON decode).
 import { Redis } from "ioredis";
 
 const client = new Redis(Deno.args[0]);

@@ -1,4 +1,4 @@
-// Cold start with node-redis v5: import, connect, first HGET (+ JSON decode).
+// Cold start with node-redis 6 (RESP3, its default): import, connect, first HGET (+ JSON decode).
 import { createClient } from "redis";
 
 const client = createClient({ url: Deno.args[0] });

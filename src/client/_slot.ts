@@ -11,9 +11,17 @@ import type { RedisArg } from "./types.ts";
 /** How many hash slots a Redis Cluster has. */
 export const SLOT_COUNT = 16384;
 
-/** CRC16/XMODEM (polynomial 0x1021, initial value 0), one entry per byte value. */
-const TABLE = (() => {
-  const table = new Uint16Array(256);
+/**
+ * CRC16/XMODEM (polynomial 0x1021, initial value 0), one entry per byte
+ * value. Built on first use, not at import: a client of one server never
+ * hashes a key, and at import the loop runs interpreted, milliseconds of a
+ * cold start.
+ */
+let table: Uint16Array | undefined;
+
+function crcTable(): Uint16Array {
+  if (table !== undefined) return table;
+  table = new Uint16Array(256);
   for (let i = 0; i < 256; i++) {
     let crc = i << 8;
     for (let bit = 0; bit < 8; bit++) {
@@ -22,7 +30,7 @@ const TABLE = (() => {
     table[i] = crc & 0xffff;
   }
   return table;
-})();
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -41,9 +49,10 @@ export function crc16(
   start = 0,
   end: number = bytes.length,
 ): number {
+  const t = crcTable();
   let crc = 0;
   for (let i = start; i < end; i++) {
-    crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ bytes[i]) & 0xff];
+    crc = ((crc << 8) & 0xffff) ^ t[((crc >> 8) ^ bytes[i]) & 0xff];
   }
   return crc;
 }
@@ -94,11 +103,12 @@ function asciiSlot(key: string): number {
       end = close;
     }
   }
+  const t = crcTable();
   let crc = 0;
   for (let i = start; i < end; i++) {
     const c = key.charCodeAt(i);
     if (c > 0x7f) return -1;
-    crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ c) & 0xff];
+    crc = ((crc << 8) & 0xffff) ^ t[((crc >> 8) ^ c) & 0xff];
   }
   return crc & (SLOT_COUNT - 1);
 }

@@ -53,39 +53,41 @@ export function parseRedisUrl(input: string | URL): RedisEndpoint {
   }
   // Errors show the text as given, user name and password hidden: in a URL
   // that is wrong, what the parser took for a user name may be the password.
-  const shown = quote(redactRaw(text));
+  // Made only for an error: a valid URL need not pay for the redaction's
+  // regular expressions, at a cold start.
+  const shown = () => quote(redactRaw(text));
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
     throw new TypeError(
-      `Redis URL ${shown} has scheme "${url.protocol}"; use redis:// or rediss:// (TLS).`,
+      `Redis URL ${shown()} has scheme "${url.protocol}"; use redis:// or rediss:// (TLS).`,
     );
   }
   // A URL without "//" has an opaque path instead of a host.
   if (!text.slice(url.protocol.length).startsWith("//")) {
     throw new TypeError(
-      `Redis URL ${shown} lacks "//" after the scheme; expected ${url.protocol}//host.`,
+      `Redis URL ${shown()} lacks "//" after the scheme; expected ${url.protocol}//host.`,
     );
   }
   let hostname = url.hostname;
   if (hostname === "") {
-    throw new TypeError(`Redis URL ${shown} has no host.`);
+    throw new TypeError(`Redis URL ${shown()} has no host.`);
   }
   if (hostname.startsWith("[") && hostname.endsWith("]")) {
     hostname = hostname.slice(1, -1);
   }
   if (url.search !== "") {
     throw new TypeError(
-      `Redis URL ${shown} has a query string; options go in createRedisClient's options, the db in the path.`,
+      `Redis URL ${shown()} has a query string; options go in createRedisClient's options, the db in the path.`,
     );
   }
   if (url.hash !== "") {
-    throw new TypeError(`Redis URL ${shown} has a fragment ("#…").`);
+    throw new TypeError(`Redis URL ${shown()} has a fragment ("#…").`);
   }
   let port = DEFAULT_PORT;
   if (url.port !== "") {
     port = Number(url.port);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new TypeError(
-        `Redis URL ${shown} has port ${url.port}; use 1 to 65535.`,
+        `Redis URL ${shown()} has port ${url.port}; use 1 to 65535.`,
       );
     }
   }
@@ -95,7 +97,7 @@ export function parseRedisUrl(input: string | URL): RedisEndpoint {
     const digits = path.slice(1);
     if (!/^\d{1,9}$/.test(digits)) {
       throw new TypeError(
-        `Redis URL ${shown} has ${
+        `Redis URL ${shown()} has ${
           // A path holding "@" may be misplaced credentials: not quoted.
           path.includes("@")
             ? "a path"
@@ -114,7 +116,7 @@ export function parseRedisUrl(input: string | URL): RedisEndpoint {
     : decodeComponent(url.password, "password", shown);
   if (username !== undefined && password === undefined) {
     throw new TypeError(
-      `Redis URL ${shown} names a user but no password; write redis://user:password@host.`,
+      `Redis URL ${shown()} names a user but no password; write redis://user:password@host.`,
     );
   }
   return {
@@ -168,12 +170,16 @@ function redactRaw(text: string): string {
   return /^[\w.-]*(?::\d*)?(?:\/\d*)?$/.test(rest) ? text : scheme + "***";
 }
 
-function decodeComponent(raw: string, what: string, shown: string): string {
+function decodeComponent(
+  raw: string,
+  what: string,
+  shown: () => string,
+): string {
   try {
     return decodeURIComponent(raw);
   } catch {
     throw new TypeError(
-      `Redis URL ${shown} has a badly percent-encoded ${what}.`,
+      `Redis URL ${shown()} has a badly percent-encoded ${what}.`,
     );
   }
 }

@@ -77,26 +77,29 @@ interface DenoTelemetry {
 }
 
 /**
- * Deno's telemetry, or `undefined` outside Deno. Deno registers its
- * providers as the global OpenTelemetry API only when `OTEL_DENO` turned
- * export on; checking that needs no environment permission, and without it
- * `startSpan` would throw.
+ * Deno's telemetry, or `undefined` outside Deno or when it exports nothing.
+ * Deno registers its providers as the global OpenTelemetry API only when
+ * `OTEL_DENO` turned export on; checking that needs no environment
+ * permission, and without it `startSpan` would throw. The global is checked
+ * first: reading `Deno.telemetry` loads Deno's telemetry code, milliseconds
+ * that a process exporting nothing would pay at import.
  */
 function providers(): {
   telemetry: DenoTelemetry;
   tracing: boolean;
   metrics: boolean;
 } | undefined {
-  const deno = (globalThis as { Deno?: { telemetry?: DenoTelemetry } }).Deno;
-  const telemetry = deno?.telemetry;
-  if (telemetry === undefined) return undefined;
   const api = (globalThis as Record<symbol, OtelGlobal | undefined>)[
     Symbol.for("opentelemetry.js.api.1")
   ];
+  if (api === undefined) return undefined;
+  const deno = (globalThis as { Deno?: { telemetry?: DenoTelemetry } }).Deno;
+  const telemetry = deno?.telemetry;
+  if (telemetry === undefined) return undefined;
   return {
     telemetry,
-    tracing: api?.trace === telemetry.tracerProvider,
-    metrics: api?.metrics === telemetry.meterProvider,
+    tracing: api.trace === telemetry.tracerProvider,
+    metrics: api.metrics === telemetry.meterProvider,
   };
 }
 

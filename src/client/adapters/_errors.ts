@@ -25,6 +25,12 @@ export interface ForeignErrors {
   readonly connectionMessages?: ReadonlySet<string>;
   /** Messages of plain `Error`s that mean a timeout. */
   readonly timeoutMessages?: ReadonlySet<string>;
+  /**
+   * Classes, among the connection and timeout ones, that the client raises
+   * only for a command it never sent: those map to errors with
+   * `executed: "no"`, which the others cannot claim.
+   */
+  readonly notSent?: ReadonlySet<string>;
 }
 
 /** The names of every class in an error's prototype chain. */
@@ -71,17 +77,18 @@ export function toRedisError(
       : undefined;
     return new RedisReplyError(reply, { command, cause: error });
   }
+  const executed = names.some((n) => known.notSent?.has(n)) ? "no" : "maybe";
   if (
     names.some((n) => known.connection.has(n)) ||
     known.connectionMessages?.has(error.message)
   ) {
-    return new RedisConnectionError(error.message, { cause: error });
+    return new RedisConnectionError(error.message, { cause: error, executed });
   }
   if (
     names.some((n) => known.timeout.has(n)) ||
     known.timeoutMessages?.has(error.message)
   ) {
-    return new RedisTimeoutError(error.message, { cause: error });
+    return new RedisTimeoutError(error.message, { cause: error, executed });
   }
   if (
     error instanceof RedisError || error instanceof TypeError ||

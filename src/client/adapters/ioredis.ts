@@ -1,5 +1,5 @@
 /**
- * The adapter for ioredis v5 (`npm:ioredis`): `Redis` and `Cluster`.
+ * The adapter for ioredis v5 and v6 (`npm:ioredis`): `Redis` and `Cluster`.
  *
  * @module
  */
@@ -9,8 +9,8 @@ import type { ForeignErrors } from "./_errors.ts";
 import { sendConverted } from "./_node_args.ts";
 
 /**
- * The part of an ioredis v5 client (`new Redis()` or `new Cluster()` from
- * `npm:ioredis`) that {@linkcode fromIoredis} uses.
+ * The part of an ioredis v5 or v6 client (`new Redis()` or `new Cluster()`
+ * from `npm:ioredis`) that {@linkcode fromIoredis} uses.
  */
 export interface IoredisClient {
   /**
@@ -26,11 +26,17 @@ export interface IoredisClient {
 const IOREDIS_ERRORS: ForeignErrors = {
   reply: new Set(["ReplyError"]),
   connection: new Set(["ClusterAllFailedError", "MaxRetriesPerRequestError"]),
-  timeout: new Set(["TimeoutError"]),
+  // v6 adds the two maintenance timeouts, plain Errors named by class.
+  timeout: new Set([
+    "TimeoutError",
+    "CommandTimeoutDuringMaintenanceError",
+    "SocketTimeoutDuringMaintenanceError",
+  ]),
   connectionMessages: new Set([
     "Connection is closed.",
     "Stream isn't writeable and enableOfflineQueue options is false",
     "None of startup nodes is available",
+    "Connection closed while waiting for the command queue",
   ]),
   timeoutMessages: new Set(["Command timed out"]),
 };
@@ -50,8 +56,12 @@ export function isIoredis(client: object): client is IoredisClient {
 }
 
 /**
- * Adapts an ioredis v5 client or cluster client (`npm:ioredis`), through its
- * `call` method. Its `keyPrefix` option, if set, still applies to keys.
+ * Adapts an ioredis v5 or v6 client or cluster client (`npm:ioredis`),
+ * through its `call` method. Its `keyPrefix` option, if set, still applies to
+ * keys. ioredis 6 speaks RESP3 by default and, with its default
+ * `replyMapping: "legacy"`, hands replies over as RESP2 shapes them; under
+ * `replyMapping: "resp3"` it makes a map an object, integer-like fields
+ * first, and a double a number, before this adapter sees them.
  *
  * @param client A `new Redis()` or `new Cluster()` client.
  * @returns A port over it; closing the client stays the caller's job.

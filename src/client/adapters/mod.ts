@@ -83,7 +83,7 @@ function unsupported(client: unknown): TypeError {
     : typeof client;
   return new TypeError(
     `Expected a Redis client, got ${what}. Pass one of: this module's RedisClient or RedisClusterClient ` +
-      "(or any object with a send(args) method), a node-redis v5 createClient() or createCluster() client, " +
-      "an ioredis v5 Redis or Cluster, or an @db/redis connect() client.",
+      "(or any object with a send(args) method), a node-redis v5 or v6 createClient() or createCluster() client, " +
+      "an ioredis v5 or v6 Redis or Cluster, or an @db/redis connect() client.",
   );
 }

@@ -1,5 +1,6 @@
 /**
- * The adapter for node-redis v5 (`npm:redis`): single clients and clusters.
+ * The adapter for node-redis v5 and v6 (`npm:redis`): single clients and
+ * clusters, over RESP2 or RESP3 (v6's default).
  *
  * @module
  */
@@ -10,8 +11,8 @@ import type { ForeignErrors } from "./_errors.ts";
 import { nodeArg, sendConverted } from "./_node_args.ts";
 
 /**
- * The part of a node-redis v5 client (`createClient()` from `npm:redis`) that
- * {@linkcode fromNodeRedis} uses.
+ * The part of a node-redis v5 or v6 client (`createClient()` from
+ * `npm:redis`) that {@linkcode fromNodeRedis} uses.
  */
 export interface NodeRedisClient {
   /** Sends one command given as strings and buffers. */
@@ -26,7 +27,7 @@ export interface NodeRedisClient {
 }
 
 /**
- * The part of a node-redis v5 cluster client (`createCluster()` from
+ * The part of a node-redis v5 or v6 cluster client (`createCluster()` from
  * `npm:redis`) that {@linkcode fromNodeRedis} uses. Its `sendCommand` takes
  * the routing key first.
  */
@@ -56,7 +57,30 @@ const NODE_REDIS_ERRORS: ForeignErrors = {
     "RootNodesUnavailableError",
     "SocketClosedUnexpectedlyError",
   ]),
-  timeout: new Set(["TimeoutError", "SocketTimeoutError"]),
+  // v6's TimeoutReadError (and its maintenance subclasses): a command that
+  // was sent and got no reply in time.
+  timeout: new Set(["TimeoutError", "SocketTimeoutError", "TimeoutReadError"]),
+  // Refused before queueing, or timed out "waiting to be sent" (node-redis 5
+  // and 6 both take the command off the write queue when TimeoutError fires;
+  // v6 applies a default 5 s timeout to that wait).
+  notSent: new Set(["ClientClosedError", "ClientOfflineError", "TimeoutError"]),
+};
+
+/**
+ * The command options every adapted command is sent with: a type mapping
+ * that has node-redis decode RESP3's maps as flat arrays, and its doubles and
+ * big numbers as text, which is how RESP2 sends them. Its default would make
+ * a map a plain object, which moves integer-like fields to the front and
+ * loses a field named `__proto__`, and a double a rounded number. The keys are
+ * RESP3's type bytes (node-redis's `RESP_TYPES`), written out so this module
+ * imports nothing from node-redis. Under RESP2 no reply has these types.
+ */
+const RESP2_SHAPES = {
+  typeMapping: {
+    [0x25 /* % map */]: Array,
+    [0x2c /* , double */]: String,
+    [0x28 /* ( big number */]: String,
+  },
 };
 
 /**
@@ -78,7 +102,8 @@ function isNodeRedisCluster(client: object): client is NodeRedisCluster {
 }
 
 /**
- * Adapts a node-redis v5 client or cluster client (`npm:redis`). Cluster
+ * Adapts a node-redis v5 or v6 client or cluster client (`npm:redis`).
+ * Replies arrive as over RESP2 whichever protocol the client speaks. Cluster
  * commands are routed by their first key, found as this module's own cluster
  * client finds it, and always go to masters, so reads see every write.
  *
@@ -106,6 +131,7 @@ export function fromNodeRedis(
             key === undefined ? undefined : nodeArg(key),
             false,
             strings,
+            RESP2_SHAPES,
           );
         }, NODE_REDIS_ERRORS),
     };
@@ -114,7 +140,7 @@ export function fromNodeRedis(
     send: (args) =>
       sendConverted(
         args,
-        (strings) => client.sendCommand(strings),
+        (strings) => client.sendCommand(strings, RESP2_SHAPES),
         NODE_REDIS_ERRORS,
       ),
   };
