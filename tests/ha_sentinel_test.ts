@@ -4,6 +4,7 @@ import {
   createRedisSentinelClient,
   createRedisStorage,
   RedisConnectionError,
+  type RedisSender,
   type RedisSentinelClient,
   type RedisSentinelClientOptions,
   ReplicationError,
@@ -47,7 +48,7 @@ async function sentinelFixture(
 
 /** The counter and every writer's stored sequence, as the master holds them now. */
 async function finalState(
-  client: RedisSentinelClient,
+  client: RedisSender,
   writers: number,
 ): Promise<{ count: number; stored: number[] }> {
   const storage = createRedisStorage(client);
@@ -165,6 +166,74 @@ Deno.test("Sentinel, graceful: SENTINEL FAILOVER under load, no caller sees an e
   } finally {
     await load.stop();
   }
+});
+
+/**
+ * A graceful failover that outlasts `commandTimeoutMs`: calls held past
+ * their deadline reject as not executed, and every increment that resolved
+ * is on the new master.
+ */
+async function failoverLongerThanDeadline(
+  commandTimeoutMs: number,
+): Promise<void> {
+  await using fixture = await sentinelFixture({
+    replicas: 2,
+    sentinels: 3,
+  }, { commandTimeoutMs });
+  const { deployment, client } = fixture;
+  const load = startFailoverLoad(
+    createRedisStorage(client, { waitReplicas: 1, waitTimeoutMs: 500 }),
+  );
+  try {
+    await load.succeeded(200);
+    const startedAt = performance.now();
+    const promoted = await deployment.failover();
+    const doneAt = performance.now();
+    await load.succeeded(200, doneAt);
+    await load.stop();
+    // Read from the new master itself, not through the client under test.
+    await using direct = await createRedisClient(promoted.url);
+    const { count, stored } = await finalState(direct, 4);
+    const unknown = ambiguous(load.errors);
+    reportFigures(
+      `Sentinel graceful failover, commandTimeoutMs ${commandTimeoutMs}: done in ${
+        Math.round(doneAt - startedAt)
+      } ms; caller errors ${
+        JSON.stringify(load.errors)
+      }; counter ${count}, ${load.increments} increments resolved, ${unknown} in doubt`,
+    );
+    assert.equal(client.master, promoted.url);
+    // Every resolved increment is on the new master, and nothing was
+    // applied that no caller attempted.
+    assert.ok(
+      count >= load.increments,
+      `${
+        load.increments - count
+      } acknowledged increments lost (${count} stored, ${load.increments} resolved)`,
+    );
+    assert.ok(
+      count <= load.increments + unknown,
+      `${count} > ${load.increments} + ${unknown}`,
+    );
+    for (const [i, seq] of stored.entries()) {
+      assert.ok(
+        seq >= load.lastStored[i],
+        `writer ${i}: stored ${seq}, but ${
+          load.lastStored[i]
+        } was acknowledged`,
+      );
+    }
+  } finally {
+    await load.stop();
+  }
+}
+
+Deno.test("Sentinel, graceful failover longer than commandTimeoutMs 500: no acknowledged increment lost", async () => {
+  await failoverLongerThanDeadline(500);
+});
+
+Deno.test("Sentinel, graceful failover longer than commandTimeoutMs 1000: no acknowledged increment lost", async () => {
+  await failoverLongerThanDeadline(1000);
 });
 
 /** The given Sentinels forget the master and watch `node` instead. */
