@@ -12,6 +12,7 @@ import { SentinelEvents } from "./_sentinel_events.ts";
 import { RedisClient, type RedisClientOptions } from "./client.ts";
 import { forwardClientEvents, RedisEventTarget } from "./events.ts";
 import {
+  notExecuted,
   RedisConnectionError,
   RedisReplyError,
   RedisTimeoutError,
@@ -61,16 +62,48 @@ interface Waiter {
 
 type Operation = (client: RedisClient) => Promise<RedisReply>;
 
-/** The Sentinel channels that announce a failover's start, end or abort. */
-const HOLD_EVENTS = new Set(["+try-failover", "+selected-slave"]);
-const CHANNELS = [
-  "+switch-master",
-  ...HOLD_EVENTS,
+/** What one Sentinel says of the master. */
+interface SentinelView {
+  /** `host:port` of the master this Sentinel advertises now. */
+  readonly address: string;
+  /** Its `config-epoch`: the failover its configuration comes from. */
+  readonly epoch: number;
+  /** Whether it is failing the master over and has not promoted a replica yet. */
+  readonly promoting: boolean;
+  /** Its `failover-timeout`, in milliseconds; 0 when not told. */
+  readonly failoverTimeoutMs: number;
+}
+
+/**
+ * The Sentinel events of a failover before its `+switch-master`: any of them
+ * holds commands back. Every step is listed, not only the first, so that a
+ * missed message (a subscription that was reconnecting) is made up by the
+ * next one.
+ */
+const HOLD_EVENTS = new Set([
+  "+try-failover",
+  "+elected-leader",
+  "+failover-state-select-slave",
+  "+selected-slave",
+  "+failover-state-send-slaveof-noone",
+  "+failover-state-wait-promotion",
+  "+promoted-slave",
+  "+failover-state-reconf-slaves",
+]);
+/** The events that end a failover without a `+switch-master`. */
+const END_EVENTS = new Set([
   "-failover-abort-not-elected",
   "-failover-abort-no-good-slave",
   "-failover-abort-slave-timeout",
   "+failover-end-for-timeout",
-];
+  "+failover-end",
+]);
+const CHANNELS = ["+switch-master", ...HOLD_EVENTS, ...END_EVENTS];
+/**
+ * Sentinel's own default `failover-timeout`: how long a hold lasts until a
+ * Sentinel's answer tells the configured one.
+ */
+const DEFAULT_FAILOVER_TIMEOUT_MS = 180_000;
 const RESOLVE_BACKOFF = { baseMs: 50, maxMs: 500, floor: 0.5 };
 /**
  * Once a majority of Sentinels answered, the others get this long more: a
@@ -84,15 +117,19 @@ const CHECK_GAP_MS = 1000;
  * A client for a Redis master watched by Sentinel. It implements
  * {@linkcode RedisSender}, so the storage runs on it unchanged.
  *
- * It asks the Sentinels for the master (`SENTINEL MASTER`, trusting the
- * newest configuration epoch when they disagree), checks the answer with
+ * It asks every Sentinel for the master (`SENTINEL MASTER` and
+ * `SENTINEL GET-MASTER-ADDR-BY-NAME`), trusts the address the Sentinels with
+ * the newest configuration epoch (`config-epoch`) name, checks it with
  * `ROLE`, and sends commands to that master over one auto-pipelined
  * {@linkcode RedisClient}. It follows failovers by itself:
  *
- * - it subscribes to every Sentinel's events, holds new commands back when
- *   a failover starts (`+try-failover`, `+selected-slave`) so that no write
- *   lands on a master that is being replaced, and moves to the new master
- *   on `+switch-master`;
+ * - it subscribes to every Sentinel's events and, from a failover's first
+ *   step (`+try-failover`, `+elected-leader`, …) until its `+switch-master`,
+ *   sends nothing to the master being replaced: new commands wait. A
+ *   failover the Sentinels abort, or one that outlasts their
+ *   `failover-timeout`, ends the wait too, once the Sentinels' answers show
+ *   no failover promoting a replica (a Sentinel whose `SENTINEL MASTER`
+ *   flags say `failover_in_progress` while it still names the old master);
  * - it asks the Sentinels again when the master's connection is lost, when a
  *   command times out, and when the master answers `READONLY` (it was
  *   demoted).
@@ -101,7 +138,10 @@ const CHECK_GAP_MS = 1000;
  * again to the (new) master within its deadline. A command that was on the
  * wire when the connection was lost, or that timed out, is never sent again:
  * the server may have executed it, and its caller gets the error. A command
- * sent while no master is known waits for one, up to `commandTimeoutMs`.
+ * sent while no master is known, or while a failover holds it, waits up to
+ * `commandTimeoutMs`; then it rejects with `executed: "no"`
+ * ({@linkcode RedisTimeoutError} during a failover, else
+ * {@linkcode RedisConnectionError}), and is safe to send again.
  *
  * Create one with {@linkcode createRedisSentinelClient}.
  */
@@ -126,7 +166,11 @@ export class RedisSentinelClient extends RedisEventTarget
   #lastAddress: string | undefined;
   /** Set while a failover is under way: new commands wait for its end. */
   #held = false;
+  /** `performance.now()` when the hold began. */
+  #heldSince = -Infinity;
   #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The Sentinels' `failover-timeout`, once an answer told it. */
+  #failoverTimeoutMs = DEFAULT_FAILOVER_TIMEOUT_MS;
   #resolving: Promise<void> | null = null;
   #lastCheckAt = -Infinity;
   /** Aborted to cut a resolution's backoff short when an event arrives. */
@@ -394,7 +438,7 @@ export class RedisSentinelClient extends RedisEventTarget
             ),
         );
       } catch (error) {
-        if (!notExecuted(error)) {
+        if (!retriable(error)) {
           this.#onFailure(error, master);
           throw error;
         }
@@ -410,7 +454,7 @@ export class RedisSentinelClient extends RedisEventTarget
     master: Master,
     deadline: number,
   ): Promise<RedisReply> {
-    if (!notExecuted(error) || this.#closed) {
+    if (!retriable(error) || this.#closed) {
       this.#onFailure(error, master);
       throw error;
     }
@@ -482,21 +526,30 @@ export class RedisSentinelClient extends RedisEventTarget
       if (old !== null && old.address !== this.#announced) this.#suspect(old);
       this.#release();
     } else {
-      // The failover was aborted: the master may be the old one still.
-      this.#release();
+      // Aborted or ended: the hold ends once the Sentinels' answers show no
+      // failover promoting a replica (#discover), not on this one message,
+      // as another Sentinel may be failing over still.
+      this.#resolve();
     }
     // A resolution waiting out its backoff tries again now.
     this.#wake.abort();
   }
 
-  /** Holds new commands back until the failover ends, for at most `commandTimeoutMs`. */
+  /**
+   * Holds new commands back until the failover ends: until `+switch-master`,
+   * until the Sentinels' answers show it over, or at the latest after their
+   * `failover-timeout`, by which Sentinel has ended or aborted it.
+   */
   #hold(): void {
+    if (!this.#held) this.#heldSince = performance.now();
     this.#held = true;
     clearTimeout(this.#holdTimer);
-    this.#holdTimer = setTimeout(
-      () => this.#release(),
-      this.#timeoutMs || 5000,
-    );
+    this.#holdTimer = setTimeout(() => {
+      // The master in use may be the one replaced: found again, by epoch.
+      const master = this.#master;
+      if (master !== null) this.#suspect(master);
+      this.#release();
+    }, this.#failoverTimeoutMs);
   }
 
   #release(): void {
@@ -528,24 +581,33 @@ export class RedisSentinelClient extends RedisEventTarget
       if (deadline !== Infinity) {
         timer = setTimeout(() => {
           this.#waiters.delete(waiter);
-          const last = this.#lastError;
-          reject(
-            new RedisConnectionError(
-              `${name} found no master "${this.#masterName}" within ${timeoutMs} ms${
-                this.#held ? " (a failover was under way)" : ""
-              }${
-                last instanceof Error
-                  ? `; the last error: ${last.message.replace(/\.$/, "")}`
-                  : ""
-              }. Check that the Sentinels at ${
-                this.sentinels.join(", ")
-              } are reachable and agree on a master.`,
-              { cause: last },
-            ),
-          );
+          reject(this.#notSent(name, timeoutMs));
         }, Math.max(0, deadline - performance.now()));
       }
     });
+  }
+
+  /** Why a command that waited for a master until its deadline was never sent. */
+  #notSent(name: string, timeoutMs: number): Error {
+    const last = this.#lastError;
+    if (this.#held) {
+      return new RedisTimeoutError(
+        `${name} was not executed: a failover of "${this.#masterName}" was under way for ${
+          Math.round(performance.now() - this.#heldSince)
+        } ms and did not end within the command's ${timeoutMs} ms, so it was never sent. It is safe to send again.`,
+        { executed: "no", cause: last },
+      );
+    }
+    return new RedisConnectionError(
+      `${name} was not executed: it found no master "${this.#masterName}" within ${timeoutMs} ms${
+        last instanceof Error
+          ? `; the last error: ${last.message.replace(/\.$/, "")}`
+          : ""
+      }. Check that the Sentinels at ${
+        this.sentinels.join(", ")
+      } are reachable and agree on a master.`,
+      { executed: "no", cause: last },
+    );
   }
 
   /** Starts asking the Sentinels for the master, unless that is under way. */
@@ -560,13 +622,19 @@ export class RedisSentinelClient extends RedisEventTarget
     for (let attempt = 1; !this.#closed; attempt++) {
       if (this.#wake.signal.aborted) this.#wake = new AbortController();
       try {
-        const found = await this.#discover();
+        const { master: found, holdOver } = await this.#discover();
         if (this.#closed) {
           if (found !== this.#master) await found.client.close();
           return;
         }
+        // Both at once: no command may reach the old master in between.
+        if (holdOver && this.#held) {
+          clearTimeout(this.#holdTimer);
+          this.#held = false;
+        }
         this.#install(found);
-        return;
+        // Held commands wait for the failover's end: keep asking.
+        if (!this.#held || this.#waiters.size === 0) return;
       } catch (error) {
         this.#lastError = error;
       }
@@ -582,22 +650,21 @@ export class RedisSentinelClient extends RedisEventTarget
   }
 
   /**
-   * Asks every Sentinel for the master in parallel and returns the first
-   * candidate that answers `ROLE` as a master, newest configuration first.
+   * Asks every Sentinel for the master in parallel and returns the
+   * candidate that the newest configuration names and that answers `ROLE`
+   * as a master, and whether a hold may end: a majority of Sentinels, asked
+   * after it began, show no failover promoting a replica (it was aborted, or
+   * it is done and they name the new master). While a Sentinel is promoting
+   * a replica, it throws: the master it replaces must not get commands.
    */
-  async #discover(): Promise<Master> {
+  async #discover(): Promise<{ master: Master; holdOver: boolean }> {
     this.#counts.resolutions++;
+    const startedAt = performance.now();
     const answers = await settleMost(
-      this.#sentinelClients.map((client) =>
-        client.send(["SENTINEL", "MASTER", this.#masterName])
-      ),
+      this.#sentinelClients.map((client) => this.#askSentinel(client)),
       QUORUM_GRACE_MS,
     );
-    // How many Sentinels name each address. Right after a failover they
-    // disagree for a moment, and the old master still calls itself master
-    // until Sentinel demotes it: the address the last +switch-master
-    // announced goes first, then the one most Sentinels name.
-    const votes = new Map<string, number>();
+    const views: SentinelView[] = [];
     let refusal: unknown;
     let lastError: unknown;
     for (const answer of answers) {
@@ -607,22 +674,45 @@ export class RedisSentinelClient extends RedisEventTarget
         lastError = answer.reason;
         continue;
       }
-      const fields = replyRecord(answer.value);
-      if (fields.ip === undefined || fields.port === undefined) continue;
-      const address = `${fields.ip}:${fields.port}`;
-      votes.set(address, (votes.get(address) ?? 0) + 1);
+      if (answer.value !== null) views.push(answer.value);
+    }
+    const timeouts = views.map((v) => v.failoverTimeoutMs).filter((ms) =>
+      ms > 0
+    );
+    if (timeouts.length > 0) this.#failoverTimeoutMs = Math.max(...timeouts);
+    if (views.some((view) => view.promoting)) {
+      // Seen here even when its events were missed.
+      this.#hold();
+      throw new RedisConnectionError(
+        `A failover of "${this.#masterName}" is under way: a Sentinel is promoting a replica.`,
+      );
+    }
+    const holdOver = startedAt > this.#heldSince &&
+      views.length > this.#sentinelClients.length / 2;
+    // Configuration epochs only grow: the Sentinels with the newest one
+    // know of the latest failover; the others have not heard of it yet.
+    const newest = Math.max(...views.map((view) => view.epoch));
+    const votes = new Map<string, number>();
+    for (const view of views) {
+      if (view.epoch !== newest) continue;
+      votes.set(view.address, (votes.get(view.address) ?? 0) + 1);
     }
     const addresses = [...votes.keys()].sort((a, b) =>
       votes.get(b)! - votes.get(a)!
     );
+    // A +switch-master heard before the asked Sentinels caught up goes first.
     const announced = this.#announced;
     if (announced !== undefined) {
-      addresses.splice(
-        0,
-        addresses.length,
-        announced,
-        ...addresses.filter((a) => a !== announced),
-      );
+      if (views.every((view) => view.address === announced)) {
+        this.#announced = undefined;
+      } else {
+        addresses.splice(
+          0,
+          addresses.length,
+          announced,
+          ...addresses.filter((a) => a !== announced),
+        );
+      }
     }
     if (addresses.length === 0) {
       const why = refusal ?? lastError;
@@ -643,14 +733,16 @@ export class RedisSentinelClient extends RedisEventTarget
         const role = await probe.send(["ROLE"]);
         if (Array.isArray(role) && role[0] === "master") {
           const current = this.#master;
-          if (current?.address === address) return current;
+          if (current?.address === address) {
+            return { master: current, holdOver };
+          }
           const client = new RedisClient(
             this.#nodeUrl(address),
             this.#nodeOptions,
           );
           // The master's events reach this client's listeners, naming it.
           forwardClientEvents(client, this);
-          return { address, client };
+          return { master: { address, client }, holdOver };
         }
         lastError = new RedisConnectionError(
           `${probe.url} is not a master (ROLE says ${
@@ -665,6 +757,32 @@ export class RedisSentinelClient extends RedisEventTarget
       }
     }
     throw lastError;
+  }
+
+  /**
+   * One Sentinel's view of the master: both commands leave in one write.
+   * `GET-MASTER-ADDR-BY-NAME` gives the promoted replica's address as soon
+   * as the failover's leader has its new configuration, where
+   * `SENTINEL MASTER` still names the old master until the failover ends.
+   */
+  async #askSentinel(client: RedisClient): Promise<SentinelView | null> {
+    const [master, address] = await Promise.all([
+      client.send(["SENTINEL", "MASTER", this.#masterName]),
+      client.send(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", this.#masterName]),
+    ]);
+    const fields = replyRecord(master);
+    if (!Array.isArray(address) || address.length < 2) return null;
+    const named = `${address[0]}:${address[1]}`;
+    const flags = (fields.flags ?? "").split(",");
+    return {
+      address: named,
+      epoch: Number(fields["config-epoch"] ?? 0) || 0,
+      // Failing over, still naming the master being replaced: the promotion
+      // is not confirmed yet.
+      promoting: flags.includes("failover_in_progress") &&
+        named === `${fields.ip}:${fields.port}`,
+      failoverTimeoutMs: Number(fields["failover-timeout"] ?? 0) || 0,
+    };
   }
 
   /** Makes `master` the one in use, and sends it the waiting commands unless a failover holds them. */
@@ -797,9 +915,12 @@ function settleMost<T>(
   });
 }
 
-/** Whether the server refused `error`'s command without executing it. */
-function notExecuted(error: unknown): boolean {
-  return error instanceof RedisReplyError &&
+/**
+ * Whether `error`'s command was not executed for a reason that passes: the
+ * master was demoted (`READONLY`) or is loading its data (`LOADING`).
+ */
+function retriable(error: unknown): boolean {
+  return notExecuted(error) && error instanceof RedisReplyError &&
     (error.code === "READONLY" || error.code === "LOADING");
 }
 
