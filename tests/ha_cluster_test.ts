@@ -4,6 +4,8 @@ import {
   createRedisClusterClient,
   createRedisStorage,
   RedisClusterClient,
+  RedisReplyError,
+  RedisTimeoutError,
   SubjectProperty,
 } from "../mod.ts";
 import { keySlot } from "../src/client/_slot.ts";
@@ -175,4 +177,43 @@ Deno.test("Cluster: slotsRefreshIntervalMs learns of a failover with no command 
     () => new RedisClusterClient(cluster.urls, { slotsRefreshIntervalMs: -1 }),
     TypeError,
   );
+});
+
+Deno.test("Cluster: a command the cluster refuses with CLUSTERDOWN until its deadline rejects as not executed, CLUSTERDOWN as its cause", async () => {
+  // No replicas: once a master is marked failed, the cluster stays down.
+  await using cluster = await startRedisCluster({
+    masters: 3,
+    nodeTimeoutMs: NODE_TIMEOUT_MS,
+  });
+  await using client = await createRedisClusterClient(cluster.urls, {
+    commandTimeoutMs: 500,
+  });
+  const [victim, survivor] = cluster.nodes;
+  // A key whose slot the survivor owns: its node answers, with CLUSTERDOWN.
+  let key = "k0";
+  for (let i = 1; (await cluster.ownerOf(keySlot(key))) !== survivor; i++) {
+    key = `k${i}`;
+  }
+  await client.send(["SET", key, "before"]);
+  await victim.kill();
+  await using direct = await createRedisClient(survivor.url);
+  // The survivor says the cluster is down once it marks the victim failed.
+  for (let i = 0; i < 500; i++) {
+    const info = String(await direct.send(["CLUSTER", "INFO"]));
+    if (info.includes("cluster_state:fail")) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const started = performance.now();
+  const error = await client.send(["SET", key, "during"]).catch((e) => e);
+  const elapsed = performance.now() - started;
+  assert.ok(error instanceof RedisTimeoutError, String(error));
+  assert.equal(error.executed, "no");
+  assert.match(error.message, /SET was not executed/);
+  assert.ok(
+    error.cause instanceof RedisReplyError &&
+      error.cause.code === "CLUSTERDOWN",
+    String(error.cause),
+  );
+  assert.ok(elapsed < 500 + 1000, `settled after ${elapsed} ms`);
+  assert.equal(await direct.send(["GET", key]), "before");
 });
