@@ -22,6 +22,7 @@ import {
   splitAddress,
 } from "./_slot_map.ts";
 import {
+  notExecuted,
   RedisConnectionError,
   RedisError,
   RedisReplyError,
@@ -482,11 +483,13 @@ export class RedisClusterClient extends RedisEventTarget
           throw this.#tooManyRedirects(error, args);
         }
         next = this.#resend(error.code, node, op);
-      } else if (notExecuted(error)) {
+      } else if (retriable(error)) {
         const failure = error instanceof Unsent ? error.error : error;
         this.#noteFailure(failure, node);
         const delay = backoffDelay(retries, RETRY_BACKOFF);
-        if (performance.now() + delay >= deadline) throw failure;
+        if (performance.now() + delay >= deadline) {
+          throw this.#notExecutedInTime(args, failure);
+        }
         await sleep(delay);
         if (this.#closed) throw this.#closedError();
         // Looked up again: a refresh meanwhile may have moved the slot.
@@ -502,6 +505,30 @@ export class RedisClusterClient extends RedisEventTarget
         error = failure;
       }
     }
+  }
+
+  /**
+   * The error of a command the cluster did not execute before its deadline:
+   * it says so (`executed: "no"`) and keeps the last failure as its cause.
+   */
+  #notExecutedInTime(args: readonly RedisArg[], failure: unknown): RedisError {
+    const name = typeof args[0] === "string"
+      ? args[0].toUpperCase()
+      : "The command";
+    if (failure instanceof RedisReplyError) {
+      return new RedisTimeoutError(
+        `${name} was not executed: the cluster answered ${failure.code} until the command's deadline of ${this.#timeoutMs} ms passed (${failure.reply}). It is safe to send again.`,
+        { executed: "no", cause: failure },
+      );
+    }
+    return new RedisConnectionError(
+      `${name} was not executed: no connection to the master of its slot came up before the command's deadline of ${this.#timeoutMs} ms${
+        failure instanceof Error
+          ? ` (${failure.message.replace(/\.$/, "")})`
+          : ""
+      }. It is safe to send again.`,
+      { executed: "no", cause: failure },
+    );
   }
 
   /** Refreshes the slot map after failures that may mean the cluster changed. */
@@ -679,9 +706,13 @@ function isRedirect(code: string): boolean {
   return code === "MOVED" || code === "ASK";
 }
 
-/** Whether `error` proves the command was not executed, so it may be sent again. */
-function notExecuted(error: unknown): boolean {
+/**
+ * Whether `error`'s command was not executed for a reason that passes, so it
+ * may be sent again: its node could not be connected to, or the cluster is
+ * failing over (`CLUSTERDOWN`) or moving its keys (`TRYAGAIN`).
+ */
+function retriable(error: unknown): boolean {
   return error instanceof Unsent ||
-    (error instanceof RedisReplyError &&
+    (notExecuted(error) && error instanceof RedisReplyError &&
       (error.code === "CLUSTERDOWN" || error.code === "TRYAGAIN"));
 }
