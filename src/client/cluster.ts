@@ -5,7 +5,7 @@
  * @module
  */
 
-import { backoffDelay, sleep } from "../async/backoff.ts";
+import { backoffDelay } from "../async/backoff.ts";
 import { beforeDeadline } from "../async/deadline.ts";
 import {
   newDedicatedClient,
@@ -29,6 +29,7 @@ import {
   RedisTimeoutError,
 } from "./errors.ts";
 import { forwardClientEvents, RedisEventTarget } from "./events.ts";
+import { retryWithinDeadline, Unsent } from "./_retry.ts";
 import { sendWithWait } from "./replication.ts";
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
 import { parseRedisUrl, redactUrl } from "./url.ts";
@@ -87,13 +88,6 @@ const DEFAULT_SLOTS_REFRESH_INTERVAL_MS = 5000;
 const RETRY_BACKOFF = { baseMs: 50, maxMs: 500, floor: 0.5 };
 
 type Operation = (client: RedisClient) => Promise<RedisReply>;
-
-/** The node's connection could not be opened: the command was never sent. */
-class Unsent extends Error {
-  constructor(readonly error: unknown) {
-    super("not sent");
-  }
-}
 
 /**
  * A client for Redis Cluster that implements {@linkcode RedisSender}, so
@@ -331,6 +325,63 @@ export class RedisClusterClient extends RedisEventTarget
   }
 
   /**
+   * Handles a failed command: follows `MOVED` and `ASK` up to
+   * `maxRedirects` times, and sends again with backoff, within the deadline,
+   * what the cluster did not execute (`CLUSTERDOWN`, `TRYAGAIN`, a node that
+   * could not be connected to). Any other failure is the command's result.
+   */
+  #recover(
+    error: unknown,
+    args: readonly RedisArg[],
+    op: Operation,
+    slot: number,
+    node: ClusterNode,
+    deadline: number,
+  ): Promise<RedisReply> {
+    let redirects = 0;
+    /** The redirect the next attempt follows, if any. */
+    let redirect: string | undefined;
+    return retryWithinDeadline({
+      deadline,
+      attempt: () => {
+        if (this.#closed) return Promise.reject(this.#closedError());
+        if (redirect !== undefined) {
+          const code = redirect;
+          redirect = undefined;
+          return this.#resend(code, node, op);
+        }
+        // Looked up again: a refresh meanwhile may have moved the slot.
+        node = this.#map.owner(slot) ?? node;
+        return this.#attempt(node, op, deadline);
+      },
+      next: (failure, retries) => {
+        if (this.#closed) throw this.#closedError();
+        if (failure instanceof RedisReplyError && isRedirect(failure.code)) {
+          // Learnt (a MOVED updates the map) even when not followed.
+          node = this.#redirectTarget(failure, node);
+          if (redirects++ >= this.#maxRedirects) {
+            throw this.#tooManyRedirects(failure, args);
+          }
+          redirect = failure.code;
+          return 0;
+        }
+        this.#noteFailure(
+          failure instanceof Unsent ? failure.error : failure,
+          node,
+        );
+        return retriable(failure)
+          ? backoffDelay(retries, RETRY_BACKOFF)
+          : undefined;
+      },
+      late: (last) =>
+        this.#notExecutedInTime(
+          args,
+          last instanceof Unsent ? last.error : last,
+        ),
+    }, error);
+  }
+
+  /**
    * Sends on `node`, connecting first (within the deadline), so a failed
    * connect is known not to have sent anything.
    */
@@ -456,55 +507,6 @@ export class RedisClusterClient extends RedisEventTarget
       closedError: () => this.#closedError(),
       installed: (owners) => this.#retireAllBut(owners),
     };
-  }
-
-  /**
-   * Handles a failed command: follows `MOVED` and `ASK` up to
-   * `maxRedirects` times, and sends again with backoff, within the deadline,
-   * what the cluster did not execute (`CLUSTERDOWN`, `TRYAGAIN`, a node that
-   * could not be connected to). Any other failure is the command's result.
-   */
-  async #recover(
-    error: unknown,
-    args: readonly RedisArg[],
-    op: Operation,
-    slot: number,
-    node: ClusterNode,
-    deadline: number,
-  ): Promise<RedisReply> {
-    let redirects = 0;
-    for (let retries = 1;; retries++) {
-      if (this.#closed) throw this.#closedError();
-      let next: Promise<RedisReply>;
-      if (error instanceof RedisReplyError && isRedirect(error.code)) {
-        // Learnt (a MOVED updates the map) even when not followed.
-        node = this.#redirectTarget(error, node);
-        if (redirects++ >= this.#maxRedirects) {
-          throw this.#tooManyRedirects(error, args);
-        }
-        next = this.#resend(error.code, node, op);
-      } else if (retriable(error)) {
-        const failure = error instanceof Unsent ? error.error : error;
-        this.#noteFailure(failure, node);
-        const delay = backoffDelay(retries, RETRY_BACKOFF);
-        if (performance.now() + delay >= deadline) {
-          throw this.#notExecutedInTime(args, failure);
-        }
-        await sleep(delay);
-        if (this.#closed) throw this.#closedError();
-        // Looked up again: a refresh meanwhile may have moved the slot.
-        node = this.#map.owner(slot) ?? node;
-        next = this.#attempt(node, op, deadline);
-      } else {
-        this.#noteFailure(error, node);
-        throw error;
-      }
-      try {
-        return await next;
-      } catch (failure) {
-        error = failure;
-      }
-    }
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   RedisTimeoutError,
 } from "./errors.ts";
 import { sendWithWait } from "./replication.ts";
+import { retryWithinDeadline, Unsent } from "./_retry.ts";
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
 import { parseRedisUrl, type RedisEndpoint } from "./url.ts";
 
@@ -386,92 +387,105 @@ export class RedisSentinelClient extends RedisEventTarget
 
   #run(args: readonly RedisArg[], op: Operation): Promise<RedisReply> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    const start = performance.now();
+    const deadline = this.#deadline(performance.now());
     const master = this.#master;
     if (master !== null && !this.#held && master.client.connected) {
       return op(master.client).catch((error) =>
-        this.#recover(error, args, op, master, this.#deadline(start))
+        this.#retry(args, op, deadline, master, error)
       );
     }
-    return this.#slow(args, op, this.#deadline(start));
+    return this.#retry(args, op, deadline, master);
   }
 
   #deadline(start: number): number {
     return this.#timeoutMs > 0 ? start + this.#timeoutMs : Infinity;
   }
 
-  /** Waits for a master, connects to it, then sends; retries what was not executed. */
-  async #slow(
+  /**
+   * Waits for a master, connects to it, then sends; sends again, within the
+   * deadline, what was not executed because the master was demoted
+   * (`READONLY`), loading (`LOADING`) or could not be connected to.
+   */
+  #retry(
     args: readonly RedisArg[],
     op: Operation,
     deadline: number,
+    master: Master | null,
+    ...failure: [unknown] | []
   ): Promise<RedisReply> {
     const name = commandName(args);
-    while (true) {
-      const master = await this.#ready(name, deadline, this.#timeoutMs);
-      try {
-        // Connected first, so that a failed connect is known not to have
-        // sent the command, which may then wait for another master.
-        await beforeDeadline(
-          master.client.connect(),
-          deadline,
-          () =>
-            new RedisConnectionError(
-              `${name} was not sent: no connection to the master of "${this.#masterName}" (${master.client.url}) came up within ${this.#timeoutMs} ms.`,
-              { cause: this.#lastError },
-            ),
-        );
-      } catch (error) {
-        if (this.#closed) throw this.#closedError();
-        this.#lastError = error;
-        if (performance.now() >= deadline) throw error;
-        this.#suspect(master);
-        continue;
-      }
-      try {
+    return retryWithinDeadline({
+      deadline,
+      attempt: async () => {
+        // A command that found no master by its deadline was never sent,
+        // and tells nothing of a master.
+        master = null;
+        master = await this.#ready(name, deadline, this.#timeoutMs);
+        const client = master.client;
+        try {
+          // Connected first, so that a failed connect is known not to have
+          // sent the command, which may then wait for another master.
+          await beforeDeadline(
+            client.connect(),
+            deadline,
+            () =>
+              new RedisConnectionError(
+                `No connection to the master of "${this.#masterName}" (${client.url}) came up within ${this.#timeoutMs} ms.`,
+                { cause: this.#lastError },
+              ),
+          );
+        } catch (error) {
+          throw new Unsent(error);
+        }
         return await beforeDeadline(
-          op(master.client),
+          op(client),
           deadline,
           () =>
             new RedisTimeoutError(
-              `${name} got no reply from the master of "${this.#masterName}" (${master.client.url}) within ${this.#timeoutMs} ms.`,
+              `${name} got no reply from the master of "${this.#masterName}" (${client.url}) within ${this.#timeoutMs} ms.`,
             ),
         );
-      } catch (error) {
-        if (!retriable(error)) {
-          this.#onFailure(error, master);
-          throw error;
+      },
+      next: (error) => {
+        if (this.#closed) throw this.#closedError();
+        if (error instanceof Unsent) {
+          this.#lastError = error.error;
+          if (master !== null) this.#suspect(master);
+          return 0;
         }
-        await this.#beforeRetry(error, master);
-      }
-    }
-  }
-
-  async #recover(
-    error: unknown,
-    args: readonly RedisArg[],
-    op: Operation,
-    master: Master,
-    deadline: number,
-  ): Promise<RedisReply> {
-    if (!retriable(error) || this.#closed) {
-      this.#onFailure(error, master);
-      throw error;
-    }
-    await this.#beforeRetry(error, master);
-    return this.#slow(args, op, deadline);
-  }
-
-  async #beforeRetry(error: unknown, master: Master): Promise<void> {
-    this.#counts.retries++;
-    this.#lastError = error;
-    if ((error as RedisReplyError).code === "READONLY") {
-      // The master was demoted: find the new one.
-      this.#suspect(master);
-    } else {
-      // LOADING: the master is reading its data set; give it a moment.
-      await sleep(50);
-    }
+        if (!retriable(error)) {
+          if (master !== null) this.#onFailure(error, master);
+          return undefined;
+        }
+        this.#counts.retries++;
+        this.#lastError = error;
+        if ((error as RedisReplyError).code === "READONLY") {
+          // The master was demoted: find the new one.
+          if (master !== null) this.#suspect(master);
+          return 0;
+        }
+        // LOADING: the master is reading its data set; give it a moment.
+        return 50;
+      },
+      late: (last) => {
+        if (last instanceof Unsent) {
+          return new RedisConnectionError(
+            `${name} was not executed: ${
+              last.error instanceof Error
+                ? last.error.message.replace(/\.$/, "")
+                : "no connection to the master came up"
+            }. It is safe to send again.`,
+            { executed: "no", cause: last.error },
+          );
+        }
+        return new RedisTimeoutError(
+          `${name} was not executed: the master of "${this.#masterName}" answered ${
+            (last as RedisReplyError).code
+          } until the command's deadline of ${this.#timeoutMs} ms passed. It is safe to send again.`,
+          { executed: "no", cause: last },
+        );
+      },
+    }, ...failure);
   }
 
   /** A failure the caller gets; it may still tell something about the master. */
