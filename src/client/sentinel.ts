@@ -19,6 +19,16 @@ import {
 } from "./errors.ts";
 import { sendWithWait } from "./replication.ts";
 import { retryWithinDeadline, Unsent } from "./_retry.ts";
+import {
+  askSentinel,
+  candidates,
+  replyRecord,
+  type SentinelView,
+  settleMost,
+} from "./_sentinel_views.ts";
+
+// The throwaway Sentinels of ./testing read `SENTINEL MASTER` with it.
+export { replyRecord };
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
 import { parseRedisUrl, type RedisEndpoint } from "./url.ts";
 
@@ -62,18 +72,6 @@ interface Waiter {
 }
 
 type Operation = (client: RedisClient) => Promise<RedisReply>;
-
-/** What one Sentinel says of the master. */
-interface SentinelView {
-  /** `host:port` of the master this Sentinel advertises now. */
-  readonly address: string;
-  /** Its `config-epoch`: the failover its configuration comes from. */
-  readonly epoch: number;
-  /** Whether it is failing the master over and has not promoted a replica yet. */
-  readonly promoting: boolean;
-  /** Its `failover-timeout`, in milliseconds; 0 when not told. */
-  readonly failoverTimeoutMs: number;
-}
 
 /**
  * The Sentinel events of a failover before its `+switch-master`: any of them
@@ -675,7 +673,9 @@ export class RedisSentinelClient extends RedisEventTarget
     this.#counts.resolutions++;
     const startedAt = performance.now();
     const answers = await settleMost(
-      this.#sentinelClients.map((client) => this.#askSentinel(client)),
+      this.#sentinelClients.map((client) =>
+        askSentinel(client, this.#masterName)
+      ),
       QUORUM_GRACE_MS,
     );
     const views: SentinelView[] = [];
@@ -703,30 +703,10 @@ export class RedisSentinelClient extends RedisEventTarget
     }
     const holdOver = startedAt > this.#heldSince &&
       views.length > this.#sentinelClients.length / 2;
-    // Configuration epochs only grow: the Sentinels with the newest one
-    // know of the latest failover; the others have not heard of it yet.
-    const newest = Math.max(...views.map((view) => view.epoch));
-    const votes = new Map<string, number>();
-    for (const view of views) {
-      if (view.epoch !== newest) continue;
-      votes.set(view.address, (votes.get(view.address) ?? 0) + 1);
-    }
-    const addresses = [...votes.keys()].sort((a, b) =>
-      votes.get(b)! - votes.get(a)!
-    );
-    // A +switch-master heard before the asked Sentinels caught up goes first.
-    const announced = this.#announced;
-    if (announced !== undefined) {
-      if (views.every((view) => view.address === announced)) {
-        this.#announced = undefined;
-      } else {
-        addresses.splice(
-          0,
-          addresses.length,
-          announced,
-          ...addresses.filter((a) => a !== announced),
-        );
-      }
+    const addresses = candidates(views, this.#announced);
+    // Once every Sentinel names it, the announcement has done its job.
+    if (views.every((view) => view.address === this.#announced)) {
+      this.#announced = undefined;
     }
     if (addresses.length === 0) {
       const why = refusal ?? lastError;
@@ -771,32 +751,6 @@ export class RedisSentinelClient extends RedisEventTarget
       }
     }
     throw lastError;
-  }
-
-  /**
-   * One Sentinel's view of the master: both commands leave in one write.
-   * `GET-MASTER-ADDR-BY-NAME` gives the promoted replica's address as soon
-   * as the failover's leader has its new configuration, where
-   * `SENTINEL MASTER` still names the old master until the failover ends.
-   */
-  async #askSentinel(client: RedisClient): Promise<SentinelView | null> {
-    const [master, address] = await Promise.all([
-      client.send(["SENTINEL", "MASTER", this.#masterName]),
-      client.send(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", this.#masterName]),
-    ]);
-    const fields = replyRecord(master);
-    if (!Array.isArray(address) || address.length < 2) return null;
-    const named = `${address[0]}:${address[1]}`;
-    const flags = (fields.flags ?? "").split(",");
-    return {
-      address: named,
-      epoch: Number(fields["config-epoch"] ?? 0) || 0,
-      // Failing over, still naming the master being replaced: the promotion
-      // is not confirmed yet.
-      promoting: flags.includes("failover_in_progress") &&
-        named === `${fields.ip}:${fields.port}`,
-      failoverTimeoutMs: Number(fields["failover-timeout"] ?? 0) || 0,
-    };
   }
 
   /** Makes `master` the one in use, and sends it the waiting commands unless a failover holds them. */
@@ -898,38 +852,6 @@ export async function createRedisSentinelClient(
 }
 
 /**
- * Settles like `Promise.allSettled`, but no later than `graceMs` after a
- * majority of `promises` settled; those still pending then are `undefined`.
- */
-function settleMost<T>(
-  promises: Promise<T>[],
-  graceMs: number,
-): Promise<(PromiseSettledResult<T> | undefined)[]> {
-  const results: (PromiseSettledResult<T> | undefined)[] = promises.map(() =>
-    undefined
-  );
-  const majority = Math.floor(promises.length / 2) + 1;
-  return new Promise((resolve) => {
-    let settled = 0;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const done = () => {
-      clearTimeout(timer);
-      resolve(results.slice());
-    };
-    promises.forEach((promise, i) => {
-      promise.then(
-        (value) => results[i] = { status: "fulfilled", value },
-        (reason) => results[i] = { status: "rejected", reason },
-      ).then(() => {
-        settled++;
-        if (settled === promises.length) done();
-        else if (settled === majority) timer = setTimeout(done, graceMs);
-      });
-    });
-  });
-}
-
-/**
  * Whether `error`'s command was not executed for a reason that passes: the
  * master was demoted (`READONLY`) or is loading its data (`LOADING`).
  */
@@ -940,19 +862,4 @@ function retriable(error: unknown): boolean {
 
 function commandName(args: readonly RedisArg[]): string {
   return typeof args[0] === "string" ? args[0].toUpperCase() : "Command";
-}
-
-/**
- * A flat `[name, value, …]` reply, as `SENTINEL MASTER` sends, as a record.
- *
- * @param reply The reply.
- * @returns The fields by name; empty when the reply is not an array.
- */
-export function replyRecord(reply: RedisReply): Record<string, string> {
-  const fields: Record<string, string> = {};
-  if (!Array.isArray(reply)) return fields;
-  for (let i = 0; i + 1 < reply.length; i += 2) {
-    fields[String(reply[i])] = String(reply[i + 1]);
-  }
-  return fields;
 }
