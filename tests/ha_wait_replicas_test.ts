@@ -58,7 +58,10 @@ async function unconfirmed(
 }
 
 Deno.test("waitReplicas: every write form (first EVAL, EVALSHA, EVAL after NOSCRIPT, HSET, HDEL, DEL) is followed by WAIT", async () => {
-  await using master = await startRedisServer();
+  // Replicas sync at once, not after the default 5 s wait for others.
+  await using master = await startRedisServer({
+    config: ["repl-diskless-sync-delay 0"],
+  });
   await using replica = await startRedisServer({
     config: [`replicaof 127.0.0.1 ${master.port}`],
   });
@@ -67,11 +70,11 @@ Deno.test("waitReplicas: every write form (first EVAL, EVALSHA, EVAL after NOSCR
   await using direct = await shared.duplicate();
   // Until the replica is in sync, WAIT counts nothing.
   await direct.send(["SET", "sync", "1"]);
-  for (let i = 0; i < 500; i++) {
-    if (await direct.send(["WAIT", 1, 20]) === 1) break;
+  for (let i = 0; i < 300; i++) {
+    if (await direct.send(["WAIT", 1, 100]) === 1) break;
   }
   await using client = await createRedisClient(master.url);
-  const options = { waitReplicas: 1, waitTimeoutMs: 100 };
+  const options = { waitReplicas: 1, waitTimeoutMs: 300 };
   const storage = createRedisStorage(client, options)("s");
   const increment = (n: unknown) => (typeof n === "number" ? n : 0) + 1;
   // While the replica is there, each script runs once with EVAL; this
