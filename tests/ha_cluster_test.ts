@@ -4,6 +4,8 @@ import {
   createRedisClusterClient,
   createRedisStorage,
   RedisClusterClient,
+  RedisReplyError,
+  RedisTimeoutError,
   SubjectProperty,
 } from "../mod.ts";
 import { keySlot } from "../src/client/_slot.ts";
@@ -175,4 +177,121 @@ Deno.test("Cluster: slotsRefreshIntervalMs learns of a failover with no command 
     () => new RedisClusterClient(cluster.urls, { slotsRefreshIntervalMs: -1 }),
     TypeError,
   );
+});
+
+Deno.test("Cluster: a command the cluster refuses with CLUSTERDOWN until its deadline rejects as not executed, CLUSTERDOWN as its cause", async () => {
+  // No replicas: once a master is marked failed, the cluster stays down.
+  await using cluster = await startRedisCluster({
+    masters: 3,
+    nodeTimeoutMs: NODE_TIMEOUT_MS,
+  });
+  await using client = await createRedisClusterClient(cluster.urls, {
+    commandTimeoutMs: 500,
+  });
+  const [victim, survivor] = cluster.nodes;
+  // A key whose slot the survivor owns: its node answers, with CLUSTERDOWN.
+  let key = "k0";
+  for (let i = 1; (await cluster.ownerOf(keySlot(key))) !== survivor; i++) {
+    key = `k${i}`;
+  }
+  await client.send(["SET", key, "before"]);
+  await victim.kill();
+  await using direct = await createRedisClient(survivor.url);
+  // The survivor says the cluster is down once it marks the victim failed.
+  for (let i = 0; i < 500; i++) {
+    const info = String(await direct.send(["CLUSTER", "INFO"]));
+    if (info.includes("cluster_state:fail")) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const started = performance.now();
+  const error = await client.send(["SET", key, "during"]).catch((e) => e);
+  const elapsed = performance.now() - started;
+  assert.ok(error instanceof RedisTimeoutError, String(error));
+  assert.equal(error.executed, "no");
+  assert.match(error.message, /SET was not executed/);
+  assert.ok(
+    error.cause instanceof RedisReplyError &&
+      error.cause.code === "CLUSTERDOWN",
+    String(error.cause),
+  );
+  assert.ok(elapsed < 500 + 1000, `settled after ${elapsed} ms`);
+});
+
+/** One key for each of the 16,384 slots, by index. */
+function keyPerSlot(): string[] {
+  const keys = new Array<string>(16384);
+  let missing = 16384;
+  for (let i = 0; missing > 0; i++) {
+    const key = `slot-key-${i}`;
+    const slot = keySlot(key);
+    if (keys[slot] === undefined) {
+      keys[slot] = key;
+      missing--;
+    }
+  }
+  return keys;
+}
+
+Deno.test("Cluster, crash: commands for a dead master's slots are sent again to the new owner, and every slot of every range is served after", async () => {
+  await using cluster = await startRedisCluster({
+    masters: 3,
+    replicasPerMaster: 1,
+    nodeTimeoutMs: NODE_TIMEOUT_MS,
+  });
+  // A deadline that outlasts the failover: nothing need fail.
+  await using client = await createRedisClusterClient(cluster.urls, {
+    commandTimeoutMs: 15_000,
+    slotsRefreshIntervalMs: 0,
+  });
+  const keys = keyPerSlot();
+  const victim = cluster.nodes[1];
+  const victimAddress = `127.0.0.1:${victim.port}`;
+  const replica = await replicaOf(victim, cluster.replicas);
+  // Every connection up, so that none is opened lazily to the dead node.
+  assert.ok(
+    (await Promise.all(keys.map((key) => client.send(["SET", key, "0"]))))
+      .every((reply) => reply === "OK"),
+  );
+  const lost = new Promise<void>((resolve) =>
+    client.addEventListener("disconnect", (event) => {
+      if (event.address === victimAddress) resolve();
+    })
+  );
+  await victim.kill();
+  // Once the client knows the connection is gone, nothing is on its wire:
+  // every command below is certainly not executed by the dead node.
+  await lost;
+  const replies = await Promise.allSettled(
+    keys.map((key) => client.send(["SET", key, "1"])),
+  );
+  const failed = replies.flatMap((r, slot) =>
+    r.status === "rejected" ? [`${slot}: ${r.reason}`] : []
+  );
+  assert.deepEqual(failed.slice(0, 5), [], `${failed.length} failed`);
+  assert.ok(client.masters.includes(replica.url.replace(/\/0$/, "")));
+  // The map now names every slot's owner exactly, the first and last slot
+  // of every range included: no command needs a redirect.
+  const moved = client.stats.moved;
+  const values = await Promise.all(
+    keys.map((key) => client.send(["GET", key])),
+  );
+  const stale = values.flatMap((v, slot) => v === "1" ? [] : [slot]);
+  assert.deepEqual(stale, [], "slots that did not read back their write");
+  assert.equal(client.stats.moved, moved, "the slot map missed some slots");
+  // And each write is on the node that owns its slot now.
+  await using promoted = await createRedisClient(
+    replica.url.replace(/\/0$/, ""),
+  );
+  const ranges = await promoted.send(["CLUSTER", "SLOTS"]) as [
+    number,
+    number,
+    [string, number],
+  ][];
+  const owned = ranges.filter((range) => range[2][1] === replica.port);
+  assert.ok(owned.length > 0, JSON.stringify(ranges));
+  for (const [first, last] of owned) {
+    for (const slot of [first, last, (first + last) >> 1]) {
+      assert.equal(await promoted.send(["GET", keys[slot]]), "1");
+    }
+  }
 });

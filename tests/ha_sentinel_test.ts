@@ -4,16 +4,24 @@ import {
   createRedisSentinelClient,
   createRedisStorage,
   RedisConnectionError,
+  type RedisSender,
   type RedisSentinelClient,
   type RedisSentinelClientOptions,
+  RedisTimeoutError,
   ReplicationError,
   SubjectProperty,
 } from "../mod.ts";
 import {
   type RedisSentinel,
   type RedisSentinelOptions,
+  type RedisServer,
   startRedisSentinel,
+  startRedisServer,
 } from "../testing.ts";
+import {
+  type FakeSentinel,
+  startFakeSentinel,
+} from "./helpers_fake_sentinel.ts";
 import { ambiguous, COUNTER, startFailoverLoad } from "./helpers_failover.ts";
 import { reportFigures } from "./helpers_figures.ts";
 import { recording } from "./helpers_redis.ts";
@@ -47,7 +55,7 @@ async function sentinelFixture(
 
 /** The counter and every writer's stored sequence, as the master holds them now. */
 async function finalState(
-  client: RedisSentinelClient,
+  client: RedisSender,
   writers: number,
 ): Promise<{ count: number; stored: number[] }> {
   const storage = createRedisStorage(client);
@@ -165,6 +173,80 @@ Deno.test("Sentinel, graceful: SENTINEL FAILOVER under load, no caller sees an e
   } finally {
     await load.stop();
   }
+});
+
+/**
+ * A graceful failover that outlasts `commandTimeoutMs`: calls held past
+ * their deadline reject as not executed, and every increment that resolved
+ * is on the new master.
+ */
+async function failoverLongerThanDeadline(
+  commandTimeoutMs: number,
+): Promise<void> {
+  await using fixture = await sentinelFixture({
+    replicas: 2,
+    sentinels: 3,
+  }, { commandTimeoutMs });
+  const { deployment, client } = fixture;
+  const load = startFailoverLoad(
+    createRedisStorage(client, { waitReplicas: 1, waitTimeoutMs: 500 }),
+  );
+  try {
+    await load.succeeded(200);
+    const startedAt = performance.now();
+    const promoted = await deployment.failover();
+    const doneAt = performance.now();
+    await load.succeeded(200, doneAt);
+    await load.stop();
+    // Read from the new master itself, not through the client under test.
+    await using direct = await createRedisClient(promoted.url);
+    const { count, stored } = await finalState(direct, 4);
+    // Increments whose caller was told they may have run.
+    const unknown = (load.failedIncrements.maybe ?? 0) +
+      (load.failedIncrements.yes ?? 0);
+    reportFigures(
+      `Sentinel graceful failover, commandTimeoutMs ${commandTimeoutMs}: done in ${
+        Math.round(doneAt - startedAt)
+      } ms; caller errors ${JSON.stringify(load.errors)}, increments failed ${
+        JSON.stringify(load.failedIncrements)
+      }; counter ${count}, ${load.increments} increments resolved`,
+    );
+    assert.equal(client.master, promoted.url);
+    // Every resolved increment is on the new master, and an increment whose
+    // error said "not executed" was not: at most those in doubt were applied
+    // without their caller knowing.
+    assert.ok(
+      count >= load.increments,
+      `${
+        load.increments - count
+      } acknowledged increments lost (${count} stored, ${load.increments} resolved)`,
+    );
+    assert.ok(
+      count <= load.increments + unknown,
+      `${count} stored > ${load.increments} resolved + ${unknown} in doubt`,
+    );
+    for (const text of load.notExecutedSamples) {
+      assert.match(text, /^RedisTimeoutError: .* was not executed: a failover/);
+    }
+    for (const [i, seq] of stored.entries()) {
+      assert.ok(
+        seq >= load.lastStored[i],
+        `writer ${i}: stored ${seq}, but ${
+          load.lastStored[i]
+        } was acknowledged`,
+      );
+    }
+  } finally {
+    await load.stop();
+  }
+}
+
+Deno.test("Sentinel, graceful failover longer than commandTimeoutMs 500: no acknowledged increment lost", async () => {
+  await failoverLongerThanDeadline(500);
+});
+
+Deno.test("Sentinel, graceful failover longer than commandTimeoutMs 1000: no acknowledged increment lost", async () => {
+  await failoverLongerThanDeadline(1000);
 });
 
 /** The given Sentinels forget the master and watch `node` instead. */
@@ -400,4 +482,134 @@ Deno.test("Sentinel client: with the master and every Sentinel gone, a call sett
     reply = await client.send(["PING"]).catch(() => undefined);
   }
   assert.equal(reply, "PONG");
+});
+
+/** Two standalone masters, both answering ROLE as master, and three fake Sentinels naming the first. */
+async function splitFixture(): Promise<
+  {
+    a: RedisServer;
+    b: RedisServer;
+    fakes: FakeSentinel[];
+    client: RedisSentinelClient;
+  } & AsyncDisposable
+> {
+  const a = await startRedisServer();
+  const b = await startRedisServer();
+  const fakes = [0, 1, 2].map(() =>
+    startFakeSentinel("mymaster", {
+      masterPort: a.port,
+      addressPort: a.port,
+      epoch: 1,
+      flags: "master",
+    })
+  );
+  const stop = async () => {
+    await Promise.all(fakes.map((f) => f[Symbol.asyncDispose]()));
+    await Promise.all([a.stop(), b.stop()]);
+  };
+  try {
+    const client = await createRedisSentinelClient(fakes.map((f) => f.url), {
+      masterName: "mymaster",
+      commandTimeoutMs: 500,
+    });
+    await Promise.all(fakes.map((f) => f.subscribed()));
+    return {
+      a,
+      b,
+      fakes,
+      client,
+      async [Symbol.asyncDispose]() {
+        await client.close();
+        await stop();
+      },
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Resolves once the client shows `state` in its inspection. */
+async function untilState(
+  client: RedisSentinelClient,
+  state: string,
+): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (Deno.inspect(client).includes(`"state":"${state}"`)) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`The client never showed state ${state}.`);
+}
+
+Deno.test("Sentinel client: when the Sentinels disagree, the newest configuration epoch names the master, not the most votes", async () => {
+  await using fixture = await splitFixture();
+  const { a, b, fakes } = fixture;
+  // Two Sentinels have not heard of the failover the third one ran.
+  fakes[2].view = {
+    masterPort: b.port,
+    addressPort: b.port,
+    epoch: 2,
+    flags: "master",
+  };
+  await using client = await createRedisSentinelClient(
+    fakes.map((f) => f.url),
+    { masterName: "mymaster" },
+  );
+  assert.equal(client.master, b.url);
+  assert.equal(await client.send(["SET", "k", "v"]), "OK");
+  await using onA = await createRedisClient(a.url);
+  await using onB = await createRedisClient(b.url);
+  assert.equal(await onB.send(["GET", "k"]), "v");
+  assert.equal(await onA.send(["GET", "k"]), null);
+});
+
+Deno.test("Sentinel client: while a Sentinel promotes a replica, nothing reaches the old master; a held call rejects at its deadline as not executed", async () => {
+  await using fixture = await splitFixture();
+  const { a, b, fakes, client } = fixture;
+  await using onA = await createRedisClient(a.url);
+  await using onB = await createRedisClient(b.url);
+  assert.equal(await client.send(["SET", "before", "1"]), "OK");
+  assert.equal(await onA.send(["GET", "before"]), "1");
+  fakes[0].view = { ...fakes[0].view, flags: "master,failover_in_progress" };
+  fakes[0].publish("+try-failover", `master mymaster 127.0.0.1 ${a.port}`);
+  await untilState(client, "failing over");
+  // The failover outlasts the command's deadline (500 ms).
+  const error = await client.send(["SET", "during", "1"]).catch((e) => e);
+  assert.ok(error instanceof RedisTimeoutError, String(error));
+  assert.equal(error.executed, "no");
+  assert.match(
+    error.message,
+    /^SET was not executed: a failover of "mymaster"/,
+  );
+  assert.equal(await onA.send(["EXISTS", "during"]), 0);
+  // The leader has promoted B and names it under a new epoch; the other
+  // Sentinels have not caught up, and no +switch-master was heard.
+  fakes[0].view = {
+    masterPort: a.port,
+    addressPort: b.port,
+    epoch: 2,
+    flags: "master,failover_in_progress",
+  };
+  assert.equal(await client.send(["SET", "after", "1"]), "OK");
+  assert.equal(await onB.send(["GET", "after"]), "1");
+  assert.equal(await onA.send(["EXISTS", "after"]), 0);
+  assert.equal(client.master, b.url);
+});
+
+Deno.test("Sentinel client: once the Sentinels abort a failover, commands go to the master again", async () => {
+  await using fixture = await splitFixture();
+  const { a, fakes, client } = fixture;
+  await using onA = await createRedisClient(a.url);
+  fakes[1].view = { ...fakes[1].view, flags: "master,failover_in_progress" };
+  fakes[1].publish("+try-failover", `master mymaster 127.0.0.1 ${a.port}`);
+  await untilState(client, "failing over");
+  const held = client.send(["SET", "k", "1"]);
+  fakes[1].view = { ...fakes[1].view, flags: "master" };
+  fakes[1].publish(
+    "-failover-abort-not-elected",
+    `master mymaster 127.0.0.1 ${a.port}`,
+  );
+  assert.equal(await held, "OK");
+  assert.equal(await onA.send(["GET", "k"]), "1");
+  await untilState(client, "open");
 });

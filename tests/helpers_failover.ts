@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { RedisError } from "../src/client/errors.ts";
 import { SubjectProperty } from "../src/storage/property.ts";
 import type { StorageFactory } from "../src/storage/types.ts";
 
@@ -21,6 +22,13 @@ export interface FailoverLoad {
   readonly errors: Record<string, number>;
   /** The first few error messages, for the printout. */
   readonly samples: string[];
+  /**
+   * Failed increments by what their error says of execution (`executed`:
+   * "no", "maybe", "yes"); an error that is not a `RedisError` counts as "no".
+   */
+  readonly failedIncrements: Record<string, number>;
+  /** The first few messages of errors that said "not executed". */
+  readonly notExecutedSamples: string[];
   /** `performance.now()` of every successful call, in order. */
   readonly successes: number[];
   /** `performance.now()` of every resolved increment, in order. */
@@ -69,6 +77,16 @@ export function startFailoverLoad(
       for (const watcher of [...incrementWatchers]) watcher(at);
     }
   };
+  const failedIncrements: Record<string, number> = {};
+  const notExecutedSamples: string[] = [];
+  const failIncrement = (error: unknown) => {
+    const executed = error instanceof RedisError ? error.executed : "no";
+    failedIncrements[executed] = (failedIncrements[executed] ?? 0) + 1;
+    if (executed === "no" && notExecutedSamples.length < 5) {
+      notExecutedSamples.push(String(error));
+    }
+    fail(error);
+  };
   const fail = (error: unknown) => {
     const name = error instanceof Error ? error.name : String(error);
     errors[name] = (errors[name] ?? 0) + 1;
@@ -91,7 +109,7 @@ export function startFailoverLoad(
         increments++;
         succeed(true);
       } catch (error) {
-        fail(error);
+        failIncrement(error);
       }
       try {
         await own.store({ updates: [new SubjectProperty("seq", seq)] });
@@ -146,6 +164,8 @@ export function startFailoverLoad(
     lastStored,
     errors,
     samples,
+    failedIncrements,
+    notExecutedSamples,
     successes,
     incremented,
     succeeded(n: number, since = -Infinity): Promise<number> {

@@ -15,6 +15,8 @@
  * @module
  */
 
+import { HA_MUTATIONS } from "./mutations_ha.ts";
+
 /** One deliberate break, and the tests meant to catch it. */
 interface Mutation {
   readonly name: string;
@@ -200,6 +202,7 @@ if old`,
     to: `if (at !== -1) return text;`,
     tests: ["tests/url_test.ts", "tests/security_test.ts"],
   },
+  ...HA_MUTATIONS,
 ];
 
 const FLAGS = [

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { backoffDelay, sleep } from "../async/backoff.ts";
+import { backoffDelay } from "../async/backoff.ts";
 import { beforeDeadline } from "../async/deadline.ts";
 import {
   newDedicatedClient,
@@ -22,12 +22,14 @@ import {
   splitAddress,
 } from "./_slot_map.ts";
 import {
+  notExecuted,
   RedisConnectionError,
   RedisError,
   RedisReplyError,
   RedisTimeoutError,
 } from "./errors.ts";
 import { forwardClientEvents, RedisEventTarget } from "./events.ts";
+import { retryWithinDeadline, Unsent } from "./_retry.ts";
 import { sendWithWait } from "./replication.ts";
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
 import { parseRedisUrl, redactUrl } from "./url.ts";
@@ -86,13 +88,6 @@ const DEFAULT_SLOTS_REFRESH_INTERVAL_MS = 5000;
 const RETRY_BACKOFF = { baseMs: 50, maxMs: 500, floor: 0.5 };
 
 type Operation = (client: RedisClient) => Promise<RedisReply>;
-
-/** The node's connection could not be opened: the command was never sent. */
-class Unsent extends Error {
-  constructor(readonly error: unknown) {
-    super("not sent");
-  }
-}
 
 /**
  * A client for Redis Cluster that implements {@linkcode RedisSender}, so
@@ -330,6 +325,63 @@ export class RedisClusterClient extends RedisEventTarget
   }
 
   /**
+   * Handles a failed command: follows `MOVED` and `ASK` up to
+   * `maxRedirects` times, and sends again with backoff, within the deadline,
+   * what the cluster did not execute (`CLUSTERDOWN`, `TRYAGAIN`, a node that
+   * could not be connected to). Any other failure is the command's result.
+   */
+  #recover(
+    error: unknown,
+    args: readonly RedisArg[],
+    op: Operation,
+    slot: number,
+    node: ClusterNode,
+    deadline: number,
+  ): Promise<RedisReply> {
+    let redirects = 0;
+    /** The redirect the next attempt follows, if any. */
+    let redirect: string | undefined;
+    return retryWithinDeadline({
+      deadline,
+      attempt: () => {
+        if (this.#closed) return Promise.reject(this.#closedError());
+        if (redirect !== undefined) {
+          const code = redirect;
+          redirect = undefined;
+          return this.#resend(code, node, op);
+        }
+        // Looked up again: a refresh meanwhile may have moved the slot.
+        node = this.#map.owner(slot) ?? node;
+        return this.#attempt(node, op, deadline);
+      },
+      next: (failure, retries) => {
+        if (this.#closed) throw this.#closedError();
+        if (failure instanceof RedisReplyError && isRedirect(failure.code)) {
+          // Learnt (a MOVED updates the map) even when not followed.
+          node = this.#redirectTarget(failure, node);
+          if (redirects++ >= this.#maxRedirects) {
+            throw this.#tooManyRedirects(failure, args);
+          }
+          redirect = failure.code;
+          return 0;
+        }
+        this.#noteFailure(
+          failure instanceof Unsent ? failure.error : failure,
+          node,
+        );
+        return retriable(failure)
+          ? backoffDelay(retries, RETRY_BACKOFF)
+          : undefined;
+      },
+      late: (last) =>
+        this.#notExecutedInTime(
+          args,
+          last instanceof Unsent ? last.error : last,
+        ),
+    }, error);
+  }
+
+  /**
    * Sends on `node`, connecting first (within the deadline), so a failed
    * connect is known not to have sent anything.
    */
@@ -458,50 +510,27 @@ export class RedisClusterClient extends RedisEventTarget
   }
 
   /**
-   * Handles a failed command: follows `MOVED` and `ASK` up to
-   * `maxRedirects` times, and sends again with backoff, within the deadline,
-   * what the cluster did not execute (`CLUSTERDOWN`, `TRYAGAIN`, a node that
-   * could not be connected to). Any other failure is the command's result.
+   * The error of a command the cluster did not execute before its deadline:
+   * it says so (`executed: "no"`) and keeps the last failure as its cause.
    */
-  async #recover(
-    error: unknown,
-    args: readonly RedisArg[],
-    op: Operation,
-    slot: number,
-    node: ClusterNode,
-    deadline: number,
-  ): Promise<RedisReply> {
-    let redirects = 0;
-    for (let retries = 1;; retries++) {
-      if (this.#closed) throw this.#closedError();
-      let next: Promise<RedisReply>;
-      if (error instanceof RedisReplyError && isRedirect(error.code)) {
-        // Learnt (a MOVED updates the map) even when not followed.
-        node = this.#redirectTarget(error, node);
-        if (redirects++ >= this.#maxRedirects) {
-          throw this.#tooManyRedirects(error, args);
-        }
-        next = this.#resend(error.code, node, op);
-      } else if (notExecuted(error)) {
-        const failure = error instanceof Unsent ? error.error : error;
-        this.#noteFailure(failure, node);
-        const delay = backoffDelay(retries, RETRY_BACKOFF);
-        if (performance.now() + delay >= deadline) throw failure;
-        await sleep(delay);
-        if (this.#closed) throw this.#closedError();
-        // Looked up again: a refresh meanwhile may have moved the slot.
-        node = this.#map.owner(slot) ?? node;
-        next = this.#attempt(node, op, deadline);
-      } else {
-        this.#noteFailure(error, node);
-        throw error;
-      }
-      try {
-        return await next;
-      } catch (failure) {
-        error = failure;
-      }
+  #notExecutedInTime(args: readonly RedisArg[], failure: unknown): RedisError {
+    const name = typeof args[0] === "string"
+      ? args[0].toUpperCase()
+      : "The command";
+    if (failure instanceof RedisReplyError) {
+      return new RedisTimeoutError(
+        `${name} was not executed: the cluster answered ${failure.code} until the command's deadline of ${this.#timeoutMs} ms passed (${failure.reply}). It is safe to send again.`,
+        { executed: "no", cause: failure },
+      );
     }
+    return new RedisConnectionError(
+      `${name} was not executed: no connection to the master of its slot came up before the command's deadline of ${this.#timeoutMs} ms${
+        failure instanceof Error
+          ? ` (${failure.message.replace(/\.$/, "")})`
+          : ""
+      }. It is safe to send again.`,
+      { executed: "no", cause: failure },
+    );
   }
 
   /** Refreshes the slot map after failures that may mean the cluster changed. */
@@ -679,9 +708,13 @@ function isRedirect(code: string): boolean {
   return code === "MOVED" || code === "ASK";
 }
 
-/** Whether `error` proves the command was not executed, so it may be sent again. */
-function notExecuted(error: unknown): boolean {
+/**
+ * Whether `error`'s command was not executed for a reason that passes, so it
+ * may be sent again: its node could not be connected to, or the cluster is
+ * failing over (`CLUSTERDOWN`) or moving its keys (`TRYAGAIN`).
+ */
+function retriable(error: unknown): boolean {
   return error instanceof Unsent ||
-    (error instanceof RedisReplyError &&
+    (notExecuted(error) && error instanceof RedisReplyError &&
       (error.code === "CLUSTERDOWN" || error.code === "TRYAGAIN"));
 }

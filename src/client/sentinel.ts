@@ -12,11 +12,23 @@ import { SentinelEvents } from "./_sentinel_events.ts";
 import { RedisClient, type RedisClientOptions } from "./client.ts";
 import { forwardClientEvents, RedisEventTarget } from "./events.ts";
 import {
+  notExecuted,
   RedisConnectionError,
   RedisReplyError,
   RedisTimeoutError,
 } from "./errors.ts";
 import { sendWithWait } from "./replication.ts";
+import { retryWithinDeadline, Unsent } from "./_retry.ts";
+import {
+  askSentinel,
+  candidates,
+  replyRecord,
+  type SentinelView,
+  settleMost,
+} from "./_sentinel_views.ts";
+
+// The throwaway Sentinels of ./testing read `SENTINEL MASTER` with it.
+export { replyRecord };
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
 import { parseRedisUrl, type RedisEndpoint } from "./url.ts";
 
@@ -61,16 +73,36 @@ interface Waiter {
 
 type Operation = (client: RedisClient) => Promise<RedisReply>;
 
-/** The Sentinel channels that announce a failover's start, end or abort. */
-const HOLD_EVENTS = new Set(["+try-failover", "+selected-slave"]);
-const CHANNELS = [
-  "+switch-master",
-  ...HOLD_EVENTS,
+/**
+ * The Sentinel events of a failover before its `+switch-master`: any of them
+ * holds commands back. Every step is listed, not only the first, so that a
+ * missed message (a subscription that was reconnecting) is made up by the
+ * next one.
+ */
+const HOLD_EVENTS = new Set([
+  "+try-failover",
+  "+elected-leader",
+  "+failover-state-select-slave",
+  "+selected-slave",
+  "+failover-state-send-slaveof-noone",
+  "+failover-state-wait-promotion",
+  "+promoted-slave",
+  "+failover-state-reconf-slaves",
+]);
+/** The events that end a failover without a `+switch-master`. */
+const END_EVENTS = new Set([
   "-failover-abort-not-elected",
   "-failover-abort-no-good-slave",
   "-failover-abort-slave-timeout",
   "+failover-end-for-timeout",
-];
+  "+failover-end",
+]);
+const CHANNELS = ["+switch-master", ...HOLD_EVENTS, ...END_EVENTS];
+/**
+ * Sentinel's own default `failover-timeout`: how long a hold lasts until a
+ * Sentinel's answer tells the configured one.
+ */
+const DEFAULT_FAILOVER_TIMEOUT_MS = 180_000;
 const RESOLVE_BACKOFF = { baseMs: 50, maxMs: 500, floor: 0.5 };
 /**
  * Once a majority of Sentinels answered, the others get this long more: a
@@ -84,15 +116,19 @@ const CHECK_GAP_MS = 1000;
  * A client for a Redis master watched by Sentinel. It implements
  * {@linkcode RedisSender}, so the storage runs on it unchanged.
  *
- * It asks the Sentinels for the master (`SENTINEL MASTER`, trusting the
- * newest configuration epoch when they disagree), checks the answer with
+ * It asks every Sentinel for the master (`SENTINEL MASTER` and
+ * `SENTINEL GET-MASTER-ADDR-BY-NAME`), trusts the address the Sentinels with
+ * the newest configuration epoch (`config-epoch`) name, checks it with
  * `ROLE`, and sends commands to that master over one auto-pipelined
  * {@linkcode RedisClient}. It follows failovers by itself:
  *
- * - it subscribes to every Sentinel's events, holds new commands back when
- *   a failover starts (`+try-failover`, `+selected-slave`) so that no write
- *   lands on a master that is being replaced, and moves to the new master
- *   on `+switch-master`;
+ * - it subscribes to every Sentinel's events and, from a failover's first
+ *   step (`+try-failover`, `+elected-leader`, …) until its `+switch-master`,
+ *   sends nothing to the master being replaced: new commands wait. A
+ *   failover the Sentinels abort, or one that outlasts their
+ *   `failover-timeout`, ends the wait too, once the Sentinels' answers show
+ *   no failover promoting a replica (a Sentinel whose `SENTINEL MASTER`
+ *   flags say `failover_in_progress` while it still names the old master);
  * - it asks the Sentinels again when the master's connection is lost, when a
  *   command times out, and when the master answers `READONLY` (it was
  *   demoted).
@@ -101,7 +137,10 @@ const CHECK_GAP_MS = 1000;
  * again to the (new) master within its deadline. A command that was on the
  * wire when the connection was lost, or that timed out, is never sent again:
  * the server may have executed it, and its caller gets the error. A command
- * sent while no master is known waits for one, up to `commandTimeoutMs`.
+ * sent while no master is known, or while a failover holds it, waits up to
+ * `commandTimeoutMs`; then it rejects with `executed: "no"`
+ * ({@linkcode RedisTimeoutError} during a failover, else
+ * {@linkcode RedisConnectionError}), and is safe to send again.
  *
  * Create one with {@linkcode createRedisSentinelClient}.
  */
@@ -126,7 +165,11 @@ export class RedisSentinelClient extends RedisEventTarget
   #lastAddress: string | undefined;
   /** Set while a failover is under way: new commands wait for its end. */
   #held = false;
+  /** `performance.now()` when the hold began. */
+  #heldSince = -Infinity;
   #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The Sentinels' `failover-timeout`, once an answer told it. */
+  #failoverTimeoutMs = DEFAULT_FAILOVER_TIMEOUT_MS;
   #resolving: Promise<void> | null = null;
   #lastCheckAt = -Infinity;
   /** Aborted to cut a resolution's backoff short when an event arrives. */
@@ -342,92 +385,105 @@ export class RedisSentinelClient extends RedisEventTarget
 
   #run(args: readonly RedisArg[], op: Operation): Promise<RedisReply> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    const start = performance.now();
+    const deadline = this.#deadline(performance.now());
     const master = this.#master;
     if (master !== null && !this.#held && master.client.connected) {
       return op(master.client).catch((error) =>
-        this.#recover(error, args, op, master, this.#deadline(start))
+        this.#retry(args, op, deadline, master, error)
       );
     }
-    return this.#slow(args, op, this.#deadline(start));
+    return this.#retry(args, op, deadline, master);
   }
 
   #deadline(start: number): number {
     return this.#timeoutMs > 0 ? start + this.#timeoutMs : Infinity;
   }
 
-  /** Waits for a master, connects to it, then sends; retries what was not executed. */
-  async #slow(
+  /**
+   * Waits for a master, connects to it, then sends; sends again, within the
+   * deadline, what was not executed because the master was demoted
+   * (`READONLY`), loading (`LOADING`) or could not be connected to.
+   */
+  #retry(
     args: readonly RedisArg[],
     op: Operation,
     deadline: number,
+    master: Master | null,
+    ...failure: [unknown] | []
   ): Promise<RedisReply> {
     const name = commandName(args);
-    while (true) {
-      const master = await this.#ready(name, deadline, this.#timeoutMs);
-      try {
-        // Connected first, so that a failed connect is known not to have
-        // sent the command, which may then wait for another master.
-        await beforeDeadline(
-          master.client.connect(),
-          deadline,
-          () =>
-            new RedisConnectionError(
-              `${name} was not sent: no connection to the master of "${this.#masterName}" (${master.client.url}) came up within ${this.#timeoutMs} ms.`,
-              { cause: this.#lastError },
-            ),
-        );
-      } catch (error) {
-        if (this.#closed) throw this.#closedError();
-        this.#lastError = error;
-        if (performance.now() >= deadline) throw error;
-        this.#suspect(master);
-        continue;
-      }
-      try {
+    return retryWithinDeadline({
+      deadline,
+      attempt: async () => {
+        // A command that found no master by its deadline was never sent,
+        // and tells nothing of a master.
+        master = null;
+        master = await this.#ready(name, deadline, this.#timeoutMs);
+        const client = master.client;
+        try {
+          // Connected first, so that a failed connect is known not to have
+          // sent the command, which may then wait for another master.
+          await beforeDeadline(
+            client.connect(),
+            deadline,
+            () =>
+              new RedisConnectionError(
+                `No connection to the master of "${this.#masterName}" (${client.url}) came up within ${this.#timeoutMs} ms.`,
+                { cause: this.#lastError },
+              ),
+          );
+        } catch (error) {
+          throw new Unsent(error);
+        }
         return await beforeDeadline(
-          op(master.client),
+          op(client),
           deadline,
           () =>
             new RedisTimeoutError(
-              `${name} got no reply from the master of "${this.#masterName}" (${master.client.url}) within ${this.#timeoutMs} ms.`,
+              `${name} got no reply from the master of "${this.#masterName}" (${client.url}) within ${this.#timeoutMs} ms.`,
             ),
         );
-      } catch (error) {
-        if (!notExecuted(error)) {
-          this.#onFailure(error, master);
-          throw error;
+      },
+      next: (error) => {
+        if (this.#closed) throw this.#closedError();
+        if (error instanceof Unsent) {
+          this.#lastError = error.error;
+          if (master !== null) this.#suspect(master);
+          return 0;
         }
-        await this.#beforeRetry(error, master);
-      }
-    }
-  }
-
-  async #recover(
-    error: unknown,
-    args: readonly RedisArg[],
-    op: Operation,
-    master: Master,
-    deadline: number,
-  ): Promise<RedisReply> {
-    if (!notExecuted(error) || this.#closed) {
-      this.#onFailure(error, master);
-      throw error;
-    }
-    await this.#beforeRetry(error, master);
-    return this.#slow(args, op, deadline);
-  }
-
-  async #beforeRetry(error: unknown, master: Master): Promise<void> {
-    this.#counts.retries++;
-    this.#lastError = error;
-    if ((error as RedisReplyError).code === "READONLY") {
-      // The master was demoted: find the new one.
-      this.#suspect(master);
-    } else {
-      // LOADING: the master is reading its data set; give it a moment.
-      await sleep(50);
-    }
+        if (!retriable(error)) {
+          if (master !== null) this.#onFailure(error, master);
+          return undefined;
+        }
+        this.#counts.retries++;
+        this.#lastError = error;
+        if ((error as RedisReplyError).code === "READONLY") {
+          // The master was demoted: find the new one.
+          if (master !== null) this.#suspect(master);
+          return 0;
+        }
+        // LOADING: the master is reading its data set; give it a moment.
+        return 50;
+      },
+      late: (last) => {
+        if (last instanceof Unsent) {
+          return new RedisConnectionError(
+            `${name} was not executed: ${
+              last.error instanceof Error
+                ? last.error.message.replace(/\.$/, "")
+                : "no connection to the master came up"
+            }. It is safe to send again.`,
+            { executed: "no", cause: last.error },
+          );
+        }
+        return new RedisTimeoutError(
+          `${name} was not executed: the master of "${this.#masterName}" answered ${
+            (last as RedisReplyError).code
+          } until the command's deadline of ${this.#timeoutMs} ms passed. It is safe to send again.`,
+          { executed: "no", cause: last },
+        );
+      },
+    }, ...failure);
   }
 
   /** A failure the caller gets; it may still tell something about the master. */
@@ -482,21 +538,30 @@ export class RedisSentinelClient extends RedisEventTarget
       if (old !== null && old.address !== this.#announced) this.#suspect(old);
       this.#release();
     } else {
-      // The failover was aborted: the master may be the old one still.
-      this.#release();
+      // Aborted or ended: the hold ends once the Sentinels' answers show no
+      // failover promoting a replica (#discover), not on this one message,
+      // as another Sentinel may be failing over still.
+      this.#resolve();
     }
     // A resolution waiting out its backoff tries again now.
     this.#wake.abort();
   }
 
-  /** Holds new commands back until the failover ends, for at most `commandTimeoutMs`. */
+  /**
+   * Holds new commands back until the failover ends: until `+switch-master`,
+   * until the Sentinels' answers show it over, or at the latest after their
+   * `failover-timeout`, by which Sentinel has ended or aborted it.
+   */
   #hold(): void {
+    if (!this.#held) this.#heldSince = performance.now();
     this.#held = true;
     clearTimeout(this.#holdTimer);
-    this.#holdTimer = setTimeout(
-      () => this.#release(),
-      this.#timeoutMs || 5000,
-    );
+    this.#holdTimer = setTimeout(() => {
+      // The master in use may be the one replaced: found again, by epoch.
+      const master = this.#master;
+      if (master !== null) this.#suspect(master);
+      this.#release();
+    }, this.#failoverTimeoutMs);
   }
 
   #release(): void {
@@ -528,24 +593,33 @@ export class RedisSentinelClient extends RedisEventTarget
       if (deadline !== Infinity) {
         timer = setTimeout(() => {
           this.#waiters.delete(waiter);
-          const last = this.#lastError;
-          reject(
-            new RedisConnectionError(
-              `${name} found no master "${this.#masterName}" within ${timeoutMs} ms${
-                this.#held ? " (a failover was under way)" : ""
-              }${
-                last instanceof Error
-                  ? `; the last error: ${last.message.replace(/\.$/, "")}`
-                  : ""
-              }. Check that the Sentinels at ${
-                this.sentinels.join(", ")
-              } are reachable and agree on a master.`,
-              { cause: last },
-            ),
-          );
+          reject(this.#notSent(name, timeoutMs));
         }, Math.max(0, deadline - performance.now()));
       }
     });
+  }
+
+  /** Why a command that waited for a master until its deadline was never sent. */
+  #notSent(name: string, timeoutMs: number): Error {
+    const last = this.#lastError;
+    if (this.#held) {
+      return new RedisTimeoutError(
+        `${name} was not executed: a failover of "${this.#masterName}" was under way for ${
+          Math.round(performance.now() - this.#heldSince)
+        } ms and did not end within the command's ${timeoutMs} ms, so it was never sent. It is safe to send again.`,
+        { executed: "no", cause: last },
+      );
+    }
+    return new RedisConnectionError(
+      `${name} was not executed: it found no master "${this.#masterName}" within ${timeoutMs} ms${
+        last instanceof Error
+          ? `; the last error: ${last.message.replace(/\.$/, "")}`
+          : ""
+      }. Check that the Sentinels at ${
+        this.sentinels.join(", ")
+      } are reachable and agree on a master.`,
+      { executed: "no", cause: last },
+    );
   }
 
   /** Starts asking the Sentinels for the master, unless that is under way. */
@@ -560,13 +634,19 @@ export class RedisSentinelClient extends RedisEventTarget
     for (let attempt = 1; !this.#closed; attempt++) {
       if (this.#wake.signal.aborted) this.#wake = new AbortController();
       try {
-        const found = await this.#discover();
+        const { master: found, holdOver } = await this.#discover();
         if (this.#closed) {
           if (found !== this.#master) await found.client.close();
           return;
         }
+        // Both at once: no command may reach the old master in between.
+        if (holdOver && this.#held) {
+          clearTimeout(this.#holdTimer);
+          this.#held = false;
+        }
         this.#install(found);
-        return;
+        // Held commands wait for the failover's end: keep asking.
+        if (!this.#held || this.#waiters.size === 0) return;
       } catch (error) {
         this.#lastError = error;
       }
@@ -582,22 +662,23 @@ export class RedisSentinelClient extends RedisEventTarget
   }
 
   /**
-   * Asks every Sentinel for the master in parallel and returns the first
-   * candidate that answers `ROLE` as a master, newest configuration first.
+   * Asks every Sentinel for the master in parallel and returns the
+   * candidate that the newest configuration names and that answers `ROLE`
+   * as a master, and whether a hold may end: a majority of Sentinels, asked
+   * after it began, show no failover promoting a replica (it was aborted, or
+   * it is done and they name the new master). While a Sentinel is promoting
+   * a replica, it throws: the master it replaces must not get commands.
    */
-  async #discover(): Promise<Master> {
+  async #discover(): Promise<{ master: Master; holdOver: boolean }> {
     this.#counts.resolutions++;
+    const startedAt = performance.now();
     const answers = await settleMost(
       this.#sentinelClients.map((client) =>
-        client.send(["SENTINEL", "MASTER", this.#masterName])
+        askSentinel(client, this.#masterName)
       ),
       QUORUM_GRACE_MS,
     );
-    // How many Sentinels name each address. Right after a failover they
-    // disagree for a moment, and the old master still calls itself master
-    // until Sentinel demotes it: the address the last +switch-master
-    // announced goes first, then the one most Sentinels name.
-    const votes = new Map<string, number>();
+    const views: SentinelView[] = [];
     let refusal: unknown;
     let lastError: unknown;
     for (const answer of answers) {
@@ -607,22 +688,25 @@ export class RedisSentinelClient extends RedisEventTarget
         lastError = answer.reason;
         continue;
       }
-      const fields = replyRecord(answer.value);
-      if (fields.ip === undefined || fields.port === undefined) continue;
-      const address = `${fields.ip}:${fields.port}`;
-      votes.set(address, (votes.get(address) ?? 0) + 1);
+      if (answer.value !== null) views.push(answer.value);
     }
-    const addresses = [...votes.keys()].sort((a, b) =>
-      votes.get(b)! - votes.get(a)!
+    const timeouts = views.map((v) => v.failoverTimeoutMs).filter((ms) =>
+      ms > 0
     );
-    const announced = this.#announced;
-    if (announced !== undefined) {
-      addresses.splice(
-        0,
-        addresses.length,
-        announced,
-        ...addresses.filter((a) => a !== announced),
+    if (timeouts.length > 0) this.#failoverTimeoutMs = Math.max(...timeouts);
+    if (views.some((view) => view.promoting)) {
+      // Seen here even when its events were missed.
+      this.#hold();
+      throw new RedisConnectionError(
+        `A failover of "${this.#masterName}" is under way: a Sentinel is promoting a replica.`,
       );
+    }
+    const holdOver = startedAt > this.#heldSince &&
+      views.length > this.#sentinelClients.length / 2;
+    const addresses = candidates(views, this.#announced);
+    // Once every Sentinel names it, the announcement has done its job.
+    if (views.every((view) => view.address === this.#announced)) {
+      this.#announced = undefined;
     }
     if (addresses.length === 0) {
       const why = refusal ?? lastError;
@@ -643,14 +727,16 @@ export class RedisSentinelClient extends RedisEventTarget
         const role = await probe.send(["ROLE"]);
         if (Array.isArray(role) && role[0] === "master") {
           const current = this.#master;
-          if (current?.address === address) return current;
+          if (current?.address === address) {
+            return { master: current, holdOver };
+          }
           const client = new RedisClient(
             this.#nodeUrl(address),
             this.#nodeOptions,
           );
           // The master's events reach this client's listeners, naming it.
           forwardClientEvents(client, this);
-          return { address, client };
+          return { master: { address, client }, holdOver };
         }
         lastError = new RedisConnectionError(
           `${probe.url} is not a master (ROLE says ${
@@ -766,58 +852,14 @@ export async function createRedisSentinelClient(
 }
 
 /**
- * Settles like `Promise.allSettled`, but no later than `graceMs` after a
- * majority of `promises` settled; those still pending then are `undefined`.
+ * Whether `error`'s command was not executed for a reason that passes: the
+ * master was demoted (`READONLY`) or is loading its data (`LOADING`).
  */
-function settleMost<T>(
-  promises: Promise<T>[],
-  graceMs: number,
-): Promise<(PromiseSettledResult<T> | undefined)[]> {
-  const results: (PromiseSettledResult<T> | undefined)[] = promises.map(() =>
-    undefined
-  );
-  const majority = Math.floor(promises.length / 2) + 1;
-  return new Promise((resolve) => {
-    let settled = 0;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const done = () => {
-      clearTimeout(timer);
-      resolve(results.slice());
-    };
-    promises.forEach((promise, i) => {
-      promise.then(
-        (value) => results[i] = { status: "fulfilled", value },
-        (reason) => results[i] = { status: "rejected", reason },
-      ).then(() => {
-        settled++;
-        if (settled === promises.length) done();
-        else if (settled === majority) timer = setTimeout(done, graceMs);
-      });
-    });
-  });
-}
-
-/** Whether the server refused `error`'s command without executing it. */
-function notExecuted(error: unknown): boolean {
-  return error instanceof RedisReplyError &&
+function retriable(error: unknown): boolean {
+  return notExecuted(error) && error instanceof RedisReplyError &&
     (error.code === "READONLY" || error.code === "LOADING");
 }
 
 function commandName(args: readonly RedisArg[]): string {
   return typeof args[0] === "string" ? args[0].toUpperCase() : "Command";
-}
-
-/**
- * A flat `[name, value, …]` reply, as `SENTINEL MASTER` sends, as a record.
- *
- * @param reply The reply.
- * @returns The fields by name; empty when the reply is not an array.
- */
-export function replyRecord(reply: RedisReply): Record<string, string> {
-  const fields: Record<string, string> = {};
-  if (!Array.isArray(reply)) return fields;
-  for (let i = 0; i + 1 < reply.length; i += 2) {
-    fields[String(reply[i])] = String(reply[i + 1]);
-  }
-  return fields;
 }
