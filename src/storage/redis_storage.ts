@@ -169,11 +169,15 @@ export class SubjectsRedisStorage implements SubjectStorage {
     );
   }
 
-  /** Rethrows an error reply (e.g. `WRONGTYPE`) with the key in its message. */
+  /**
+   * Rethrows an error reply (e.g. `WRONGTYPE`) with the key in its message,
+   * still saying whether the command ran.
+   */
   readonly #nameKey = (error: unknown): never => {
     if (!(error instanceof RedisReplyError)) throw error;
     throw new RedisReplyError(error.reply, {
       command: error.command,
+      executed: error.executed,
       context: `Redis refused a command on subject key ${
         JSON.stringify(this.key)
       }`,

@@ -2,7 +2,7 @@ import { copyValue, encodeValue } from "../json/codec.ts";
 import { jsonEqual } from "../json/equal.ts";
 import { checkPropertyName, checkSubjectName } from "../json/names.ts";
 import { setOwn, toRecord } from "../json/record.ts";
-import { PropertyNotFoundError } from "../storage/errors.ts";
+import { notExecuted, PropertyNotFoundError } from "../storage/errors.ts";
 import {
   PropertyType,
   type PropertyTypeValue,
@@ -194,6 +194,9 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   readonly #newerWrites = new Map<string, number>();
   // A failed batch waiting for the next load to be merged under it.
   #unstored: Cache | null = null;
+  // Set when a write that ran, or may have, failed: until a load reads what
+  // storage now holds, no cache may be made of values read before it.
+  #mustLoad = false;
   // Bumped whenever a load in flight may have missed a write, so its result
   // is dropped and loaded again rather than cached stale.
   #generation = 0;
@@ -517,7 +520,10 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       await this.#storage.store({ inserts, updates, deletes });
       this.#noteWritten(cache, number);
     } catch (error) {
-      this.#restore(cache, number);
+      // Only a write that certainly did not run is sent again: one that ran
+      // may have been followed by another client's acknowledged write.
+      if (notExecuted(error)) this.#restore(cache, number);
+      else this.#forget(cache, number);
       throw error;
     } finally {
       this.#storing.delete(cache);
@@ -681,9 +687,17 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       const props = entries.map(([name, value]) =>
         makeProperty(type, name, value)
       );
-      const olds = this.#storage.setMany !== undefined
-        ? await this.#storage.setMany(props)
-        : await setOneByOne(this.#storage, props);
+      let olds: unknown[];
+      try {
+        olds = this.#storage.setMany !== undefined
+          ? await this.#storage.setMany(props)
+          : await setOneByOne(this.#storage, props);
+      } catch (error) {
+        if (!notExecuted(error)) {
+          this.#unsure(type, entries.map(([name]) => name));
+        }
+        throw error;
+      }
       return entries.map(([name, value], i) => {
         this.#settle(type, name, true, value);
         return [name, value, olds[i]];
@@ -742,6 +756,10 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
             this.#settle(type, prop, true, result[0]);
             return result;
           },
+          (error) => {
+            if (!notExecuted(error)) this.#unsure(type, [prop]);
+            throw error;
+          },
         );
       }
       const cache = this.#cache;
@@ -776,7 +794,12 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
           cause: error,
         });
       }
-      await this.#storage.delete(property);
+      try {
+        await this.#storage.delete(property);
+      } catch (error) {
+        if (!notExecuted(error)) this.#unsure(type, [prop]);
+        throw error;
+      }
       this.#settle(type, prop, false);
       return oldValue;
     }
@@ -839,6 +862,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
           [PropertyType.DEFAULT]: newSection(props),
           [PropertyType.EXTENDED]: newSection(extProps),
         };
+        this.#mustLoad = false;
         if (this.#unstored !== null) {
           mergeUnder(this.#cache, this.#unstored);
           this.#unstored = null;
@@ -878,8 +902,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     present: boolean,
     value?: unknown,
   ): void {
-    for (const batch of this.#storing.keys()) endChange(batch[type], prop);
-    if (this.#unstored !== null) endChange(this.#unstored[type], prop);
+    this.#endPending(type, prop);
     if (this.#cache === null) {
       // A load in flight may have read storage before this write.
       if (this.#loading !== null) this.#generation++;
@@ -889,6 +912,51 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     if (present) section.values.set(prop, value);
     else section.values.delete(prop);
     endChange(section, prop);
+  }
+
+  /** Ends a property's change in the batches being stored and the failed one. */
+  #endPending(type: PropertyTypeValue, prop: string): void {
+    for (const batch of this.#storing.keys()) endChange(batch[type], prop);
+    if (this.#unstored !== null) endChange(this.#unstored[type], prop);
+  }
+
+  /**
+   * After a direct write that failed but ran, or may have: as after one that
+   * succeeded, no older change of those properties may be written over it,
+   * but what storage now holds is unknown, so the cache is loaded again.
+   */
+  #unsure(type: PropertyTypeValue, props: readonly string[]): void {
+    for (const prop of props) {
+      this.#endPending(type, prop);
+      if (this.#cache !== null) endChange(this.#cache[type], prop);
+    }
+    this.#reloadCache();
+  }
+
+  /**
+   * After a store() that failed but ran, or may have: its changes are never
+   * sent again (another client may have written over them since, and been
+   * told so), an older failed batch may not bring back what it wrote, and
+   * the cache is loaded again, so that reads see what storage holds.
+   */
+  #forget(failed: Cache, number: number): void {
+    this.#noteWritten(failed, number);
+    this.#reloadCache();
+  }
+
+  /**
+   * Drops the loaded cache, and any load in flight, so the next read loads
+   * storage again; its pending changes wait for that load, to go on top.
+   */
+  #reloadCache(): void {
+    const cache = this.#cache;
+    if (cache !== null) {
+      if (this.#unstored !== null) mergeUnder(cache, this.#unstored);
+      this.#unstored = hasPending(cache) ? cache : null;
+      this.#cache = null;
+    }
+    this.#mustLoad = true;
+    this.#generation++;
   }
 
   /** Remembers what a store() wrote while an older one is still in flight. */
@@ -938,7 +1006,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     else this.#unstored = failed;
     // As the cache only when nothing newer has been written: its values
     // would otherwise be older than storage's.
-    if (this.#loading === null && !newer) {
+    if (this.#loading === null && !newer && !this.#mustLoad) {
       this.#cache = this.#unstored;
       this.#unstored = null;
     }
@@ -949,6 +1017,17 @@ function* pendingNames(section: CacheSection): Iterable<string> {
   yield* section.created;
   yield* section.updated;
   yield* section.deleted;
+}
+
+function hasPending(cache: Cache): boolean {
+  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+    const section = cache[type];
+    if (
+      section.created.size > 0 || section.updated.size > 0 ||
+      section.deleted.size > 0
+    ) return true;
+  }
+  return false;
 }
 
 function isPending(section: CacheSection, prop: string): boolean {
