@@ -26,10 +26,10 @@ interface Mutation {
   readonly filter?: string;
 }
 
-const STORE_SCRIPT_LOOPS = `for first = 2, last_pair, chunk do
+const STORE_SCRIPT_LOOPS = `for first = 3, last_pair, chunk do
   redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end
-for first = last_pair + 1, #ARGV, chunk do
+for first = last_check + 1, #ARGV, chunk do
   redis.call('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end`;
 
@@ -38,10 +38,10 @@ const MUTATIONS: readonly Mutation[] = [
     name: "store script: deletes run before sets",
     file: "src/storage/scripts.ts",
     from: STORE_SCRIPT_LOOPS,
-    to: `for first = last_pair + 1, #ARGV, chunk do
+    to: `for first = last_check + 1, #ARGV, chunk do
   redis.call('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end
-for first = 2, last_pair, chunk do
+for first = 3, last_pair, chunk do
   redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end`,
     tests: ["tests/storage_redis_test.ts"],
@@ -51,7 +51,7 @@ end`,
     name: "store script: deletes dropped",
     file: "src/storage/scripts.ts",
     from: STORE_SCRIPT_LOOPS,
-    to: `for first = 2, last_pair, chunk do
+    to: `for first = 3, last_pair, chunk do
   redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end`,
     tests: ["tests/storage_redis_test.ts"],
