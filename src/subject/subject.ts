@@ -1,4 +1,4 @@
-import { copyValue, encodeValue } from "../json/codec.ts";
+import { copyValue, encodeValue, FieldText } from "../json/codec.ts";
 import { jsonEqual } from "../json/equal.ts";
 import { checkPropertyName, checkSubjectName } from "../json/names.ts";
 import { setOwn, toRecord } from "../json/record.ts";
@@ -10,7 +10,7 @@ import {
   SubjectProperty,
 } from "../storage/property.ts";
 import type { Property } from "../storage/property.ts";
-import type { SubjectStorage } from "../storage/types.ts";
+import type { StoreCondition, SubjectStorage } from "../storage/types.ts";
 import { LazyValues } from "./_lazy_values.ts";
 import { PayloadConst, SubjectEventType } from "./events.ts";
 
@@ -133,6 +133,17 @@ interface CacheSection {
   readonly created: Set<string>;
   readonly updated: Set<string>;
   readonly deleted: Set<string>;
+  // Created or updated names whose every set since the load was a function:
+  // store() writes them only over the text those functions started from.
+  readonly chains: Map<string, Chain>;
+}
+
+/** The function sets of one property since the cache loaded. */
+interface Chain {
+  /** The field text the first function read; `null` when it was absent. */
+  readonly expected: string | null;
+  /** The functions, in the order they were set. */
+  readonly updates: ((old: unknown) => unknown)[];
 }
 
 type Cache = Record<PropertyTypeValue, CacheSection>;
@@ -498,8 +509,16 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     const inserts: Property[] = [];
     const updates: Property[] = [];
     const deletes: Property[] = [];
+    const conditions: StoreCondition[] = [];
     for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
       const section = cache[type];
+      for (const [name, chain] of section.chains) {
+        conditions.push({
+          prop: makeProperty(type, name),
+          expected: chain.expected,
+          update: applyAll(name, chain.updates),
+        });
+      }
       for (const name of section.created) {
         inserts.push(makeProperty(type, name, section.values.get(name)));
       }
@@ -517,7 +536,11 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     const number = ++this.#stores;
     this.#storing.set(cache, number);
     try {
-      await this.#storage.store({ inserts, updates, deletes });
+      await this.#storage.store(
+        conditions.length === 0
+          ? { inserts, updates, deletes }
+          : { inserts, updates, deletes, conditions },
+      );
       this.#noteWritten(cache, number);
     } catch (error) {
       // Only a write that certainly did not run is sent again: one that ran
@@ -816,6 +839,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       section.created.delete(prop);
       section.updated.delete(prop);
       section.deleted.add(prop);
+      section.chains.delete(prop);
       return oldValue;
     }));
   }
@@ -1039,6 +1063,7 @@ function endChange(section: CacheSection, prop: string): void {
   section.created.delete(prop);
   section.updated.delete(prop);
   section.deleted.delete(prop);
+  section.chains.delete(prop);
 }
 
 /**
@@ -1055,6 +1080,8 @@ function mergeUnder(cache: Cache, older: Cache): void {
         const present = section.values.has(name);
         section.values.set(name, old.values.get(name));
         (present ? section.updated : section.created).add(name);
+        const chain = old.chains.get(name);
+        if (chain !== undefined) section.chains.set(name, chain);
       }
     }
     for (const name of old.deleted) {
@@ -1091,13 +1118,29 @@ function setCached(
     : value;
   // Checked now so the error points at this call, not at a later store().
   encodeValue(prop, newValue);
-  return recordCached(section, prop, newValue);
+  if (typeof value !== "function") {
+    return recordCached(section, prop, newValue);
+  }
+  // A function over a value this subject set or deleted itself computes
+  // from that value whatever storage holds: only one over the loaded value
+  // (or over functions since) is a read-modify-write of storage.
+  let chain = section.chains.get(prop);
+  if (chain === undefined && !isPending(section, prop)) {
+    chain = { expected: storedText(section.values, prop), updates: [] };
+  }
+  const result = recordCached(section, prop, newValue);
+  if (chain !== undefined) {
+    chain.updates.push(value as (old: unknown) => unknown);
+    section.chains.set(prop, chain);
+  }
+  return result;
 }
 
 /**
  * Puts an already checked value in a loaded cache section and records the
  * change for store(): setMany() checks all its values before it changes
- * anything, so it need not encode each of them a second time here.
+ * anything, so it need not encode each of them a second time here. A plain
+ * value ends any function chain: the last writer wins, as in Python.
  */
 function recordCached(
   section: CacheSection,
@@ -1111,8 +1154,43 @@ function recordCached(
     else section.created.add(prop);
   }
   section.deleted.delete(prop);
+  if (section.chains.size > 0) section.chains.delete(prop);
   section.values.set(prop, newValue);
   return [newValue, oldValue];
+}
+
+/**
+ * The field text a cached value stands for: the text loaded, when the value
+ * is still the loaded one, else its encoding (a field holding that text
+ * holds that value; other text for it, such as Python's spacing, costs one
+ * conflict and a recomputation, never a wrong result).
+ */
+function storedText(values: Map<string, unknown>, prop: string): string | null {
+  if (!values.has(prop)) return null;
+  if (values instanceof LazyValues) {
+    const loaded = values.loaded(prop);
+    if (loaded instanceof FieldText && loaded.utf8) return loaded.text;
+  }
+  return encodeValue(prop, values.get(prop));
+}
+
+/**
+ * One update doing what a property's function sets did in the cache, in
+ * order, each on a copy of the previous result and checked as set() checks
+ * it: what store() computes again when the field changed.
+ */
+function applyAll(
+  prop: string,
+  updates: readonly ((old: unknown) => unknown)[],
+): (old: unknown) => unknown {
+  return (old) => {
+    let value = updates[0](old);
+    for (let i = 1; i < updates.length; i++) {
+      encodeValue(prop, value);
+      value = updates[i](copyValue(value));
+    }
+    return value;
+  };
 }
 
 function newSection(values: Map<string, unknown>): CacheSection {
@@ -1121,6 +1199,7 @@ function newSection(values: Map<string, unknown>): CacheSection {
     created: new Set(),
     updated: new Set(),
     deleted: new Set(),
+    chains: new Map(),
   };
 }
 
