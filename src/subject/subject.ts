@@ -276,8 +276,16 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    *
    * A function value is called with the old value (`undefined` when absent;
    * a copy, so mutating it is safe) and its result becomes the new value.
-   * With `useCache: false` it runs as the storage's atomic read-modify-write,
-   * so concurrent increments from any number of processes add up.
+   * It is a read-modify-write of storage either way, so concurrent
+   * increments from any number of processes add up. With `useCache: false`
+   * it runs at once as the storage's atomic compare-and-set. Cached, it runs
+   * now on the cached value, and `store()` writes its result only if the
+   * field still holds what the cache loaded; otherwise `store()` applies
+   * every function set on that property since the load again, in order, to
+   * the stored value (so the function may run more than once, and should
+   * have no side effects). The event of this call is not sent again: its
+   * `old_value` and `value` are those of the cache. A plain cached set of
+   * the property ends that: the last writer wins, as in Python.
    *
    * @param prop The property name.
    * @param value A function from the old value to the new one.
@@ -493,8 +501,19 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * Does nothing when no cache is loaded.
    *
    * Every cached `set()` and `delete()` called before it is included, even
-   * one not awaited yet. If the write fails, the changes stay cached, under
-   * any change made meanwhile, and a later `store()` writes them.
+   * one not awaited yet. A property set by functions only is written over
+   * the value they read, or computed again (see {@linkcode set}); after
+   * `maxCasAttempts` conflicts the store rejects with `ConflictError` and
+   * writes nothing.
+   *
+   * If the write fails without having run (`notExecuted(error)`: refused
+   * before it was sent, or an error reply such as `OOM`), the changes stay
+   * cached, under any change made meanwhile, and a later `store()` writes
+   * them. If it ran, or may have (`ReplicationError`, a timeout or a lost
+   * connection after it was sent; the error's `executed` says which), its
+   * changes are never sent again, since another client may have written
+   * over them since, and the cache is dropped, so the next read loads what
+   * storage holds.
    */
   async store(): Promise<void> {
     while (this.#mutations.size > 0) {
