@@ -210,6 +210,22 @@ if old`,
     tests: ["tests/subject_store_failure_test.ts"],
   },
   {
+    name:
+      "subject: an older batch may bring back what a newer one that ran wrote",
+    file: "src/subject/subject.ts",
+    from: `this.#noteWritten(failed, number);
+    this.#reloadCache();`,
+    to: `this.#reloadCache();`,
+    tests: ["tests/subject_store_failure_test.ts"],
+  },
+  {
+    name: "subject: reloading after a write that ran drops pending changes",
+    file: "src/subject/subject.ts",
+    from: "this.#unstored = hasPending(cache) ? cache : null;",
+    to: "this.#unstored = null;",
+    tests: ["tests/subject_store_failure_test.ts"],
+  },
+  {
     name: "compare-and-set retries: no jitter (the whole bound every time)",
     file: "src/storage/_cas_combiner.ts",
     from: "{ baseMs: 1, maxMs: 50, floor: 0 }",

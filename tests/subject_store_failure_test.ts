@@ -10,7 +10,13 @@ import assert from "node:assert/strict";
 import { createRedisClient } from "../src/client/client.ts";
 import { RedisError } from "../src/client/errors.ts";
 import { ReplicationError } from "../src/client/replication.ts";
+import { createMemoryStorage } from "../src/storage/memory_storage.ts";
 import { createRedisStorage } from "../src/storage/redis_storage.ts";
+import type {
+  StorageFactory,
+  StoreChanges,
+  SubjectStorage,
+} from "../src/storage/types.ts";
 import { KRules } from "../src/subject/krules.ts";
 import { startRedisFixture } from "./helpers_redis.ts";
 
@@ -148,4 +154,107 @@ Deno.test("a direct delete that failed after it ran leaves no stale value in the
   const error = await redisFailure(subject.delete("gone", { useCache: false }));
   assert.equal(error.executed, "yes");
   assert.equal(await subject.has("gone"), false);
+});
+
+/**
+ * A memory storage whose store()s follow a script: each step gets the
+ * changes and a way to apply them, and decides when and how it fails.
+ */
+function scriptedStores(
+  steps: ((
+    changes: StoreChanges | undefined,
+    apply: () => Promise<void>,
+  ) => Promise<void>)[],
+): StorageFactory {
+  const inner = createMemoryStorage();
+  return (name, context) => {
+    const opened = inner(name, context);
+    const storage: SubjectStorage = {
+      isConcurrencySafe: () => opened.isConcurrencySafe(),
+      isPersistent: () => opened.isPersistent(),
+      load: () => opened.load(),
+      loadLazy: () => opened.loadLazy!(),
+      store: (changes) => {
+        const step = steps.shift();
+        const apply = () => opened.store(changes);
+        return step === undefined ? apply() : step(changes, apply);
+      },
+      set: (prop, old) => opened.set(prop, old),
+      get: (prop) => opened.get(prop),
+      delete: (prop) => opened.delete(prop),
+      getExtProps: () => opened.getExtProps(),
+      flush: async () => {
+        await opened.flush();
+        return storage;
+      },
+    };
+    return storage;
+  };
+}
+
+Deno.test("memory: an older store() that did not run does not bring back what a newer one that ran (then failed) wrote, and changes made meanwhile survive", async () => {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const storage = scriptedStores([
+    // The older store: held, then refused without running.
+    async () => {
+      await held;
+      throw new Error("OOM (simulated)");
+    },
+    // The newer one: applied, then not confirmed by replicas.
+    async (_changes, apply) => {
+      await apply();
+      throw new ReplicationError("EVALSHA", 1, 0, 10);
+    },
+  ]);
+  const krules = new KRules({ storage });
+  const subject = krules.subject("s");
+  await subject.set("x", 1);
+  await subject.set("older-only", 1);
+  const older = subject.store();
+  await subject.set("x", 2);
+  const newer = await redisFailure(subject.store());
+  assert.equal(newer.executed, "yes");
+  // Made after the newer store failed: a fresh cache, loaded again.
+  await subject.set("later", 3);
+  release();
+  await assert.rejects(older, /OOM/);
+  await subject.store();
+  assert.deepEqual(await krules.subject("s").dict(), {
+    name: "s",
+    x: 2,
+    "older-only": 1,
+    later: 3,
+    ext: {},
+  });
+});
+
+Deno.test("memory: a cached change made while a store() that then fails after running was in flight is kept, over what storage holds", async () => {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const storage = scriptedStores([
+    async (_changes, apply) => {
+      await held;
+      await apply();
+      throw new ReplicationError("HSET", 1, 0, 10);
+    },
+  ]);
+  const krules = new KRules({ storage });
+  const subject = krules.subject("s");
+  await subject.set("a", 0, { useCache: false });
+  await subject.set("a", 1);
+  const storing = subject.store();
+  await subject.set("b", 2);
+  await subject.delete("a");
+  release();
+  assert.equal((await redisFailure(storing)).executed, "yes");
+  // Storage holds a = 1 now, but this subject's later delete still applies.
+  assert.equal(await subject.has("a"), false);
+  assert.equal(await subject.get("b"), 2);
+  await subject.store();
+  assert.deepEqual(await krules.subject("s").dict(), {
+    name: "s",
+    b: 2,
+    ext: {},
+  });
 });
