@@ -258,3 +258,19 @@ Deno.test("memory: a cached change made while a store() that then fails after ru
     ext: {},
   });
 });
+
+Deno.test("with waitReplicas, a store() whose condition failed wrote nothing: it is computed again, not reported as applied", async () => {
+  await using fixture = await startRedisFixture();
+  const other = await fixture.connect();
+  const storage = createRedisStorage(fixture.client, {
+    waitReplicas: 1,
+    waitTimeoutMs: 20,
+  });
+  await other.send(["HSET", KEY, "pn", "1"]);
+  const subject = new KRules({ storage }).subject("s");
+  await subject.set("n", (n) => (n as number) + 1);
+  await other.send(["HSET", KEY, "pn", "10"]);
+  // Every write is unconfirmed (no replica), but the one that ran is 10 + 1.
+  assert.equal((await redisFailure(subject.store())).executed, "yes");
+  assert.equal(await other.send(["HGET", KEY, "pn"]), "11");
+});

@@ -1,5 +1,6 @@
 import { type SupportedClient, toRedisSender } from "../client/adapters/mod.ts";
 import { RedisReplyError } from "../client/errors.ts";
+import { ReplicationError } from "../client/replication.ts";
 import type { RedisArg, RedisReply, RedisSender } from "../client/types.ts";
 import {
   decodeAll,
@@ -393,7 +394,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
         ...sets,
         ...conditions,
         ...deletes,
-      ]);
+      ]).catch(wroteNothing);
       if (reply === 1) return;
       if (!Array.isArray(reply) || reply.length !== checks.length) {
         throw new TypeError(
@@ -682,6 +683,18 @@ export function createRedisStorage(
     subjectNames: (options?: SubjectNamesOptions): AsyncIterable<string> =>
       scanSubjectNames(sender, checked.keyPrefix, options),
   });
+}
+
+/**
+ * With `waitReplicas`, `WAIT` follows every attempt of a conditioned store,
+ * and may fail for one whose condition failed. That attempt wrote nothing,
+ * whatever `WAIT` says: its reply is the one to act on.
+ */
+function wroteNothing(error: unknown): RedisReply {
+  if (error instanceof ReplicationError && Array.isArray(error.reply)) {
+    return error.reply;
+  }
+  throw error;
 }
 
 function checkCommands(client: RedisSender): void {
