@@ -226,6 +226,15 @@ if old`,
     tests: ["tests/subject_store_failure_test.ts"],
   },
   {
+    name:
+      "conditioned store: an unconfirmed attempt that wrote nothing counts as applied",
+    file: "src/storage/redis_storage.ts",
+    from:
+      "if (error instanceof ReplicationError && Array.isArray(error.reply)) {",
+    to: "if (false) {",
+    tests: ["tests/subject_store_failure_test.ts"],
+  },
+  {
     name: "compare-and-set retries: no jitter (the whole bound every time)",
     file: "src/storage/_cas_combiner.ts",
     from: "{ baseMs: 1, maxMs: 50, floor: 0 }",
