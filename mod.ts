@@ -117,6 +117,7 @@ export type {
   StorageContext,
   StorageFactory,
   StoreChanges,
+  StoreCondition,
   SubjectNamesOptions,
   SubjectStorage,
 } from "./src/storage/types.ts";

@@ -204,6 +204,23 @@ Deno.test("function increments from 4 connections in one process, 250 concurrent
   assert.equal(await redis.client.send(["HGET", "s:counter", "pn"]), "1000");
 });
 
+Deno.test("40 subjects of one name over 4 connections, each 5 cached function increments and one store(): the count is exactly 200", async () => {
+  await using redis = await startRedisFixture();
+  const clients = [
+    redis.client,
+    ...await Promise.all([1, 2, 3].map(() => redis.connect())),
+  ];
+  const krules = clients.map((client) =>
+    new KRules({ storage: createRedisStorage(client) })
+  );
+  await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+    const subject = krules[i % krules.length].subject("counter");
+    for (let k = 0; k < 5; k++) await subject.set("n", increment);
+    await subject.store();
+  }));
+  assert.equal(await redis.client.send(["HGET", "s:counter", "pn"]), "200");
+});
+
 Deno.test("8 OS processes × 250 function increments with useCache false: the old values the callers got are exactly 0..1999, each with its own step", async () => {
   await using redis = await startRedisFixture();
   const worker = new URL("./helpers_increment_worker.ts", import.meta.url);

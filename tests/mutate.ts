@@ -28,10 +28,10 @@ interface Mutation {
   readonly filter?: string;
 }
 
-const STORE_SCRIPT_LOOPS = `for first = 2, last_pair, chunk do
+const STORE_SCRIPT_LOOPS = `for first = 3, last_pair, chunk do
   redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end
-for first = last_pair + 1, #ARGV, chunk do
+for first = last_check + 1, #ARGV, chunk do
   redis.call('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end`;
 
@@ -40,10 +40,10 @@ const MUTATIONS: readonly Mutation[] = [
     name: "store script: deletes run before sets",
     file: "src/storage/scripts.ts",
     from: STORE_SCRIPT_LOOPS,
-    to: `for first = last_pair + 1, #ARGV, chunk do
+    to: `for first = last_check + 1, #ARGV, chunk do
   redis.call('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end
-for first = 2, last_pair, chunk do
+for first = 3, last_pair, chunk do
   redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end`,
     tests: ["tests/storage_redis_test.ts"],
@@ -53,7 +53,7 @@ end`,
     name: "store script: deletes dropped",
     file: "src/storage/scripts.ts",
     from: STORE_SCRIPT_LOOPS,
-    to: `for first = 2, last_pair, chunk do
+    to: `for first = 3, last_pair, chunk do
   redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end`,
     tests: ["tests/storage_redis_test.ts"],
@@ -77,6 +77,7 @@ end`,
     file: "src/storage/redis_storage.ts",
     from: `await this.#run(STORE_SCRIPT, [
         sets.length / 2,
+        0,
         ...sets,
         ...deletes,
       ]);`,
@@ -154,6 +155,86 @@ if old`,
     to: "written = encodeValue(this.#property, value);",
     tests: ["tests/concurrency_test.ts"],
     filter: "increments",
+  },
+  {
+    name: "store script: conditions checked but ignored",
+    file: "src/storage/scripts.ts",
+    from: "if conflict then return replies end",
+    to: "",
+    tests: ["tests/storage_redis_test.ts", "tests/concurrency_test.ts"],
+    filter: "conditioned|cached function",
+  },
+  {
+    name: "memory store: conditions ignored",
+    file: "src/storage/memory_storage.ts",
+    from: "if (current !== check.expected) {",
+    to: "if (false) {",
+    tests: ["tests/storage_memory_test.ts"],
+    filter: "conditioned|function set",
+  },
+  {
+    name: "subject: a cached function set carries no condition",
+    file: "src/subject/subject.ts",
+    from: "if (chain === undefined && !isPending(section, prop)) {",
+    to: "if (false) {",
+    tests: ["tests/storage_memory_test.ts"],
+    filter: "function set",
+  },
+  {
+    name: "subject: only the last function of a chain is applied again",
+    file: "src/subject/subject.ts",
+    from: "update: applyAll(name, chain.updates),",
+    to: "update: chain.updates[chain.updates.length - 1],",
+    tests: ["tests/storage_memory_test.ts"],
+    filter: "applied again",
+  },
+  {
+    name: "subject: a plain set after a function set keeps the condition",
+    file: "src/subject/subject.ts",
+    from: "if (section.chains.size > 0) section.chains.delete(prop);",
+    to: "",
+    tests: ["tests/storage_memory_test.ts"],
+    filter: "last-writer-wins",
+  },
+  {
+    name: "subject: a store that ran is merged back like one that did not",
+    file: "src/subject/subject.ts",
+    from: "if (notExecuted(error)) this.#restore(cache, number);",
+    to: "if (true) this.#restore(cache, number);",
+    tests: ["tests/subject_store_failure_test.ts"],
+  },
+  {
+    name: "subject: a direct write that ran keeps the stale cache",
+    file: "src/subject/subject.ts",
+    from: `(error) => {
+            if (!notExecuted(error)) this.#unsure(type, [prop]);`,
+    to: `(error) => {`,
+    tests: ["tests/subject_store_failure_test.ts"],
+  },
+  {
+    name:
+      "subject: an older batch may bring back what a newer one that ran wrote",
+    file: "src/subject/subject.ts",
+    from: `this.#noteWritten(failed, number);
+    this.#reloadCache();`,
+    to: `this.#reloadCache();`,
+    tests: ["tests/subject_store_failure_test.ts"],
+  },
+  {
+    name: "subject: reloading after a write that ran drops pending changes",
+    file: "src/subject/subject.ts",
+    from: "this.#unstored = hasPending(cache) ? cache : null;",
+    to: "this.#unstored = null;",
+    tests: ["tests/subject_store_failure_test.ts"],
+  },
+  {
+    name:
+      "conditioned store: an unconfirmed attempt that wrote nothing counts as applied",
+    file: "src/storage/redis_storage.ts",
+    from:
+      "if (error instanceof ReplicationError && Array.isArray(error.reply)) {",
+    to: "if (false) {",
+    tests: ["tests/subject_store_failure_test.ts"],
   },
   {
     name: "compare-and-set retries: no jitter (the whole bound every time)",

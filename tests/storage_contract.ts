@@ -7,6 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { InvalidValueError } from "../src/json/errors.ts";
 import { PropertyNotFoundError } from "../src/storage/errors.ts";
 import {
   SubjectExtProperty,
@@ -335,6 +336,92 @@ export const STORAGE_CONTRACT: Contract = {
     await storage.store({ inserts: [p("", "empty")] });
     assert.deepEqual(await storage.load(), [{ "": "empty" }, {}]);
   },
+
+  "a conditioned write is stored as is while its field still holds the text it was computed from":
+    async (b) => {
+      const storage = b.storage("c");
+      await storage.store({ inserts: [p("n", 1), e("x", "a")] });
+      const calls: unknown[] = [];
+      await storage.store({
+        updates: [p("n", 2), e("x", "ab")],
+        inserts: [p("other", true)],
+        conditions: [
+          { prop: p("n"), expected: "1", update: (old) => calls.push(old) },
+          { prop: e("x"), expected: '"a"', update: (old) => calls.push(old) },
+        ],
+      });
+      assert.deepEqual(calls, []);
+      assert.deepEqual(await storage.load(), [
+        { n: 2, other: true },
+        { x: "ab" },
+      ]);
+    },
+
+  "a conditioned write whose field changed is computed again from the stored value, with the rest of the store":
+    async (b) => {
+      const storage = b.storage("c");
+      await storage.store({ inserts: [p("n", 5), p("gone", 1)] });
+      const increment = (old: unknown) => ((old as number) ?? 0) + 1;
+      // Computed from n = 1, an absent m and a present-but-now-absent one.
+      await storage.store({
+        updates: [p("n", 2), p("gone", 2)],
+        inserts: [p("m", 1), p("plain", "p")],
+        deletes: [p("unrelated")],
+        conditions: [
+          { prop: p("n"), expected: "1", update: increment },
+          { prop: p("m"), expected: "7", update: increment },
+          { prop: p("gone"), expected: "1", update: increment },
+        ],
+      });
+      assert.deepEqual(await storage.load(), [
+        { n: 6, m: 1, gone: 2, plain: "p" },
+        {},
+      ]);
+      // Expected absent, but another writer created it.
+      await storage.store({
+        inserts: [p("n", 1)],
+        conditions: [{ prop: p("n"), expected: null, update: increment }],
+      });
+      assert.equal(await storage.get(p("n")), 7);
+    },
+
+  "a bad condition, or a re-computation that throws or returns a bad value, writes nothing":
+    async (b) => {
+      const storage = b.storage("c");
+      await storage.store({ inserts: [p("n", 5)] });
+      const before = await storage.load();
+      // A condition on a property the store does not write.
+      await assert.rejects(
+        storage.store({
+          inserts: [p("a", 1)],
+          conditions: [{ prop: p("b"), expected: null, update: () => 1 }],
+        }),
+        TypeError,
+      );
+      await assert.rejects(
+        storage.store({
+          inserts: [p("a", 1)],
+          updates: [p("n", 2)],
+          conditions: [{
+            prop: p("n"),
+            expected: "1",
+            update: () => {
+              throw new RangeError("no");
+            },
+          }],
+        }),
+        RangeError,
+      );
+      await assert.rejects(
+        storage.store({
+          inserts: [p("a", 1)],
+          updates: [p("n", 2)],
+          conditions: [{ prop: p("n"), expected: "1", update: () => NaN }],
+        }),
+        InvalidValueError,
+      );
+      assert.deepEqual(await storage.load(), before);
+    },
 
   "an empty subject name is rejected with TypeError": (b) => {
     assert.throws(() => b.storage(""), TypeError);

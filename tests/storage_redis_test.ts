@@ -272,6 +272,88 @@ Deno.test("redis: compare-and-set gives up with ConflictError after maxCasAttemp
   assert.equal(await redis.client.send(["HGET", "s:s", "pn"]), "3000");
 });
 
+Deno.test("redis: cached function sets cost no extra round trip: store() is one script call when nothing conflicts, one more per conflict", async () => {
+  await using redis = await startRedisFixture();
+  const other = await redis.connect();
+  let interfere = false;
+  const port = recording(redis.client, async (args) => {
+    if (interfere && String(args[0]).startsWith("EVAL")) {
+      interfere = false;
+      await other.send(["HINCRBY", "s:s", "pn", 100]);
+    }
+  });
+  const krules = new KRules({ storage: createRedisStorage(port) });
+  await createRedisStorage(redis.client)("s").store({ inserts: [p("n", 1)] });
+  for (const conflict of [false, false, true]) {
+    const subject = krules.subject("s");
+    await subject.set("n", (n) => (n as number) + 1);
+    await subject.set("plain", conflict);
+    port.log.length = 0;
+    interfere = conflict;
+    await subject.store();
+    assert.deepEqual(
+      port.log.map((args) => args[0]),
+      conflict ? ["EVALSHA", "EVALSHA"] : [port.log[0][0]],
+    );
+    assert.match(String(port.log[0][0]), /^EVAL/);
+  }
+  assert.equal(await redis.client.send(["HGET", "s:s", "pn"]), "104");
+});
+
+Deno.test("redis: a cached function set that loses every race fails store() with ConflictError after maxCasAttempts, writing nothing, and the next store() applies it again", async () => {
+  await using redis = await startRedisFixture();
+  const other = await redis.connect();
+  let writes = 0;
+  let interfering = true;
+  const port = recording(redis.client, async (args) => {
+    if (interfering && String(args[0]).startsWith("EVAL")) {
+      writes++;
+      await other.send(["HSET", "s:s", "pn", String(writes * 1000)]);
+    }
+  });
+  const subject = new KRules({
+    storage: createRedisStorage(port, { maxCasAttempts: 3 }),
+  }).subject("s");
+  await subject.set("n", (n) => ((n as number) ?? 0) + 1);
+  await subject.set("plain", 1);
+  await assert.rejects(subject.store(), (error) => {
+    assert.ok(error instanceof ConflictError);
+    assert.equal(error.attempts, 3);
+    assert.equal(error.property, "n");
+    return true;
+  });
+  assert.deepEqual(await redis.client.send(["HGETALL", "s:s"]), [
+    "pn",
+    "3000",
+  ]);
+  interfering = false;
+  await subject.store();
+  assert.deepEqual(await redis.client.send(["HGETALL", "s:s"]), [
+    "pn",
+    "3001",
+    "pplain",
+    "1",
+  ]);
+});
+
+Deno.test("redis: a cached function set is compared with the bytes it read, so Python's spacing is no conflict", async () => {
+  await using redis = await startRedisFixture();
+  // As Python's json.dumps writes it: with spaces, unlike JSON.stringify.
+  await redis.client.send(["HSET", "s:s", "pv", '{"a": [1, 2]}']);
+  const port = recording(redis.client);
+  const subject = new KRules({ storage: createRedisStorage(port) }).subject(
+    "s",
+  );
+  await subject.set("v", (v) => ({ ...(v as object), b: 3 }));
+  port.log.length = 0;
+  await subject.store();
+  assert.equal(port.log.length, 1);
+  assert.equal(
+    await redis.client.send(["HGET", "s:s", "pv"]),
+    '{"a":[1,2],"b":3}',
+  );
+});
+
 Deno.test("redis: a function set on a field holding invalid UTF-8 fails fast with CorruptValueError", async () => {
   await using redis = await startRedisFixture();
   // `"\xff"`: decodes to valid-looking JSON text, but the bytes can never match it.

@@ -525,6 +525,83 @@ export const SUBJECT_CONTRACT: Contract = {
       });
     },
 
+  "cached function sets of two subjects of one name both count": async (b) => {
+    const first = krulesOn(b).subject("c");
+    const second = new KRules({ storage: await b.reopen() }).subject("c");
+    const increment = (n: unknown) => ((n as number) ?? 0) + 1;
+    // Both load n (absent), both increment it in their cache.
+    assert.equal(await first.get("n", { default: 0 }), 0);
+    assert.equal(await second.get("n", { default: 0 }), 0);
+    await first.set("n", increment);
+    await second.set("n", increment);
+    await first.setExt("x", (x) => [...((x as number[]) ?? []), 1]);
+    await second.setExt("x", (x) => [...((x as number[]) ?? []), 2]);
+    await first.store();
+    await second.store();
+    const stored = krulesOn(b).subject("c");
+    assert.equal(await stored.get("n"), 2);
+    assert.deepEqual(await stored.getExt("x"), [1, 2]);
+  },
+
+  "every cached function set since the load is applied again, in order, to the value another writer stored":
+    async (b) => {
+      const krules = krulesOn(b);
+      const mine = krules.subject("c");
+      await mine.set("n", 1, { useCache: false });
+      await mine.set("gone", 1, { useCache: false });
+      await mine.set("d", 1, { useCache: false });
+      await mine.set("n", (n) => (n as number) + 1);
+      await mine.set("n", (n) => (n as number) * 10);
+      await mine.set("gone", (n) => ((n as number) ?? 0) + 1);
+      await mine.delete("d");
+      const other = new KRules({ storage: await b.reopen() }).subject("c");
+      await other.set("n", 5);
+      await other.delete("gone");
+      await other.store();
+      await mine.store();
+      assert.deepEqual(await krulesOn(b).subject("c").dict(), {
+        name: "c",
+        n: 60,
+        gone: 1,
+        ext: {},
+      });
+      assert.equal(await mine.get("n"), 60);
+    },
+
+  "a plain cached set keeps last-writer-wins, before or after a function set":
+    async (b) => {
+      const mine = krulesOn(b).subject("c");
+      assert.equal(await mine.get("a", { default: null }), null);
+      await mine.set("a", (n) => ((n as number) ?? 0) + 1);
+      await mine.set("a", 7);
+      await mine.set("b", 3);
+      await mine.set("b", (n) => (n as number) + 1);
+      const other = new KRules({ storage: await b.reopen() }).subject("c");
+      await other.setMany({ a: 100, b: 100 });
+      await other.store();
+      await mine.store();
+      const stored = krulesOn(b).subject("c");
+      assert.equal(await stored.get("a"), 7);
+      assert.equal(await stored.get("b"), 4);
+    },
+
+  "a function applied again at store() emits no second event: the one of set() stands":
+    async (b) => {
+      const krules = krulesOn(b);
+      const payloads = changedPayloads(krules);
+      const mine = krules.subject("c");
+      assert.equal(await mine.get("n", { default: 0 }), 0);
+      await mine.set("n", (n) => ((n as number) ?? 0) + 1);
+      const other = new KRules({ storage: await b.reopen() }).subject("c");
+      await other.set("n", 10);
+      await other.store();
+      await mine.store();
+      assert.equal(await krulesOn(b).subject("c").get("n"), 11);
+      assert.deepEqual(payloads, [
+        { property_name: "n", old_value: null, value: 1 },
+      ]);
+    },
+
   "a missing property's error names the subject, and a failed delete does not suggest get()":
     async (
       b,

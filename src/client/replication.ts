@@ -40,6 +40,12 @@ export class ReplicationError extends RedisError {
   readonly acknowledged: number | undefined;
   /** Replicas that were asked for. */
   readonly required: number;
+  /**
+   * The write's own reply, which the master sent before `WAIT` failed. A
+   * script may have chosen to write nothing (the storage's conditioned
+   * `store()` does when a condition fails); its reply says so.
+   */
+  readonly reply: RedisReply | undefined;
 
   /**
    * Creates a replication error.
@@ -48,14 +54,15 @@ export class ReplicationError extends RedisError {
    * @param required How many replicas had to acknowledge it.
    * @param acknowledged How many did, or `undefined` when `WAIT` failed.
    * @param timeoutMs How long `WAIT` waited.
-   * @param options Standard error options, such as the `cause`.
+   * @param options Standard error options, such as the `cause`, and the
+   *   write's own reply.
    */
   constructor(
     command: string,
     required: number,
     acknowledged: number | undefined,
     timeoutMs: number,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { reply?: RedisReply },
   ) {
     super(
       `The master applied ${command}, but it is not confirmed durable: ${
@@ -68,6 +75,7 @@ export class ReplicationError extends RedisError {
     this.name = "ReplicationError";
     this.acknowledged = acknowledged;
     this.required = required;
+    this.reply = options?.reply;
   }
 }
 
@@ -135,6 +143,7 @@ export function writeThenWait(
     } catch (cause) {
       throw new ReplicationError(command, replicas, undefined, timeoutMs, {
         cause,
+        reply,
       });
     }
     if (typeof acknowledged !== "number" || acknowledged < replicas) {
@@ -143,6 +152,7 @@ export function writeThenWait(
         replicas,
         typeof acknowledged === "number" ? acknowledged : undefined,
         timeoutMs,
+        { reply },
       );
     }
     return reply;

@@ -15,8 +15,15 @@ import { ConflictError } from "./errors.ts";
 import { CAS_SCRIPT, runScript } from "./scripts.ts";
 import { casMetrics } from "../telemetry/cas_metrics.ts";
 
-/** Backoff before re-reading after repeated conflicts: full jitter, up to 50 ms. */
-const CONFLICT_BACKOFF: BackoffPolicy = { baseMs: 1, maxMs: 50, floor: 0 };
+/**
+ * Backoff before trying again after repeated conflicts: full jitter, up to
+ * 50 ms. The storage's conditioned store() uses it too.
+ */
+export const CONFLICT_BACKOFF: BackoffPolicy = {
+  baseMs: 1,
+  maxMs: 50,
+  floor: 0,
+};
 
 interface Job {
   readonly update: (old: unknown) => unknown;

@@ -1,5 +1,5 @@
 import { checkPropertyName, describeType } from "../json/names.ts";
-import { encodeValue } from "../json/codec.ts";
+import { decodeValue, encodeValue } from "../json/codec.ts";
 import { type Property, PropertyType } from "./property.ts";
 import type { StoreChanges } from "./types.ts";
 
@@ -35,6 +35,22 @@ export interface EncodedChanges {
   readonly sets: string[];
   /** The fields to delete. */
   readonly deletes: string[];
+  /** The conditions of the store, on fields among `sets`. */
+  readonly checks: EncodedCheck[];
+}
+
+/** A store's condition, on the field it names in the store's `sets`. */
+export interface EncodedCheck {
+  /** The field, type letter included. */
+  readonly field: string;
+  /** The property name, for errors. */
+  readonly name: string;
+  /** Where the field's text is in `sets`. */
+  readonly at: number;
+  /** The text the field must hold; `null`: it must be absent. */
+  expected: string | null;
+  /** Computes the value again from the field's current value. */
+  readonly update: (old: unknown) => unknown;
 }
 
 /**
@@ -61,7 +77,73 @@ export function encodeChanges(
     deletes.push(fieldOf(prop));
   }
   if (sets.length === 0 && deletes.length === 0) return undefined;
-  return { sets, deletes };
+  const conditions = changes.conditions ?? [];
+  return {
+    sets,
+    deletes,
+    checks: conditions.length === 0 ? [] : encodeChecks(conditions, sets),
+  };
+}
+
+function encodeChecks(
+  conditions: NonNullable<StoreChanges["conditions"]>,
+  sets: readonly string[],
+): EncodedCheck[] {
+  const textAt = new Map<string, number>();
+  for (let i = 0; i < sets.length; i += 2) textAt.set(sets[i], i + 1);
+  return conditions.map(({ prop, expected, update }) => {
+    checkProperty(prop);
+    const field = fieldOf(prop);
+    const at = textAt.get(field);
+    if (at === undefined) {
+      throw new TypeError(
+        `A store() condition names property ${
+          JSON.stringify(prop.name)
+        }, which the store does not write: a condition must name one of its inserts or updates.`,
+      );
+    }
+    if (typeof expected !== "string" && expected !== null) {
+      throw new TypeError(
+        `The store() condition on property ${
+          JSON.stringify(prop.name)
+        } must expect a field text or null (absent), got ${
+          describeType(expected)
+        }.`,
+      );
+    }
+    if (typeof update !== "function") {
+      throw new TypeError(
+        `The store() condition on property ${
+          JSON.stringify(prop.name)
+        } needs an update function.`,
+      );
+    }
+    return { field, name: prop.name, at, expected, update };
+  });
+}
+
+/**
+ * Computes a checked value again from what its field holds now, in `sets`,
+ * and makes that the text the next attempt expects.
+ *
+ * @param key The key (or memory-storage subject key), for errors.
+ * @param check The condition that failed.
+ * @param sets The store's fields and texts; the check's text is replaced.
+ * @param current What the field holds now; `null` when absent.
+ * @throws {CorruptValueError} When the field's text is not valid JSON.
+ * @throws {InvalidValueError} When the new value does not survive JSON.
+ */
+export function recompute(
+  key: string,
+  check: EncodedCheck,
+  sets: string[],
+  current: string | null,
+): void {
+  const old = current === null
+    ? undefined
+    : decodeValue(key, check.field, current);
+  sets[check.at] = encodeValue(check.name, check.update(old));
+  check.expected = current;
 }
 
 /** Rejects an expiry that is neither a positive whole number of milliseconds nor `null`. */

@@ -1,4 +1,14 @@
 /**
+ * The storage layer's errors, and the one question about any failed write
+ * the layers above ask: did it certainly not run?
+ *
+ * @module
+ */
+// The Subject may not import the client layer, so the storage passes on the
+// client's answer rather than a second definition of it.
+export { notExecuted } from "../client/errors.ts";
+
+/**
  * A property that was read or deleted does not exist on the subject.
  *
  * @example Fall back when a property is missing

@@ -10,6 +10,7 @@ import {
   checkProperty,
   encodeChanges,
   fieldOf,
+  recompute,
 } from "./_checks.ts";
 import { globMatcher } from "./_glob.ts";
 import { PropertyNotFoundError } from "./errors.ts";
@@ -157,7 +158,15 @@ class MemorySubjectStorage implements SubjectStorage {
       // nothing is written, as in the Redis storage.
       const encoded = encodeChanges(changes);
       if (encoded === undefined) return;
-      const { sets, deletes } = encoded;
+      const { sets, deletes, checks } = encoded;
+      // Nothing runs in between, so a changed field's value is computed
+      // again once, from what it holds now, and the store goes on.
+      for (const check of checks) {
+        const current = this.#fields()?.get(check.field) ?? null;
+        if (current !== check.expected) {
+          recompute(this.#key, check, sets, current);
+        }
+      }
       if (sets.length > 0) {
         const fields = this.#fieldsForWrite();
         for (let i = 0; i < sets.length; i += 2) {

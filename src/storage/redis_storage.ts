@@ -1,5 +1,6 @@
 import { type SupportedClient, toRedisSender } from "../client/adapters/mod.ts";
 import { RedisReplyError } from "../client/errors.ts";
+import { ReplicationError } from "../client/replication.ts";
 import type { RedisArg, RedisReply, RedisSender } from "../client/types.ts";
 import {
   decodeAll,
@@ -9,13 +10,17 @@ import {
 } from "../json/codec.ts";
 import { CorruptValueError } from "../json/errors.ts";
 import { checkSubjectName } from "../json/names.ts";
+import { backoffDelay, sleep } from "../async/backoff.ts";
 import {
   checkExpiry,
   checkProperty,
   encodeChanges,
+  type EncodedChanges,
+  type EncodedCheck,
   fieldOf,
+  recompute,
 } from "./_checks.ts";
-import { CasCombiner } from "./_cas_combiner.ts";
+import { CasCombiner, CONFLICT_BACKOFF } from "./_cas_combiner.ts";
 import { ConflictError, PropertyNotFoundError } from "./errors.ts";
 import { type Property, PropertyType } from "./property.ts";
 import {
@@ -169,11 +174,15 @@ export class SubjectsRedisStorage implements SubjectStorage {
     );
   }
 
-  /** Rethrows an error reply (e.g. `WRONGTYPE`) with the key in its message. */
+  /**
+   * Rethrows an error reply (e.g. `WRONGTYPE`) with the key in its message,
+   * still saying whether the command ran.
+   */
   readonly #nameKey = (error: unknown): never => {
     if (!(error instanceof RedisReplyError)) throw error;
     throw new RedisReplyError(error.reply, {
       command: error.command,
+      executed: error.executed,
       context: `Redis refused a command on subject key ${
         JSON.stringify(this.key)
       }`,
@@ -338,13 +347,22 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * Sends nothing when there is nothing to change. Every value is checked
    * before anything is sent, so one bad value means nothing is written.
    *
+   * With conditions, the store script checks them in the same atomic step:
+   * still one round trip when they hold. When one does not, nothing is
+   * written; its value is computed again from the text the script returned,
+   * and the store is tried again, after the second conflict with jittered
+   * backoff, up to `maxCasAttempts` times in all.
+   *
    * @param changes The properties to insert, update and delete.
    * @throws {InvalidValueError} When a value does not survive JSON.
+   * @throws {ConflictError} When a condition failed on every attempt; nothing is written.
+   * @throws {CorruptValueError} When a conditioned field changed to text that is not valid JSON, or bytes that are not UTF-8; nothing is written.
    */
   async store(changes: StoreChanges = {}): Promise<void> {
     const encoded = encodeChanges(changes);
     if (encoded === undefined) return;
-    const { sets, deletes } = encoded;
+    const { sets, deletes, checks } = encoded;
+    if (checks.length > 0) return await this.#storeChecked(encoded);
     // One command is atomic by itself, and a plain HSET costs the server
     // far less than a script doing the same.
     if (deletes.length === 0) {
@@ -354,9 +372,66 @@ export class SubjectsRedisStorage implements SubjectStorage {
     } else {
       await this.#run(STORE_SCRIPT, [
         sets.length / 2,
+        0,
         ...sets,
         ...deletes,
       ]);
+    }
+  }
+
+  /** Runs a store with conditions until they hold, or `maxCasAttempts`. */
+  async #storeChecked(
+    { sets, deletes, checks }: EncodedChanges,
+  ): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      const conditions: string[] = [];
+      for (const { field, expected } of checks) {
+        conditions.push(field, expected === null ? "0" : "1", expected ?? "");
+      }
+      const reply = await this.#run(STORE_SCRIPT, [
+        sets.length / 2,
+        checks.length,
+        ...sets,
+        ...conditions,
+        ...deletes,
+      ]).catch(wroteNothing);
+      if (reply === 1) return;
+      if (!Array.isArray(reply) || reply.length !== checks.length) {
+        throw new TypeError(
+          `Unexpected reply to the store script: ${JSON.stringify(reply)}`,
+        );
+      }
+      let lost: EncodedCheck | undefined;
+      for (let i = 0; i < checks.length; i++) {
+        if (reply[i] === 1) continue;
+        const check = checks[i];
+        const current = (reply[i] as RedisReply[])[0];
+        if (typeof current !== "string" && current !== null) {
+          throw new TypeError(
+            `Unexpected reply to the store script: ${JSON.stringify(reply)}`,
+          );
+        }
+        if (current === check.expected) {
+          // The text matched but the bytes did not: bytes that are not
+          // UTF-8, which no text read from them can ever match.
+          throw new CorruptValueError(this.key, check.field);
+        }
+        lost ??= check;
+        recompute(this.key, check, sets, current);
+      }
+      if (lost === undefined) {
+        throw new TypeError(
+          `Unexpected reply to the store script: ${JSON.stringify(reply)}`,
+        );
+      }
+      if (attempt >= this.#maxCasAttempts) {
+        throw new ConflictError(this.key, lost.name, attempt);
+      }
+      // The script returned the values it saw, so the first retry goes at
+      // once; after that, writers contending this hard fall out of step.
+      if (attempt >= 2) {
+        await sleep(backoffDelay(attempt - 1, CONFLICT_BACKOFF));
+      }
     }
   }
 
@@ -608,6 +683,18 @@ export function createRedisStorage(
     subjectNames: (options?: SubjectNamesOptions): AsyncIterable<string> =>
       scanSubjectNames(sender, checked.keyPrefix, options),
   });
+}
+
+/**
+ * With `waitReplicas`, `WAIT` follows every attempt of a conditioned store,
+ * and may fail for one whose condition failed. That attempt wrote nothing,
+ * whatever `WAIT` says: its reply is the one to act on.
+ */
+function wroteNothing(error: unknown): RedisReply {
+  if (error instanceof ReplicationError && Array.isArray(error.reply)) {
+    return error.reply;
+  }
+  throw error;
 }
 
 function checkCommands(client: RedisSender): void {

@@ -55,22 +55,50 @@ export class LuaScript {
 
 /**
  * Sets and deletes any number of fields of one hash as one atomic step, so a
- * concurrent reader sees either none or all of a `store()`.
+ * concurrent reader sees either none or all of a `store()`; with conditions,
+ * only if every conditioned field still holds the text its new value was
+ * computed from, so a cached read-modify-write never overwrites a write it
+ * did not see.
  *
- * `ARGV[1]` is the number N of field/value pairs that follow; after the 2N
- * pair arguments, every remaining argument is a field to delete. Sets run
- * before deletes, as in the Python storage's pipeline.
+ * `ARGV[1]` is the number N of field/value pairs, `ARGV[2]` the number C of
+ * conditions. The 2N pair arguments follow, then C triples: the field, `"1"`
+ * if a value was read or `"0"` if the field was absent, and the text read
+ * (ignored when absent). Every remaining argument is a field to delete. Sets
+ * run before deletes, as in the Python storage's pipeline.
+ *
+ * Returns 1 when it wrote. When a condition fails it writes nothing and
+ * returns one reply per condition: 1 when it held, otherwise a one-element
+ * array holding the field's current value (nil when absent), so the caller
+ * can compute again without a read.
  */
 export const STORE_SCRIPT: LuaScript = new LuaScript(`
 local key = KEYS[1]
-local last_pair = 1 + 2 * tonumber(ARGV[1])
+local last_pair = 2 + 2 * tonumber(ARGV[1])
+local last_check = last_pair + 3 * tonumber(ARGV[2])
+local replies, conflict = {}, false
+for i = last_pair + 1, last_check, 3 do
+  local current = redis.call('HGET', key, ARGV[i])
+  local same
+  if ARGV[i + 1] == '0' then
+    same = current == false
+  else
+    same = current == ARGV[i + 2]
+  end
+  if same then
+    replies[#replies + 1] = 1
+  else
+    replies[#replies + 1] = { current }
+    conflict = true
+  end
+end
+if conflict then return replies end
 -- One HSET/HDEL per chunk rather than per field: a redis.call is the costly
 -- part of a script. Chunks stay well under Lua's limit on unpacked values.
 local chunk = 7000
-for first = 2, last_pair, chunk do
+for first = 3, last_pair, chunk do
   redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end
-for first = last_pair + 1, #ARGV, chunk do
+for first = last_check + 1, #ARGV, chunk do
   redis.call('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end
 return 1

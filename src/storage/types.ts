@@ -11,6 +11,33 @@ export interface StoreChanges {
   updates?: readonly Property[];
   /** Properties to remove; their `value` is ignored. */
   deletes?: readonly Property[];
+  /**
+   * Read-modify-writes among the inserts and updates: each of these
+   * properties is written only if its field still holds the text its value
+   * was computed from. When it does not, the storage computes the value
+   * again from what the field holds, and writes that instead, in the same
+   * atomic step as the rest of the store. A storage that ignores conditions
+   * writes the values as given (last writer wins).
+   */
+  conditions?: readonly StoreCondition[];
+}
+
+/**
+ * How a value in a `store()` was computed: from which stored text, and by
+ * what function, so that the storage can compute it again when another
+ * writer changed the field since it was read.
+ */
+export interface StoreCondition {
+  /** The property (name and type) whose value in `inserts` or `updates` this describes. */
+  readonly prop: Property;
+  /** The field's text the value was computed from, exactly as read; `null` when the field was absent. */
+  readonly expected: string | null;
+  /**
+   * Computes the value from the one the field holds now (`undefined` when
+   * absent). Called only when the field no longer holds `expected`, maybe
+   * more than once, so it should have no side effects.
+   */
+  readonly update: (old: unknown) => unknown;
 }
 
 /**
@@ -108,7 +135,11 @@ export interface SubjectStorage {
     [props: Map<string, EncodedValue>, extProps: Map<string, EncodedValue>]
   >;
   /**
-   * Applies inserts, updates and deletes atomically.
+   * Applies inserts, updates and deletes atomically. A property with a
+   * condition is written only if its field still holds the condition's
+   * `expected` text; otherwise its value is computed again from what the
+   * field holds, within the same atomic step (or after a conflict, in a new
+   * attempt), and the rest of the store is written with it.
    *
    * @param changes The writes to apply; nothing happens when they are empty.
    */

@@ -9,6 +9,10 @@ const ENCODED: unique symbol = Symbol("encoded");
  * values (and keep them, so each field is parsed at most once); `has`, `keys`
  * and `size` never decode. A field that is not JSON throws
  * `CorruptValueError` when it is read, not when the subject loads.
+ *
+ * It also remembers, until a value is replaced or deleted, the encoded value
+ * it was loaded from, so a cached function set can name the exact text it
+ * read.
  */
 export class LazyValues extends Map<string, unknown> {
   readonly #encoded: Map<string, EncodedValue>;
@@ -23,6 +27,27 @@ export class LazyValues extends Map<string, unknown> {
     super();
     for (const name of encoded.keys()) super.set(name, ENCODED);
     this.#encoded = encoded;
+  }
+
+  /**
+   * The encoded value a name was loaded with, while the map still holds
+   * that value.
+   *
+   * @param name The property name.
+   * @returns The encoded value, or `undefined` when absent or replaced.
+   */
+  loaded(name: string): EncodedValue | undefined {
+    return this.#encoded.get(name);
+  }
+
+  override set(name: string, value: unknown): this {
+    this.#encoded.delete(name);
+    return super.set(name, value);
+  }
+
+  override delete(name: string): boolean {
+    this.#encoded.delete(name);
+    return super.delete(name);
   }
 
   override get(name: string): unknown {

@@ -1,8 +1,8 @@
-import { copyValue, encodeValue } from "../json/codec.ts";
+import { copyValue, encodeValue, FieldText } from "../json/codec.ts";
 import { jsonEqual } from "../json/equal.ts";
 import { checkPropertyName, checkSubjectName } from "../json/names.ts";
 import { setOwn, toRecord } from "../json/record.ts";
-import { PropertyNotFoundError } from "../storage/errors.ts";
+import { notExecuted, PropertyNotFoundError } from "../storage/errors.ts";
 import {
   PropertyType,
   type PropertyTypeValue,
@@ -10,7 +10,7 @@ import {
   SubjectProperty,
 } from "../storage/property.ts";
 import type { Property } from "../storage/property.ts";
-import type { SubjectStorage } from "../storage/types.ts";
+import type { StoreCondition, SubjectStorage } from "../storage/types.ts";
 import { LazyValues } from "./_lazy_values.ts";
 import { PayloadConst, SubjectEventType } from "./events.ts";
 
@@ -133,6 +133,17 @@ interface CacheSection {
   readonly created: Set<string>;
   readonly updated: Set<string>;
   readonly deleted: Set<string>;
+  // Created or updated names whose every set since the load was a function:
+  // store() writes them only over the text those functions started from.
+  readonly chains: Map<string, Chain>;
+}
+
+/** The function sets of one property since the cache loaded. */
+interface Chain {
+  /** The field text the first function read; `null` when it was absent. */
+  readonly expected: string | null;
+  /** The functions, in the order they were set. */
+  readonly updates: ((old: unknown) => unknown)[];
 }
 
 type Cache = Record<PropertyTypeValue, CacheSection>;
@@ -194,6 +205,9 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   readonly #newerWrites = new Map<string, number>();
   // A failed batch waiting for the next load to be merged under it.
   #unstored: Cache | null = null;
+  // Set when a write that ran, or may have, failed: until a load reads what
+  // storage now holds, no cache may be made of values read before it.
+  #mustLoad = false;
   // Bumped whenever a load in flight may have missed a write, so its result
   // is dropped and loaded again rather than cached stale.
   #generation = 0;
@@ -262,8 +276,16 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    *
    * A function value is called with the old value (`undefined` when absent;
    * a copy, so mutating it is safe) and its result becomes the new value.
-   * With `useCache: false` it runs as the storage's atomic read-modify-write,
-   * so concurrent increments from any number of processes add up.
+   * It is a read-modify-write of storage either way, so concurrent
+   * increments from any number of processes add up. With `useCache: false`
+   * it runs at once as the storage's atomic compare-and-set. Cached, it runs
+   * now on the cached value, and `store()` writes its result only if the
+   * field still holds what the cache loaded; otherwise `store()` applies
+   * every function set on that property since the load again, in order, to
+   * the stored value (so the function may run more than once, and should
+   * have no side effects). The event of this call is not sent again: its
+   * `old_value` and `value` are those of the cache. A plain cached set of
+   * the property ends that: the last writer wins, as in Python.
    *
    * @param prop The property name.
    * @param value A function from the old value to the new one.
@@ -479,8 +501,19 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * Does nothing when no cache is loaded.
    *
    * Every cached `set()` and `delete()` called before it is included, even
-   * one not awaited yet. If the write fails, the changes stay cached, under
-   * any change made meanwhile, and a later `store()` writes them.
+   * one not awaited yet. A property set by functions only is written over
+   * the value they read, or computed again (see {@linkcode set}); after
+   * `maxCasAttempts` conflicts the store rejects with `ConflictError` and
+   * writes nothing.
+   *
+   * If the write fails without having run (`notExecuted(error)`: refused
+   * before it was sent, or an error reply such as `OOM`), the changes stay
+   * cached, under any change made meanwhile, and a later `store()` writes
+   * them. If it ran, or may have (`ReplicationError`, a timeout or a lost
+   * connection after it was sent; the error's `executed` says which), its
+   * changes are never sent again, since another client may have written
+   * over them since, and the cache is dropped, so the next read loads what
+   * storage holds.
    */
   async store(): Promise<void> {
     while (this.#mutations.size > 0) {
@@ -495,8 +528,16 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     const inserts: Property[] = [];
     const updates: Property[] = [];
     const deletes: Property[] = [];
+    const conditions: StoreCondition[] = [];
     for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
       const section = cache[type];
+      for (const [name, chain] of section.chains) {
+        conditions.push({
+          prop: makeProperty(type, name),
+          expected: chain.expected,
+          update: applyAll(name, chain.updates),
+        });
+      }
       for (const name of section.created) {
         inserts.push(makeProperty(type, name, section.values.get(name)));
       }
@@ -514,10 +555,17 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     const number = ++this.#stores;
     this.#storing.set(cache, number);
     try {
-      await this.#storage.store({ inserts, updates, deletes });
+      await this.#storage.store(
+        conditions.length === 0
+          ? { inserts, updates, deletes }
+          : { inserts, updates, deletes, conditions },
+      );
       this.#noteWritten(cache, number);
     } catch (error) {
-      this.#restore(cache, number);
+      // Only a write that certainly did not run is sent again: one that ran
+      // may have been followed by another client's acknowledged write.
+      if (notExecuted(error)) this.#restore(cache, number);
+      else this.#forget(cache, number);
       throw error;
     } finally {
       this.#storing.delete(cache);
@@ -681,9 +729,17 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       const props = entries.map(([name, value]) =>
         makeProperty(type, name, value)
       );
-      const olds = this.#storage.setMany !== undefined
-        ? await this.#storage.setMany(props)
-        : await setOneByOne(this.#storage, props);
+      let olds: unknown[];
+      try {
+        olds = this.#storage.setMany !== undefined
+          ? await this.#storage.setMany(props)
+          : await setOneByOne(this.#storage, props);
+      } catch (error) {
+        if (!notExecuted(error)) {
+          this.#unsure(type, entries.map(([name]) => name));
+        }
+        throw error;
+      }
       return entries.map(([name, value], i) => {
         this.#settle(type, name, true, value);
         return [name, value, olds[i]];
@@ -742,6 +798,10 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
             this.#settle(type, prop, true, result[0]);
             return result;
           },
+          (error) => {
+            if (!notExecuted(error)) this.#unsure(type, [prop]);
+            throw error;
+          },
         );
       }
       const cache = this.#cache;
@@ -776,7 +836,12 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
           cause: error,
         });
       }
-      await this.#storage.delete(property);
+      try {
+        await this.#storage.delete(property);
+      } catch (error) {
+        if (!notExecuted(error)) this.#unsure(type, [prop]);
+        throw error;
+      }
       this.#settle(type, prop, false);
       return oldValue;
     }
@@ -793,6 +858,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       section.created.delete(prop);
       section.updated.delete(prop);
       section.deleted.add(prop);
+      section.chains.delete(prop);
       return oldValue;
     }));
   }
@@ -839,6 +905,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
           [PropertyType.DEFAULT]: newSection(props),
           [PropertyType.EXTENDED]: newSection(extProps),
         };
+        this.#mustLoad = false;
         if (this.#unstored !== null) {
           mergeUnder(this.#cache, this.#unstored);
           this.#unstored = null;
@@ -878,8 +945,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     present: boolean,
     value?: unknown,
   ): void {
-    for (const batch of this.#storing.keys()) endChange(batch[type], prop);
-    if (this.#unstored !== null) endChange(this.#unstored[type], prop);
+    this.#endPending(type, prop);
     if (this.#cache === null) {
       // A load in flight may have read storage before this write.
       if (this.#loading !== null) this.#generation++;
@@ -889,6 +955,51 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     if (present) section.values.set(prop, value);
     else section.values.delete(prop);
     endChange(section, prop);
+  }
+
+  /** Ends a property's change in the batches being stored and the failed one. */
+  #endPending(type: PropertyTypeValue, prop: string): void {
+    for (const batch of this.#storing.keys()) endChange(batch[type], prop);
+    if (this.#unstored !== null) endChange(this.#unstored[type], prop);
+  }
+
+  /**
+   * After a direct write that failed but ran, or may have: as after one that
+   * succeeded, no older change of those properties may be written over it,
+   * but what storage now holds is unknown, so the cache is loaded again.
+   */
+  #unsure(type: PropertyTypeValue, props: readonly string[]): void {
+    for (const prop of props) {
+      this.#endPending(type, prop);
+      if (this.#cache !== null) endChange(this.#cache[type], prop);
+    }
+    this.#reloadCache();
+  }
+
+  /**
+   * After a store() that failed but ran, or may have: its changes are never
+   * sent again (another client may have written over them since, and been
+   * told so), an older failed batch may not bring back what it wrote, and
+   * the cache is loaded again, so that reads see what storage holds.
+   */
+  #forget(failed: Cache, number: number): void {
+    this.#noteWritten(failed, number);
+    this.#reloadCache();
+  }
+
+  /**
+   * Drops the loaded cache, and any load in flight, so the next read loads
+   * storage again; its pending changes wait for that load, to go on top.
+   */
+  #reloadCache(): void {
+    const cache = this.#cache;
+    if (cache !== null) {
+      if (this.#unstored !== null) mergeUnder(cache, this.#unstored);
+      this.#unstored = hasPending(cache) ? cache : null;
+      this.#cache = null;
+    }
+    this.#mustLoad = true;
+    this.#generation++;
   }
 
   /** Remembers what a store() wrote while an older one is still in flight. */
@@ -938,7 +1049,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     else this.#unstored = failed;
     // As the cache only when nothing newer has been written: its values
     // would otherwise be older than storage's.
-    if (this.#loading === null && !newer) {
+    if (this.#loading === null && !newer && !this.#mustLoad) {
       this.#cache = this.#unstored;
       this.#unstored = null;
     }
@@ -951,6 +1062,17 @@ function* pendingNames(section: CacheSection): Iterable<string> {
   yield* section.deleted;
 }
 
+function hasPending(cache: Cache): boolean {
+  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+    const section = cache[type];
+    if (
+      section.created.size > 0 || section.updated.size > 0 ||
+      section.deleted.size > 0
+    ) return true;
+  }
+  return false;
+}
+
 function isPending(section: CacheSection, prop: string): boolean {
   return section.created.has(prop) || section.updated.has(prop) ||
     section.deleted.has(prop);
@@ -960,6 +1082,7 @@ function endChange(section: CacheSection, prop: string): void {
   section.created.delete(prop);
   section.updated.delete(prop);
   section.deleted.delete(prop);
+  section.chains.delete(prop);
 }
 
 /**
@@ -976,6 +1099,8 @@ function mergeUnder(cache: Cache, older: Cache): void {
         const present = section.values.has(name);
         section.values.set(name, old.values.get(name));
         (present ? section.updated : section.created).add(name);
+        const chain = old.chains.get(name);
+        if (chain !== undefined) section.chains.set(name, chain);
       }
     }
     for (const name of old.deleted) {
@@ -1012,13 +1137,29 @@ function setCached(
     : value;
   // Checked now so the error points at this call, not at a later store().
   encodeValue(prop, newValue);
-  return recordCached(section, prop, newValue);
+  if (typeof value !== "function") {
+    return recordCached(section, prop, newValue);
+  }
+  // A function over a value this subject set or deleted itself computes
+  // from that value whatever storage holds: only one over the loaded value
+  // (or over functions since) is a read-modify-write of storage.
+  let chain = section.chains.get(prop);
+  if (chain === undefined && !isPending(section, prop)) {
+    chain = { expected: storedText(section.values, prop), updates: [] };
+  }
+  const result = recordCached(section, prop, newValue);
+  if (chain !== undefined) {
+    chain.updates.push(value as (old: unknown) => unknown);
+    section.chains.set(prop, chain);
+  }
+  return result;
 }
 
 /**
  * Puts an already checked value in a loaded cache section and records the
  * change for store(): setMany() checks all its values before it changes
- * anything, so it need not encode each of them a second time here.
+ * anything, so it need not encode each of them a second time here. A plain
+ * value ends any function chain: the last writer wins, as in Python.
  */
 function recordCached(
   section: CacheSection,
@@ -1032,8 +1173,43 @@ function recordCached(
     else section.created.add(prop);
   }
   section.deleted.delete(prop);
+  if (section.chains.size > 0) section.chains.delete(prop);
   section.values.set(prop, newValue);
   return [newValue, oldValue];
+}
+
+/**
+ * The field text a cached value stands for: the text loaded, when the value
+ * is still the loaded one, else its encoding (a field holding that text
+ * holds that value; other text for it, such as Python's spacing, costs one
+ * conflict and a recomputation, never a wrong result).
+ */
+function storedText(values: Map<string, unknown>, prop: string): string | null {
+  if (!values.has(prop)) return null;
+  if (values instanceof LazyValues) {
+    const loaded = values.loaded(prop);
+    if (loaded instanceof FieldText && loaded.utf8) return loaded.text;
+  }
+  return encodeValue(prop, values.get(prop));
+}
+
+/**
+ * One update doing what a property's function sets did in the cache, in
+ * order, each on a copy of the previous result and checked as set() checks
+ * it: what store() computes again when the field changed.
+ */
+function applyAll(
+  prop: string,
+  updates: readonly ((old: unknown) => unknown)[],
+): (old: unknown) => unknown {
+  return (old) => {
+    let value = updates[0](old);
+    for (let i = 1; i < updates.length; i++) {
+      encodeValue(prop, value);
+      value = updates[i](copyValue(value));
+    }
+    return value;
+  };
 }
 
 function newSection(values: Map<string, unknown>): CacheSection {
@@ -1042,6 +1218,7 @@ function newSection(values: Map<string, unknown>): CacheSection {
     created: new Set(),
     updated: new Set(),
     deleted: new Set(),
+    chains: new Map(),
   };
 }
 
