@@ -4,8 +4,8 @@ import {
   createRedisClient,
   RedisConnectionError,
   RedisReplyError,
-  type RedisSender,
 } from "../mod.ts";
+import type { RedisSender } from "../client.ts";
 import {
   fromDenoRedis,
   fromNodeRedis,

@@ -18,14 +18,16 @@ import {
   createRedisStorage,
   KRules,
   loadRedisConfig,
-  type Property,
   RedisClient,
   RedisConnectionError,
   RedisReplyError,
   type StorageFactory,
+} from "../mod.ts";
+import {
+  type Property,
   SubjectExtProperty,
   SubjectProperty,
-} from "../mod.ts";
+} from "../storage.ts";
 import { startRedisServer } from "../src/testing/redis_server.ts";
 
 const PASSWORD = "b4d-input-Pa55";

@@ -4,11 +4,11 @@ import {
   createRedisSentinelClient,
   createRedisStorage,
   RedisConnectionError,
-  type RedisSentinelClient,
   type RedisSentinelClientOptions,
   ReplicationError,
-  SubjectProperty,
 } from "../mod.ts";
+import type { RedisSentinelClient } from "../client.ts";
+import { SubjectProperty } from "../storage.ts";
 import {
   type RedisSentinel,
   type RedisSentinelOptions,

@@ -111,7 +111,8 @@ export interface RedisStorageOptions {
  *
  * @example
  * ```ts
- * import { createRedisClient, SubjectProperty, SubjectsRedisStorage } from "@x/redis-subjects";
+ * import { createRedisClient } from "@x/redis-subjects";
+ * import { SubjectProperty, SubjectsRedisStorage } from "@x/redis-subjects/storage";
  *
  * await using client = await createRedisClient("redis://localhost:6379/0");
  * const storage = new SubjectsRedisStorage("user-1", client, { keyPrefix: "app:" });
