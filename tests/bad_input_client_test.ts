@@ -169,7 +169,7 @@ const clientCases: Case[] = [
     error: RedisReplyError,
     // The handshake's PING notices at connect time, before SET is sent.
     message:
-      /^PING failed on redis:\/\/127\.0\.0\.1:\d+\/0: NOAUTH Authentication required\.$/,
+      /^PING failed on redis:\/\/127\.0\.0\.1:\d+\/0 \(the server requires a password; put the password in the URL: redis:\/\/:password@host\): NOAUTH Authentication required\.$/,
     check: code("NOAUTH"),
   },
   {

@@ -1,4 +1,8 @@
-import { type SupportedClient, toRedisSender } from "../client/adapters/mod.ts";
+import {
+  promiseGiven,
+  type SupportedClient,
+  toRedisSender,
+} from "../client/adapters/mod.ts";
 import { RedisReplyError } from "../client/errors.ts";
 import type { RedisArg, RedisReply, RedisSender } from "../client/types.ts";
 import {
@@ -612,6 +616,8 @@ export function createRedisStorage(
 }
 
 function checkCommands(client: RedisSender): void {
+  const notAwaited = promiseGiven(client);
+  if (notAwaited !== undefined) throw notAwaited;
   if (
     typeof client !== "object" || client === null ||
     typeof client.send !== "function"
