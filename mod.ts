@@ -30,116 +30,20 @@
  * console.log(await user.dict()); // { name: "John Doe", email: "john@example.com", logins: 1, ext: {} }
  * ```
  *
+ * More in two entry points of their own: `@x/redis-subjects/client` for the
+ * clients' full surface (events, statistics, options, adapters, the
+ * `RedisSender` port) and `@x/redis-subjects/storage` for writing a storage
+ * backend; `@x/redis-subjects/testing` starts throwaway servers for tests.
+ *
  * @module
  */
 
-// Redis client
-export { createRedisClient, RedisClient } from "./src/client/client.ts";
-export type {
-  ReconnectOptions,
-  RedisClientOptions,
-  RedisClientStats,
-} from "./src/client/client.ts";
-export {
-  notExecuted,
-  RedisConnectionError,
-  RedisError,
-  RedisReplyError,
-  RedisTimeoutError,
-} from "./src/client/errors.ts";
-export type {
-  Execution,
-  RedisErrorOptions,
-  RedisReplyErrorOptions,
-} from "./src/client/errors.ts";
-export type { RedisArg, RedisReply, RedisSender } from "./src/client/types.ts";
-export {
-  RedisConnectEvent,
-  RedisDisconnectEvent,
-  RedisErrorEvent,
-  RedisEvent,
-  RedisEventTarget,
-  RedisReconnectingEvent,
-} from "./src/client/events.ts";
-export type {
-  RedisClientEvent,
-  RedisClientEventMap,
-  RedisConnectEventInit,
-  RedisDisconnectEventInit,
-  RedisErrorEventInit,
-  RedisEventInit,
-  RedisReconnectingEventInit,
-} from "./src/client/events.ts";
-export type { TelemetryOptions } from "./src/telemetry/client_telemetry.ts";
-export {
-  createRedisClusterClient,
-  RedisClusterClient,
-} from "./src/client/cluster.ts";
-export type {
-  RedisClusterClientOptions,
-  RedisClusterClientStats,
-} from "./src/client/cluster.ts";
-export {
-  createRedisSentinelClient,
-  RedisSentinelClient,
-} from "./src/client/sentinel.ts";
-export type {
-  RedisSentinelClientOptions,
-  RedisSentinelClientStats,
-} from "./src/client/sentinel.ts";
-export { ReplicationError } from "./src/client/replication.ts";
-
-// Bring your own client: createRedisStorage takes these as they are.
-export type {
-  DenoRedisClient,
-  IoredisClient,
-  NodeRedisClient,
-  NodeRedisCluster,
-  SupportedClient,
-} from "./src/client/adapters/mod.ts";
-
-// Storage
-export { CorruptValueError, InvalidValueError } from "./src/json/errors.ts";
-export {
-  ConflictError,
-  PropertyNotFoundError,
-  type PropertyNotFoundErrorOptions,
-} from "./src/storage/errors.ts";
-export {
-  type Property,
-  PropertyType,
-  type PropertyTypeValue,
-  SubjectExtProperty,
-  SubjectProperty,
-} from "./src/storage/property.ts";
-export type {
-  EncodedValue,
-  StorageContext,
-  StorageFactory,
-  StoreChanges,
-  StoreCondition,
-  SubjectNamesOptions,
-  SubjectStorage,
-} from "./src/storage/types.ts";
-export {
-  createRedisStorage,
-  type RedisStorageOptions,
-  SubjectsRedisStorage,
-} from "./src/storage/redis_storage.ts";
-export { createMemoryStorage } from "./src/storage/memory_storage.ts";
-export { createEmptyStorage } from "./src/storage/empty_storage.ts";
-
 // Subjects
 export {
-  EventBus,
-  type EventBusOptions,
-  type EventHandler,
-  type EventPattern,
-  type SubjectEvent,
-  type SubjectEventName,
-  type SubjectEventPayloads,
-} from "./src/subject/event_bus.ts";
-export { PayloadConst, SubjectEventType } from "./src/subject/events.ts";
+  KRules,
+  type KRulesOptions,
+  type SubjectFactoryOptions,
+} from "./src/subject/krules.ts";
 export type {
   DeleteOptions,
   ExtOptions,
@@ -150,11 +54,60 @@ export type {
   SubjectDict,
   SubjectProps,
 } from "./src/subject/subject.ts";
+
+// Subject events
 export {
-  KRules,
-  type KRulesOptions,
-  type SubjectFactoryOptions,
-} from "./src/subject/krules.ts";
+  EventBus,
+  type EventBusOptions,
+  type EventHandler,
+  type EventPattern,
+  type SubjectEvent,
+  type SubjectEventName,
+  type SubjectEventPayloads,
+} from "./src/subject/event_bus.ts";
+export { PayloadConst, SubjectEventType } from "./src/subject/events.ts";
+
+// Storages
+export {
+  createRedisStorage,
+  type RedisStorageOptions,
+} from "./src/storage/redis_storage.ts";
+export { createMemoryStorage } from "./src/storage/memory_storage.ts";
+export { createEmptyStorage } from "./src/storage/empty_storage.ts";
+export type {
+  StorageFactory,
+  SubjectNamesOptions,
+} from "./src/storage/types.ts";
+
+// Clients to give createRedisStorage (their full surface: ./client)
+export {
+  createRedisClient,
+  RedisClient,
+  type RedisClientOptions,
+} from "./src/client/client.ts";
+export {
+  createRedisClusterClient,
+  type RedisClusterClientOptions,
+} from "./src/client/cluster.ts";
+export {
+  createRedisSentinelClient,
+  type RedisSentinelClientOptions,
+} from "./src/client/sentinel.ts";
+
+// Errors to catch: Redis and replication
+export {
+  type Execution,
+  notExecuted,
+  RedisConnectionError,
+  RedisError,
+  RedisReplyError,
+  RedisTimeoutError,
+} from "./src/client/errors.ts";
+export { ReplicationError } from "./src/client/replication.ts";
+
+// Errors to catch: values and properties
+export { CorruptValueError, InvalidValueError } from "./src/json/errors.ts";
+export { ConflictError, PropertyNotFoundError } from "./src/storage/errors.ts";
 
 // Configuration
 export {

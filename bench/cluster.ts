@@ -12,8 +12,8 @@ import {
   createRedisStorage,
   KRules,
   type StorageFactory,
-  SubjectProperty,
 } from "../mod.ts";
+import { SubjectProperty } from "../storage.ts";
 import { startRedisCluster } from "../testing.ts";
 import { alternate, median, pool, type Row } from "./_table.ts";
 

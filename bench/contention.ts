@@ -18,11 +18,9 @@ import {
   createRedisClient,
   createRedisStorage,
   KRules,
-  type RedisArg,
   type RedisClient,
-  type RedisReply,
-  type RedisSender,
 } from "../mod.ts";
+import type { RedisArg, RedisReply, RedisSender } from "../client.ts";
 import { alternate, median, pool, type Row } from "./_table.ts";
 
 /** A node-redis 6 client as `createClient({ url })` makes it (RESP3). */

@@ -11,8 +11,8 @@ import {
   createRedisStorage,
   KRules,
   type RedisClient,
-  SubjectProperty,
 } from "../mod.ts";
+import { SubjectProperty } from "../storage.ts";
 import { SET_SCRIPT } from "../src/storage/scripts.ts";
 import { benchContention } from "./contention.ts";
 import { redisBenchmark } from "./_child.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createRedisStorage } from "../mod.ts";
-import type { RedisSender } from "../mod.ts";
+import type { RedisSender } from "../client.ts";
 import { fromDenoRedis, toRedisSender } from "../src/client/adapters/mod.ts";
 
 /**

@@ -2,11 +2,15 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import {
   createRedisClient,
+  createRedisStorage,
+  KRules,
+  notExecuted,
   RedisConnectionError,
   RedisReplyError,
-  type RedisSender,
   RedisTimeoutError,
 } from "../mod.ts";
+import { SubjectsRedisStorage } from "../storage.ts";
+import type { RedisSender } from "../client.ts";
 import {
   fromDenoRedis,
   fromNodeRedis,
@@ -180,6 +184,49 @@ Deno.test("toRedisSender rejects anything else with a TypeError listing what it 
         /@db\/redis/.test(e.message),
       `accepted ${Deno.inspect(value)}`,
     );
+  }
+});
+
+Deno.test("a Promise passed where a client is expected says to await it", async () => {
+  await using server = await startRedisServer();
+  const pending = createRedisClient(server.url);
+  try {
+    for (
+      const take of [
+        (c: unknown) => createRedisStorage(c as RedisSender),
+        (c: unknown) => toRedisSender(c as RedisSender),
+        (c: unknown) => new SubjectsRedisStorage("user-1", c as RedisSender),
+      ]
+    ) {
+      assert.throws(
+        () => take(pending),
+        (e: unknown) =>
+          e instanceof TypeError &&
+          /got a Promise: did you forget `await`\?/.test(e.message),
+      );
+    }
+  } finally {
+    await (await pending).close();
+  }
+});
+
+Deno.test("a node-redis client that is not connected rejects with 'call connect() first', and nothing was sent", async () => {
+  await using server = await startRedisServer();
+  const { createClient } = await import("redis");
+  const client = createClient({ url: server.url });
+  const krules = new KRules({ storage: createRedisStorage(client) });
+  const error = await krules.subject("user-1").set("n", 1, { useCache: false })
+    .catch((e) => e);
+  assert.ok(error instanceof RedisConnectionError, String(error));
+  assert.match(error.message, /not open: call `connect\(\)` first/);
+  assert.ok(notExecuted(error));
+  // Once connected, the same storage works.
+  await client.connect();
+  try {
+    await krules.subject("user-1").set("n", 2, { useCache: false });
+    assert.equal(await client.hGet("s:user-1", "pn"), "2");
+  } finally {
+    await client.close();
   }
 });
 

@@ -18,14 +18,16 @@ import {
   createRedisStorage,
   KRules,
   loadRedisConfig,
-  type Property,
   RedisClient,
   RedisConnectionError,
   RedisReplyError,
   type StorageFactory,
+} from "../mod.ts";
+import {
+  type Property,
   SubjectExtProperty,
   SubjectProperty,
-} from "../mod.ts";
+} from "../storage.ts";
 import { startRedisServer } from "../src/testing/redis_server.ts";
 
 const PASSWORD = "b4d-input-Pa55";
@@ -167,7 +169,7 @@ const clientCases: Case[] = [
     error: RedisReplyError,
     // The handshake's PING notices at connect time, before SET is sent.
     message:
-      /^PING failed on redis:\/\/127\.0\.0\.1:\d+\/0: NOAUTH Authentication required\.$/,
+      /^PING failed on redis:\/\/127\.0\.0\.1:\d+\/0 \(the server requires a password; put the password in the URL: redis:\/\/:password@host\): NOAUTH Authentication required\.$/,
     check: code("NOAUTH"),
   },
   {

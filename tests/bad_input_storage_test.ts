@@ -21,13 +21,15 @@ import {
   createRedisStorage,
   InvalidValueError,
   KRules,
-  type Property,
   type RedisClient,
   RedisReplyError,
   type StorageFactory,
+} from "../mod.ts";
+import {
+  type Property,
   SubjectExtProperty,
   SubjectProperty,
-} from "../mod.ts";
+} from "../storage.ts";
 import { startRedisServer } from "../src/testing/redis_server.ts";
 
 const PASSWORD = "b4d-input-Pa55";

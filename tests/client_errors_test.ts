@@ -2,11 +2,14 @@ import assert from "node:assert/strict";
 import {
   createRedisClient,
   createRedisClusterClient,
+  createRedisStorage,
+  KRules,
   RedisConnectionError,
   RedisError,
   RedisReplyError,
   RedisTimeoutError,
 } from "../mod.ts";
+import type { RedisArg } from "../client.ts";
 import { startRedisServer } from "../testing.ts";
 
 Deno.test("every error class takes ErrorOptions and keeps the cause", () => {
@@ -100,4 +103,51 @@ Deno.test('a foreign client\'s errors keep executed "maybe" unless they prove ot
   // Bad arguments a foreign client refuses before sending stay as they are.
   const bad = new TypeError("bad argument");
   assert.equal(toRedisError(bad, ["SET"], known), bad);
+});
+
+Deno.test("a command a script may not run is reported with code NOPERM, the server's reply kept as sent", async () => {
+  // The user may run scripts and read, but not write, nor touch keys off ~s:*.
+  await using server = await startRedisServer({
+    config: ["user reader on >pw ~s:* resetchannels -@all +eval +hget +ping"],
+  });
+  const url = server.url.replace("redis://", "redis://reader:pw@");
+  await using client = await createRedisClient(url);
+  const cases: [string, RedisArg[]][] = [
+    ["a denied command", [
+      "EVAL",
+      "return redis.call('HSET', KEYS[1], 'f', 'v')",
+      1,
+      "s:a",
+    ]],
+    ["a denied command through pcall", [
+      "EVAL",
+      "return redis.pcall('HSET', KEYS[1], 'f', 'v')",
+      1,
+      "s:a",
+    ]],
+    ["a key it may not touch", [
+      "EVAL",
+      "return redis.call('HGET', 'other', 'f')",
+      0,
+    ]],
+  ];
+  for (const [name, args] of cases) {
+    const error = await client.send(args).catch((e) => e);
+    assert.ok(error instanceof RedisReplyError, `${name}: ${error}`);
+    assert.equal(error.code, "NOPERM", name);
+    assert.match(error.reply, /^ERR The user executing the script can't /);
+    assert.ok(error.message.includes(error.reply), name);
+    assert.equal(error.executed, "no", name);
+  }
+  // Through the storage: the set script runs HSET, which the user lacks.
+  const krules = new KRules({ storage: createRedisStorage(client) });
+  const error = await krules.subject("user-1").set("n", 1, { useCache: false })
+    .catch((e) => e);
+  assert.ok(error instanceof RedisReplyError, String(error));
+  assert.equal(error.code, "NOPERM");
+  // Other ERR replies keep their code.
+  const other = await client.send(["EVAL", "return redis.call('NOPE')", 0])
+    .catch((e) => e);
+  assert.ok(other instanceof RedisReplyError, String(other));
+  assert.equal(other.code, "ERR");
 });

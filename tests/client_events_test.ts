@@ -6,14 +6,13 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { RedisClient, RedisConnectionError } from "../mod.ts";
 import {
-  RedisClient,
   type RedisClientEvent,
   RedisClusterClient,
-  RedisConnectionError,
   type RedisEventTarget,
   RedisSentinelClient,
-} from "../mod.ts";
+} from "../client.ts";
 import { closedPort } from "../src/testing/closed_port.ts";
 import {
   startRedisCluster,

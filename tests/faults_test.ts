@@ -13,8 +13,8 @@ import {
   type RedisClient,
   RedisConnectionError,
   RedisTimeoutError,
-  SubjectProperty,
 } from "../mod.ts";
+import { SubjectProperty } from "../storage.ts";
 import { startRedisServer } from "../src/testing/redis_server.ts";
 import { closedPort } from "../src/testing/closed_port.ts";
 import { reportFigures } from "./helpers_figures.ts";

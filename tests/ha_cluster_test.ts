@@ -3,11 +3,11 @@ import {
   createRedisClient,
   createRedisClusterClient,
   createRedisStorage,
-  RedisClusterClient,
   RedisReplyError,
   RedisTimeoutError,
-  SubjectProperty,
 } from "../mod.ts";
+import { RedisClusterClient } from "../client.ts";
+import { SubjectProperty } from "../storage.ts";
 import { keySlot } from "../src/client/_slot.ts";
 import { MIN_REFRESH_GAP_MS } from "../src/client/_slot_map.ts";
 import type { RedisServer } from "../testing.ts";

@@ -4,13 +4,12 @@ import {
   createRedisSentinelClient,
   createRedisStorage,
   RedisConnectionError,
-  type RedisSender,
-  type RedisSentinelClient,
   type RedisSentinelClientOptions,
   RedisTimeoutError,
   ReplicationError,
-  SubjectProperty,
 } from "../mod.ts";
+import type { RedisSender, RedisSentinelClient } from "../client.ts";
+import { SubjectProperty } from "../storage.ts";
 import {
   type RedisSentinel,
   type RedisSentinelOptions,

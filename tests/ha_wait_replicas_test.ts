@@ -14,8 +14,8 @@ import {
   createRedisStorage,
   type RedisClient,
   ReplicationError,
-  SubjectProperty,
 } from "../mod.ts";
+import { SubjectProperty } from "../storage.ts";
 import { startRedisServer } from "../testing.ts";
 
 /** How many times the master ran each command so far (`INFO commandstats`). */

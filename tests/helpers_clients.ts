@@ -29,8 +29,8 @@ import {
   createRedisClient,
   type RedisClient,
   RedisReplyError,
-  type RedisSender,
 } from "../mod.ts";
+import type { RedisSender } from "../client.ts";
 import {
   type SupportedClient,
   toRedisSender,

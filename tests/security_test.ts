@@ -20,9 +20,8 @@ import {
   RedisConnectionError,
   RedisReplyError,
   RedisTimeoutError,
-  SubjectExtProperty,
-  SubjectProperty,
 } from "../mod.ts";
+import { SubjectExtProperty, SubjectProperty } from "../storage.ts";
 import { startRedisServer } from "../src/testing/redis_server.ts";
 import { makeCertificates, serverTls } from "./helpers_tls.ts";
 import { closedPort } from "../src/testing/closed_port.ts";

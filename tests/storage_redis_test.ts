@@ -529,6 +529,46 @@ Deno.test("redis: subjectNames escapes glob characters in the key prefix, and li
   assert.deepEqual(names, ["in-a*[x]:"]);
 });
 
+/** How many `CLUSTER SLOTS` the server has received (run or refused). */
+async function clusterSlotsCalls(client: RedisSender): Promise<number> {
+  const info = String(await client.send(["INFO", "commandstats"]));
+  const line = info.split("\r\n").find((l) =>
+    l.startsWith("cmdstat_cluster|slots:")
+  );
+  if (line === undefined) return 0;
+  const stat = (name: string) => Number(line.match(`${name}=(\\d+)`)?.[1] ?? 0);
+  return stat("calls") + stat("rejected_calls");
+}
+
+Deno.test("redis: subjectNames on a standalone server learns once per client that it is no cluster, so later calls send no CLUSTER SLOTS", async () => {
+  await using redis = await startRedisFixture();
+  const observer = await redis.connect();
+  const client = await redis.connect();
+  const krules = new KRules({
+    storage: createRedisStorage(client, { keyPrefix: PREFIX }),
+  });
+  await krules.subject("user-1").set("n", 1, { useCache: false });
+  const before = await clusterSlotsCalls(observer);
+  const list = async (k: KRules) => {
+    const names: string[] = [];
+    for await (const name of k.subjectNames()) names.push(name);
+    assert.deepEqual(names, ["user-1"]);
+  };
+  for (let i = 0; i < 5; i++) await list(krules);
+  // A second storage factory on the same client knows it too.
+  const again = new KRules({
+    storage: createRedisStorage(client, { keyPrefix: PREFIX }),
+  });
+  for (let i = 0; i < 3; i++) await list(again);
+  assert.equal(await clusterSlotsCalls(observer) - before, 1);
+  // Another client asks for itself, once.
+  const other = new KRules({
+    storage: createRedisStorage(await redis.connect(), { keyPrefix: PREFIX }),
+  });
+  for (let i = 0; i < 3; i++) await list(other);
+  assert.equal(await clusterSlotsCalls(observer) - before, 2);
+});
+
 Deno.test("redis: compare-and-set retries after repeated conflicts wait a random part of a doubling bound, so contending writers fall out of step", async () => {
   await using redis = await startRedisFixture();
   const other = await redis.connect();

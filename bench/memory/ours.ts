@@ -1,11 +1,7 @@
 // Memory row, this module: 10,000 subjects loaded through KRules, then mixed
 // storage.get / storage.set. Run by bench/memory.ts.
-import {
-  createRedisClient,
-  createRedisStorage,
-  KRules,
-  SubjectProperty,
-} from "../../mod.ts";
+import { createRedisClient, createRedisStorage, KRules } from "../../mod.ts";
+import { SubjectProperty } from "../../storage.ts";
 import { measure, SUBJECTS } from "./_measure.ts";
 
 const client = await createRedisClient(Deno.args[0]);

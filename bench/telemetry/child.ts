@@ -1,11 +1,8 @@
 // Telemetry cost: mixed storage reads and writes, 256 in flight over 10,000
 // subjects, in a process that bench/telemetry.ts starts with and without
 // OTEL_DENO=true. Prints the median rate of 3 runs of 20,000 as JSON.
-import {
-  createRedisClient,
-  createRedisStorage,
-  SubjectProperty,
-} from "../../mod.ts";
+import { createRedisClient, createRedisStorage } from "../../mod.ts";
+import { SubjectProperty } from "../../storage.ts";
 import { median, pool } from "../_table.ts";
 
 await using client = await createRedisClient(Deno.args[0]);

@@ -701,8 +701,12 @@ export class RedisClient extends RedisEventTarget
       if (result.status === "fulfilled") continue;
       const error = result.reason;
       if (error instanceof RedisReplyError) {
+        // A newcomer's URL often lacks the password the server asks for.
+        const hint = error.code === "NOAUTH" && password === undefined
+          ? " (the server requires a password; put the password in the URL: redis://:password@host)"
+          : "";
         throw new RedisReplyError(error.reply, {
-          context: `${names[i]} failed on ${this.url}`,
+          context: `${names[i]} failed on ${this.url}${hint}`,
           cause: error,
         });
       }

@@ -88,7 +88,11 @@ export function notExecuted(error: unknown): boolean {
  * ```
  */
 export class RedisReplyError extends RedisError {
-  /** The first word of the server's reply, e.g. `WRONGTYPE`, `NOSCRIPT`, `NOPERM`. */
+  /**
+   * The first word of the server's reply, e.g. `WRONGTYPE`, `NOSCRIPT`,
+   * `NOPERM`; also `NOPERM` for a script's ACL refusal, which Redis 7.0
+   * words as `ERR The user executing the script can't …` (see `reply`).
+   */
   readonly code: string;
   /** The name of the command that failed, e.g. `HGET`; never its arguments. */
   readonly command: string | undefined;
@@ -114,11 +118,25 @@ export class RedisReplyError extends RedisError {
       { ...options, executed: options?.executed ?? "no" },
     );
     this.name = "RedisReplyError";
-    const space = reply.indexOf(" ");
-    this.code = space === -1 ? reply : reply.slice(0, space);
+    this.code = replyCode(reply);
     this.command = command;
     this.reply = reply;
   }
+}
+
+/**
+ * Redis 7.0 reports an ACL refusal inside a script (a command or a key the
+ * user may not use) as `ERR`, where the same refusal outside a script is
+ * `NOPERM`; later versions say `NOPERM` for both. Callers look for one code.
+ */
+const SCRIPT_ACL_REFUSAL =
+  /^ERR The user executing the script can't (?:run|access) /;
+
+/** The first word of an error reply, with a script's ACL refusal as `NOPERM`. */
+function replyCode(reply: string): string {
+  if (SCRIPT_ACL_REFUSAL.test(reply)) return "NOPERM";
+  const space = reply.indexOf(" ");
+  return space === -1 ? reply : reply.slice(0, space);
 }
 
 /** Options of a {@linkcode RedisReplyError}. */

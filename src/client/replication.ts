@@ -19,15 +19,16 @@ import type { RedisArg, RedisReply } from "./types.ts";
  * ```ts
  * import {
  *   createRedisStorage,
+ *   KRules,
  *   type RedisClient,
  *   ReplicationError,
- *   SubjectProperty,
  * } from "@x/redis-subjects";
  * declare const client: RedisClient;
  *
  * const storage = createRedisStorage(client, { waitReplicas: 1, waitTimeoutMs: 500 });
+ * const order = new KRules({ storage }).subject("order-1");
  * try {
- *   await storage("order-1").store({ inserts: [new SubjectProperty("status", "paid")] });
+ *   await order.set("status", "paid", { useCache: false });
  * } catch (error) {
  *   if (error instanceof ReplicationError) {
  *     // applied on the master, but a failover could still lose it

@@ -14,7 +14,7 @@ export type RedisReply = string | number | null | RedisReply[];
  *
  * @example A port over any client
  * ```ts
- * import type { RedisSender } from "@x/redis-subjects";
+ * import type { RedisSender } from "@x/redis-subjects/client";
  *
  * const log: string[] = [];
  * const recording: RedisSender = {

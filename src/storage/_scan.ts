@@ -68,12 +68,22 @@ export async function* scanSubjectNames(
 }
 
 /**
+ * Clients whose server refused `CLUSTER SLOTS` as not a cluster. Whether a
+ * server runs in cluster mode is fixed when it starts, so one refusal per
+ * client is enough: asking on every call cost a round trip and left an error
+ * span in every trace that lists subjects. A cluster is still asked on every
+ * call, for its masters of the moment.
+ */
+const standalone = new WeakSet<RedisSender>();
+
+/**
  * One key per cluster master, each in a slot that master serves, or
  * `undefined` when the server is not a cluster.
  */
 async function masterRoutes(
   client: RedisSender,
 ): Promise<string[] | undefined> {
+  if (standalone.has(client)) return undefined;
   let reply: RedisReply;
   try {
     reply = await client.send(["CLUSTER", "SLOTS"]);
@@ -81,6 +91,7 @@ async function masterRoutes(
     if (
       error instanceof Error && /cluster support disabled/i.test(error.message)
     ) {
+      standalone.add(client);
       return undefined;
     }
     throw error;

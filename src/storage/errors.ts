@@ -13,7 +13,8 @@ export { notExecuted } from "../client/errors.ts";
  *
  * @example Fall back when a property is missing
  * ```ts
- * import { createMemoryStorage, PropertyNotFoundError, SubjectProperty } from "@x/redis-subjects";
+ * import { createMemoryStorage, PropertyNotFoundError } from "@x/redis-subjects";
+ * import { SubjectProperty } from "@x/redis-subjects/storage";
  *
  * const storage = createMemoryStorage()("user-1");
  * try {

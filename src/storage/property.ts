@@ -33,7 +33,7 @@ export interface Property {
  *
  * @example
  * ```ts
- * import { SubjectProperty } from "@x/redis-subjects";
+ * import { SubjectProperty } from "@x/redis-subjects/storage";
  *
  * const age = new SubjectProperty("age", 30);
  * console.log(age.type); // "p"
@@ -65,7 +65,7 @@ export class SubjectProperty implements Property {
  *
  * @example
  * ```ts
- * import { SubjectExtProperty } from "@x/redis-subjects";
+ * import { SubjectExtProperty } from "@x/redis-subjects/storage";
  *
  * const tenant = new SubjectExtProperty("tenant_id", "t-1");
  * console.log(tenant.type); // "e"

@@ -1,4 +1,8 @@
-import { type SupportedClient, toRedisSender } from "../client/adapters/mod.ts";
+import {
+  promiseGiven,
+  type SupportedClient,
+  toRedisSender,
+} from "../client/adapters/mod.ts";
 import { RedisReplyError } from "../client/errors.ts";
 import { ReplicationError } from "../client/replication.ts";
 import type { RedisArg, RedisReply, RedisSender } from "../client/types.ts";
@@ -116,7 +120,8 @@ export interface RedisStorageOptions {
  *
  * @example
  * ```ts
- * import { createRedisClient, SubjectProperty, SubjectsRedisStorage } from "@x/redis-subjects";
+ * import { createRedisClient } from "@x/redis-subjects";
+ * import { SubjectProperty, SubjectsRedisStorage } from "@x/redis-subjects/storage";
  *
  * await using client = await createRedisClient("redis://localhost:6379/0");
  * const storage = new SubjectsRedisStorage("user-1", client, { keyPrefix: "app:" });
@@ -698,6 +703,8 @@ function wroteNothing(error: unknown): RedisReply {
 }
 
 function checkCommands(client: RedisSender): void {
+  const notAwaited = promiseGiven(client);
+  if (notAwaited !== undefined) throw notAwaited;
   if (
     typeof client !== "object" || client === null ||
     typeof client.send !== "function"

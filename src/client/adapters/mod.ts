@@ -73,7 +73,28 @@ function adapt(client: object): RedisSender {
   throw unsupported(client);
 }
 
+/**
+ * The error for a Promise given where a client is expected, the commonest
+ * slip with `createRedisClient()`, which resolves to the client.
+ *
+ * @param value What was given as a client.
+ * @returns The error to throw, or `undefined` when `value` is no Promise.
+ */
+export function promiseGiven(value: unknown): TypeError | undefined {
+  if (
+    (typeof value !== "object" && typeof value !== "function") ||
+    value === null ||
+    typeof (value as { then?: unknown }).then !== "function"
+  ) return undefined;
+  return new TypeError(
+    "Expected a Redis client, got a Promise: did you forget `await`? " +
+      "e.g. createRedisStorage(await createRedisClient(url)).",
+  );
+}
+
 function unsupported(client: unknown): TypeError {
+  const notAwaited = promiseGiven(client);
+  if (notAwaited !== undefined) return notAwaited;
   const what = client === null
     ? "null"
     : typeof client === "object"

@@ -6,6 +6,7 @@
  */
 
 import { commandKey } from "../_slot.ts";
+import { RedisConnectionError } from "../errors.ts";
 import type { RedisSender } from "../types.ts";
 import type { ForeignErrors } from "./_errors.ts";
 import { nodeArg, sendConverted } from "./_node_args.ts";
@@ -127,12 +128,13 @@ export function fromNodeRedis(
       send: (args) =>
         sendConverted(args, (strings) => {
           const key = commandKey(args);
-          return client.sendCommand(
-            key === undefined ? undefined : nodeArg(key),
-            false,
-            strings,
-            RESP2_SHAPES,
-          );
+          return whileOpen(client, () =>
+            client.sendCommand(
+              key === undefined ? undefined : nodeArg(key),
+              false,
+              strings,
+              RESP2_SHAPES,
+            ));
         }, NODE_REDIS_ERRORS),
     };
   }
@@ -140,8 +142,30 @@ export function fromNodeRedis(
     send: (args) =>
       sendConverted(
         args,
-        (strings) => client.sendCommand(strings, RESP2_SHAPES),
+        (strings) =>
+          whileOpen(client, () => client.sendCommand(strings, RESP2_SHAPES)),
         NODE_REDIS_ERRORS,
       ),
   };
+}
+
+/**
+ * Sends through a node-redis client, saying what to do when it is not open:
+ * `createClient()` returns a client that refuses every command until
+ * `connect()`, with a "client is closed" error that reads as if it had been
+ * closed.
+ */
+function whileOpen(
+  client: { readonly isOpen: boolean },
+  send: () => Promise<unknown>,
+): Promise<unknown> {
+  if (client.isOpen) return send();
+  // node-redis refuses without sending, so the command was not executed.
+  return new Promise<unknown>((resolve) => resolve(send())).catch((error) => {
+    throw new RedisConnectionError(
+      "The node-redis client is not open: call `connect()` first, e.g. " +
+        "`await createClient({ url }).connect()`, and keep it open while the storage uses it.",
+      { cause: error, executed: "no" },
+    );
+  });
 }
