@@ -2,6 +2,7 @@ import { copyValue, encodeValue } from "../json/codec.ts";
 import { jsonEqual } from "../json/equal.ts";
 import { checkPropertyName, checkSubjectName } from "../json/names.ts";
 import { setOwn, toRecord } from "../json/record.ts";
+import { CorruptValueError } from "../json/errors.ts";
 import { PropertyNotFoundError } from "../storage/errors.ts";
 import {
   PropertyType,
@@ -194,6 +195,9 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   readonly #newerWrites = new Map<string, number>();
   // A failed batch waiting for the next load to be merged under it.
   #unstored: Cache | null = null;
+  // The deletion of a flush() in flight: direct writes and store()s called
+  // after flush() wait for it, so that it cannot delete them.
+  #flushing: Promise<void> | null = null;
   // Bumped whenever a load in flight may have missed a write, so its result
   // is dropped and loaded again rather than cached stale.
   #generation = 0;
@@ -483,6 +487,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * any change made meanwhile, and a later `store()` writes them.
    */
   async store(): Promise<void> {
+    while (this.#flushing !== null) await this.#flushing;
     while (this.#mutations.size > 0) {
       await Promise.allSettled(this.#mutations);
     }
@@ -526,33 +531,84 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   }
 
   /**
-   * Deletes the whole subject: emits `subject-property-deleted` for every
-   * default and extended property, flushes the storage, drops the cache, and
-   * emits `subject-deleted` with `{ props, ext_props }`, the values it had.
+   * Deletes the whole subject: deletes it in storage, drops the cache, then
+   * emits `subject-property-deleted` for every default and extended property
+   * it had and `subject-deleted` with `{ props, ext_props }`, the values it
+   * had (cached changes not stored yet included).
+   *
+   * It deletes what the subject held when `flush()` was called, and nothing
+   * after: a change made while the flush is in flight (cached or direct,
+   * from an event handler or not) survives it, and the next `store()` writes
+   * it. Direct writes and `store()` called meanwhile wait for the deletion.
+   *
+   * A field that does not hold valid JSON is deleted like any other; its
+   * events report its old value as absent: `old_value: null` with
+   * `corrupt: true` in its `subject-property-deleted`, and its name under
+   * `corrupt: { props, ext_props }` (present only then) in `subject-deleted`.
+   *
+   * If the deletion fails, the subject is as it was before, plus the
+   * changes made meanwhile, and no event is emitted.
    *
    * @returns This subject.
    */
   async flush(): Promise<this> {
-    const [props, extProps] = await this.#withCache((cache) => [
-      toRecord(cache.p.values),
-      toRecord(cache.e.values),
-    ]);
-    for (const values of [props, extProps]) {
-      for (const [name, value] of Object.entries(values)) {
-        await this.#events.emit(SubjectEventType.PROPERTY_DELETED, this, {
-          [PayloadConst.PROPERTY_NAME]: name,
-          [PayloadConst.OLD_VALUE]: value,
-        });
+    const { promise: deleted, resolve: deletionSettled } = Promise
+      .withResolvers<void>();
+    // Set before the first await, so that every direct write and store()
+    // called from now on is sent after the deletion.
+    this.#flushing = deleted;
+    let before: Cache | undefined;
+    let after: Cache | undefined;
+    let snapshot: [Snapshot, Snapshot];
+    try {
+      snapshot = await this.#withCache((cache) => {
+        before = cache;
+        // The subject is empty from here on: what is set meanwhile goes to
+        // a fresh cache, which the deletion leaves alone.
+        after = this.#cache = emptyCache();
+        // A batch in flight was sent before the deletion: if it fails, it
+        // must not bring back what the flush deleted.
+        for (const batch of this.#storing.keys()) endAll(batch);
+        return [takeSnapshot(cache.p.values), takeSnapshot(cache.e.values)];
+      });
+      await this.#storage.flush();
+    } catch (error) {
+      if (before !== undefined && this.#cache === after) {
+        // Nothing was deleted after all: the old cache, under what changed.
+        overlay(before, after!);
+        this.#cache = before;
+      }
+      throw error;
+    } finally {
+      if (this.#flushing === deleted) this.#flushing = null;
+      deletionSettled();
+    }
+    // Reloaded on next use, unless it holds changes made meanwhile.
+    if (this.#cache === after && !hasPending(after!)) {
+      this.#cache = null;
+      this.#generation++;
+    }
+    const [props, extProps] = snapshot;
+    for (const { names, values, corrupt } of [props, extProps]) {
+      for (const name of names) {
+        await this.#events.emit(
+          SubjectEventType.PROPERTY_DELETED,
+          this,
+          deletion(name, values[name], corrupt.includes(name)),
+        );
       }
     }
-    await this.#storage.flush();
-    this.#cache = null;
-    this.#unstored = null;
-    this.#generation++;
-    await this.#events.emit(SubjectEventType.SUBJECT_DELETED, this, {
-      props,
-      ext_props: extProps,
-    });
+    const payload: Record<string, unknown> = {
+      props: props.values,
+      ext_props: extProps.values,
+    };
+    if (props.corrupt.length > 0 || extProps.corrupt.length > 0) {
+      payload[PayloadConst.CORRUPT] = {
+        props: props.corrupt,
+        ext_props: extProps.corrupt,
+      };
+    }
+    await this.#events.emit(SubjectEventType.SUBJECT_DELETED, this, payload);
     return this;
   }
 
@@ -678,6 +734,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       encodeValue(name, value);
     }
     if (!(useCache ?? this.#useCacheDefault)) {
+      while (this.#flushing !== null) await this.#flushing;
       const props = entries.map(([name, value]) =>
         makeProperty(type, name, value)
       );
@@ -737,6 +794,11 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     try {
       checkPropertyName(prop);
       if (!(useCache ?? this.#useCacheDefault)) {
+        if (this.#flushing !== null) {
+          // Sent after the deletion of a flush() in flight, not before it.
+          const write = () => this.#set(type, prop, value, useCache);
+          return this.#flushing.then(write);
+        }
         return this.#storage.set(makeProperty(type, prop, value)).then(
           (result) => {
             this.#settle(type, prop, true, result[0]);
@@ -764,6 +826,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   ): Promise<unknown> {
     checkPropertyName(prop);
     if (!(useCache ?? this.#useCacheDefault)) {
+      while (this.#flushing !== null) await this.#flushing;
       const property = makeProperty(type, prop);
       let oldValue: unknown;
       try {
@@ -1059,4 +1122,99 @@ function makeProperty(
   return type === PropertyType.DEFAULT
     ? new SubjectProperty(name, value)
     : new SubjectExtProperty(name, value);
+}
+
+/** What a flush() read from one cache section, a corrupt field as absent. */
+interface Snapshot {
+  /** Every property name, in the cache's order. */
+  readonly names: string[];
+  /** The values of the readable ones. */
+  readonly values: Record<string, unknown>;
+  /** The names of the fields that do not hold valid JSON. */
+  readonly corrupt: string[];
+}
+
+function takeSnapshot(values: Map<string, unknown>): Snapshot {
+  const snapshot: Snapshot = { names: [], values: {}, corrupt: [] };
+  for (const name of values.keys()) {
+    snapshot.names.push(name);
+    const [value, corrupt] = readTolerant(values, name);
+    if (corrupt) snapshot.corrupt.push(name);
+    else setOwn(snapshot.values, name, value);
+  }
+  return snapshot;
+}
+
+/**
+ * Reads a cached value; a field that does not hold valid JSON reads as
+ * absent, with `true` beside it. For the calls that remove a field, which
+ * need no old value to do their work.
+ */
+function readTolerant(
+  values: Map<string, unknown>,
+  name: string,
+): [value: unknown, corrupt: boolean] {
+  try {
+    return [values.get(name), false];
+  } catch (error) {
+    if (error instanceof CorruptValueError) return [undefined, true];
+    throw error;
+  }
+}
+
+/** The payload of `subject-property-deleted`. */
+function deletion(
+  name: string,
+  oldValue: unknown,
+  corrupt: boolean,
+): Record<string, unknown> {
+  if (!corrupt) {
+    return {
+      [PayloadConst.PROPERTY_NAME]: name,
+      [PayloadConst.OLD_VALUE]: oldValue,
+    };
+  }
+  // null, not undefined, so the key survives JSON, as set() reports absence.
+  return {
+    [PayloadConst.PROPERTY_NAME]: name,
+    [PayloadConst.OLD_VALUE]: null,
+    [PayloadConst.CORRUPT]: true,
+  };
+}
+
+function emptyCache(): Cache {
+  return {
+    [PropertyType.DEFAULT]: newSection(new Map()),
+    [PropertyType.EXTENDED]: newSection(new Map()),
+  };
+}
+
+function hasPending(cache: Cache): boolean {
+  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+    const section = cache[type];
+    if (
+      section.created.size > 0 || section.updated.size > 0 ||
+      section.deleted.size > 0
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Ends every pending change of a batch. */
+function endAll(cache: Cache): void {
+  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+    cache[type].created.clear();
+    cache[type].updated.clear();
+    cache[type].deleted.clear();
+  }
+}
+
+/** Applies the pending changes of `newer` on top of `cache`. */
+function overlay(cache: Cache, newer: Cache): void {
+  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+    for (const name of pendingNames(newer[type])) endChange(cache[type], name);
+  }
+  mergeUnder(cache, newer);
 }
