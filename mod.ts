@@ -141,6 +141,7 @@ export {
 export { PayloadConst, SubjectEventType } from "./src/subject/events.ts";
 export type {
   DeleteOptions,
+  DictOptions,
   ExtOptions,
   GetOptions,
   PropName,

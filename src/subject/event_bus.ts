@@ -11,12 +11,25 @@ export interface SubjectEventPayloads {
     old_value: unknown;
     value: unknown;
   };
-  /** A default property was deleted. */
-  "subject-property-deleted": { property_name: string; old_value: unknown };
-  /** The whole subject was flushed, with the values it had. */
+  /**
+   * A default property was deleted (by `flush()`, an extended one too). A
+   * field that did not hold valid JSON has `old_value: null` and
+   * `corrupt: true`.
+   */
+  "subject-property-deleted": {
+    property_name: string;
+    old_value: unknown;
+    corrupt?: true;
+  };
+  /**
+   * The whole subject was flushed, with the values it had. Fields that did
+   * not hold valid JSON are left out of `props` and `ext_props` and named
+   * in `corrupt`, present only then.
+   */
   "subject-deleted": {
     props: Record<string, unknown>;
     ext_props: Record<string, unknown>;
+    corrupt?: { props: string[]; ext_props: string[] };
   };
 }
 

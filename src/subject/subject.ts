@@ -128,6 +128,18 @@ export interface ExtOptions {
   useCache?: boolean;
 }
 
+/** Options of {@linkcode Subject.dict}. */
+export interface DictOptions {
+  /**
+   * Leave out fields that do not hold valid JSON (such as Python's `NaN`, or
+   * bytes that are not UTF-8), instead of rejecting with `CorruptValueError`.
+   * `delete()` and `flush()` remove such fields.
+   *
+   * @default {false}
+   */
+  skipCorrupt?: boolean;
+}
+
 interface CacheSection {
   readonly values: Map<string, unknown>;
   // Names whose cached value storage does not have yet, by what store() must do.
@@ -410,7 +422,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * @throws {PropertyNotFoundError} When the property is absent.
    */
   async delete(prop: string, options?: DeleteOptions): Promise<void> {
-    const oldValue = await this.#delete(
+    const [oldValue, corrupt] = await this.#delete(
       PropertyType.DEFAULT,
       prop,
       options?.useCache,
@@ -419,10 +431,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       await this.#events.emit(
         SubjectEventType.PROPERTY_DELETED,
         this,
-        {
-          [PayloadConst.PROPERTY_NAME]: prop,
-          [PayloadConst.OLD_VALUE]: oldValue,
-        },
+        deletion(prop, oldValue, corrupt),
         options?.extra,
       );
     }
@@ -656,14 +665,32 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * named `name` overrides the subject's name, while `ext` always holds the
    * extended properties.
    *
+   * A field that does not hold valid JSON (written by another tool) makes
+   * it reject with `CorruptValueError`, which names the field; with
+   * `skipCorrupt: true` such fields are left out instead, as if absent.
+   *
+   * @param options Whether to leave out fields that do not hold valid JSON.
    * @returns The description.
+   * @throws {CorruptValueError} When a field does not hold valid JSON and
+   *   `skipCorrupt` is not set.
    */
-  dict(): Promise<SubjectDict<Props>> {
+  dict(options?: DictOptions): Promise<SubjectDict<Props>> {
+    const skip = options?.skipCorrupt === true;
     return this.#withCache((cache) => {
       const result: Record<string, unknown> = {};
       setOwn(result, "name", this.name);
-      for (const [name, value] of cache.p.values) setOwn(result, name, value);
-      setOwn(result, "ext", toRecord(cache.e.values));
+      if (skip) {
+        const [props, extProps] = [cache.p.values, cache.e.values].map(
+          takeSnapshot,
+        );
+        for (const name of Object.keys(props.values)) {
+          setOwn(result, name, props.values[name]);
+        }
+        setOwn(result, "ext", extProps.values);
+      } else {
+        for (const [name, value] of cache.p.values) setOwn(result, name, value);
+        setOwn(result, "ext", toRecord(cache.e.values));
+      }
       return result as SubjectDict<Props>;
     });
   }
@@ -818,30 +845,38 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     );
   }
 
-  /** Deletes a property and returns the value it had. */
+  /**
+   * Deletes a property and returns the value it had, and whether its field
+   * did not hold valid JSON: a corrupt field is deleted like any other, since
+   * deleting needs no old value.
+   */
   async #delete(
     type: PropertyTypeValue,
     prop: string,
     useCache: boolean | undefined,
-  ): Promise<unknown> {
+  ): Promise<[oldValue: unknown, corrupt: boolean]> {
     checkPropertyName(prop);
     if (!(useCache ?? this.#useCacheDefault)) {
       while (this.#flushing !== null) await this.#flushing;
       const property = makeProperty(type, prop);
       let oldValue: unknown;
+      let corrupt = false;
       try {
         oldValue = await this.#storage.get(property);
       } catch (error) {
-        if (!(error instanceof PropertyNotFoundError)) throw error;
-        throw new PropertyNotFoundError(this.name, prop, {
-          extended: type === PropertyType.EXTENDED,
-          deleting: true,
-          cause: error,
-        });
+        if (error instanceof PropertyNotFoundError) {
+          throw new PropertyNotFoundError(this.name, prop, {
+            extended: type === PropertyType.EXTENDED,
+            deleting: true,
+            cause: error,
+          });
+        }
+        if (!(error instanceof CorruptValueError)) throw error;
+        corrupt = true;
       }
       await this.#storage.delete(property);
       this.#settle(type, prop, false);
-      return oldValue;
+      return [oldValue, corrupt];
     }
     return await this.#mutation(this.#withCache((cache) => {
       const section = cache[type];
@@ -851,12 +886,12 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
           deleting: true,
         });
       }
-      const oldValue = section.values.get(prop);
+      const read = readTolerant(section.values, prop);
       section.values.delete(prop);
       section.created.delete(prop);
       section.updated.delete(prop);
       section.deleted.add(prop);
-      return oldValue;
+      return read;
     }));
   }
 
