@@ -151,6 +151,10 @@ export type {
   SubjectProps,
 } from "./src/subject/subject.ts";
 export {
+  UnstoredChangesError,
+  type UnstoredChangesErrorOptions,
+} from "./src/subject/errors.ts";
+export {
   KRules,
   type KRulesOptions,
   type SubjectFactoryOptions,

@@ -1,4 +1,3 @@
-import { createEmptyStorage } from "../storage/empty_storage.ts";
 import type { StorageFactory, SubjectNamesOptions } from "../storage/types.ts";
 import { EventBus, listens } from "./event_bus.ts";
 import { type EventSink, Subject, type SubjectProps } from "./subject.ts";
@@ -6,11 +5,11 @@ import { type EventSink, Subject, type SubjectProps } from "./subject.ts";
 /** Options of the {@linkcode KRules} constructor. */
 export interface KRulesOptions {
   /**
-   * Opens the storage of each subject, e.g. `createRedisStorage(client)`.
-   *
-   * @default {createEmptyStorage()}
+   * Opens the storage of each subject: `createRedisStorage(client)`, or
+   * `createMemoryStorage()` for tests and single-process tools. Required:
+   * `createEmptyStorage()`, which keeps nothing, must be chosen explicitly.
    */
-  storage?: StorageFactory;
+  storage: StorageFactory;
   /**
    * Where subjects send their events.
    *
@@ -60,9 +59,17 @@ export class KRules {
    * Creates an instance.
    *
    * @param options The storage factory and the event bus.
+   * @throws {TypeError} When no storage factory is given.
    */
-  constructor(options?: KRulesOptions) {
-    this.#storage = options?.storage ?? createEmptyStorage();
+  constructor(options: KRulesOptions) {
+    const storage = options?.storage;
+    if (typeof storage !== "function") {
+      // No silent default: a storage that keeps nothing would lose every write.
+      throw new TypeError(
+        "KRules needs a storage: new KRules({ storage: createRedisStorage(client) }), or createMemoryStorage() for tests and single-process tools.",
+      );
+    }
+    this.#storage = storage;
     const eventBus = options?.eventBus ?? new EventBus();
     this.eventBus = eventBus;
     this.#events = {

@@ -13,6 +13,7 @@ import {
 import type { Property } from "../storage/property.ts";
 import type { SubjectStorage } from "../storage/types.ts";
 import { LazyValues } from "./_lazy_values.ts";
+import { UnstoredChangesError } from "./errors.ts";
 import { PayloadConst, SubjectEventType } from "./events.ts";
 
 /**
@@ -627,19 +628,31 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * properties are deleted. Atomic on Redis, and safe on a cluster. Not a
    * Python feature: a Python service sharing the data sees the key vanish.
    *
-   * Only stored data can expire: call it after `store()`. A write does not
-   * clear the expiry; `expire(null)` does.
+   * Only stored data can expire: call it after `store()`. While the subject
+   * holds cached changes not stored yet, it rejects with
+   * `UnstoredChangesError` and changes nothing, rather than set an expiry
+   * that the pending changes would not get. A write does not clear the
+   * expiry; `expire(null)` does.
    *
    * @param ms Milliseconds from now, a positive integer, or `null` to keep
    *   the subject until it is deleted.
    * @returns Whether the subject has stored data (`false`: nothing to expire).
    * @throws {RangeError} When `ms` is not a positive integer or `null`.
    * @throws {TypeError} When the storage cannot expire subjects.
+   * @throws {UnstoredChangesError} When the subject holds changes not stored yet.
    */
   expire(ms: number | null): Promise<boolean> {
     const storage = this.#storage;
     if (storage.expire === undefined) {
       return Promise.reject(this.#unsupported("expire()"));
+    }
+    if (this.#holdsUnstored()) {
+      return Promise.reject(
+        new UnstoredChangesError([this.name], {
+          advice:
+            "Call store() before expire(): only stored data can expire, and expire() is sent at once, not cached.",
+        }),
+      );
     }
     return storage.expire(ms);
   }
@@ -731,6 +744,17 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       },
       extra,
     );
+  }
+
+  /**
+   * Whether the subject holds cached changes that no store() has sent yet:
+   * in the cache, waiting for the first load, or a failed batch waiting to
+   * be stored again.
+   */
+  #holdsUnstored(): boolean {
+    return this.#mutations.size > 0 ||
+      (this.#cache !== null && hasPending(this.#cache)) ||
+      (this.#unstored !== null && hasPending(this.#unstored));
   }
 
   #unsupported(call: string): TypeError {
