@@ -100,13 +100,13 @@ interface Registration {
  *
  * @example
  * ```ts
- * import { EventBus, KRules, PayloadConst } from "@x/redis-subjects";
+ * import { createMemoryStorage, EventBus, KRules, PayloadConst } from "@x/redis-subjects";
  *
  * const eventBus = new EventBus();
  * eventBus.on("subject-property-changed", ({ subject, payload }) => {
  *   console.log(subject.name, payload[PayloadConst.PROPERTY_NAME], payload[PayloadConst.VALUE]);
  * });
- * const krules = new KRules({ eventBus });
+ * const krules = new KRules({ storage: createMemoryStorage(), eventBus });
  * await krules.subject("user-1").set("status", "active"); // logs: user-1 status active
  * ```
  */
