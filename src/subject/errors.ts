@@ -34,8 +34,11 @@ export class UnstoredChangesError extends Error {
   /**
    * The names of subjects that held changes never stored when the program
    * dropped them (they were garbage-collected): those changes are lost.
+   * The first 1000; {@linkcode droppedCount} counts them all.
    */
   readonly dropped: readonly string[];
+  /** How many subjects were dropped holding changes never stored. */
+  readonly droppedCount: number;
 
   /**
    * Creates the error for the subjects that hold changes never stored.
@@ -49,21 +52,22 @@ export class UnstoredChangesError extends Error {
     options?: UnstoredChangesErrorOptions,
   ) {
     const dropped = options?.dropped ?? [];
+    const droppedCount = Math.max(options?.droppedCount ?? 0, dropped.length);
     const parts: string[] = [];
     if (subjects.length > 0) {
       parts.push(
         `${count(subjects.length)} ${
           subjects.length === 1 ? "holds" : "hold"
-        } changes that were never stored: ${list(subjects)}.`,
+        } changes that were never stored: ${list(subjects, subjects.length)}.`,
       );
     }
-    if (dropped.length > 0) {
+    if (droppedCount > 0) {
       parts.push(
         `${
-          count(dropped.length)
+          count(droppedCount)
         } held changes that were never stored when the program dropped ${
-          dropped.length === 1 ? "it" : "them"
-        }, so they are lost: ${list(dropped)}.`,
+          droppedCount === 1 ? "it" : "them"
+        }, so they are lost: ${list(dropped, droppedCount)}.`,
       );
     }
     parts.push(
@@ -74,6 +78,7 @@ export class UnstoredChangesError extends Error {
     this.name = "UnstoredChangesError";
     this.subjects = subjects;
     this.dropped = dropped;
+    this.droppedCount = droppedCount;
   }
 }
 
@@ -81,6 +86,12 @@ export class UnstoredChangesError extends Error {
 export interface UnstoredChangesErrorOptions extends ErrorOptions {
   /** The names of subjects dropped while they held changes never stored. */
   dropped?: readonly string[];
+  /**
+   * How many subjects were dropped so, when `dropped` lists only some.
+   *
+   * @default {dropped.length}
+   */
+  droppedCount?: number;
   /** What to do, ending the message. */
   advice?: string;
 }
@@ -89,8 +100,8 @@ function count(n: number): string {
   return n === 1 ? "Subject" : `${n} subjects`;
 }
 
-function list(names: readonly string[]): string {
+function list(names: readonly string[], total: number): string {
   const shown = names.slice(0, LISTED).map((name) => JSON.stringify(name));
-  if (names.length > LISTED) shown.push(`and ${names.length - LISTED} more`);
+  if (total > shown.length) shown.push(`and ${total - shown.length} more`);
   return shown.join(", ");
 }

@@ -42,6 +42,31 @@ export interface SubjectOptions {
   eventInfo?: Record<string, unknown>;
   /** Whether reads and writes go through the cache when a call does not say. */
   useCacheDefault?: boolean;
+  /** Who keeps count of the subjects holding changes never stored. */
+  tracker?: ChangeTracker;
+}
+
+/**
+ * Where a subject stands with its changes: `"storing"` while a `store()` is
+ * in flight, `"pending"` while it holds changes no `store()` has sent, and
+ * `"clean"` otherwise.
+ */
+export type ChangeState = "clean" | "pending" | "storing";
+
+/**
+ * What a subject tells its `KRules` about its changes, so that `close()` can
+ * wait for the stores in flight and name the subjects that hold changes
+ * never stored. An interface, so that this file does not import KRules'.
+ */
+export interface ChangeTracker {
+  /**
+   * The subject's state changed.
+   *
+   * @param subject The subject, as an identity.
+   * @param name The subject's name.
+   * @param state Its new state.
+   */
+  update(subject: WeakKey, name: string, state: ChangeState): void;
 }
 
 /**
@@ -214,6 +239,9 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   // Bumped whenever a load in flight may have missed a write, so its result
   // is dropped and loaded again rather than cached stale.
   #generation = 0;
+  readonly #tracker: ChangeTracker | undefined;
+  // The state the tracker was last told.
+  #state: ChangeState = "clean";
 
   /**
    * Creates a subject over an opened storage; `KRules.subject()` does it.
@@ -229,6 +257,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     this.#events = options.events;
     this.#eventInfo = options.eventInfo ?? {};
     this.#useCacheDefault = options.useCacheDefault ?? true;
+    this.#tracker = options.tracker;
   }
 
   /**
@@ -528,6 +557,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     this.#generation++;
     const number = ++this.#stores;
     this.#storing.set(cache, number);
+    this.#noteState();
     try {
       await this.#storage.store({ inserts, updates, deletes });
       this.#noteWritten(cache, number);
@@ -537,6 +567,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     } finally {
       this.#storing.delete(cache);
       if (this.#storing.size === 0) this.#newerWrites.clear();
+      this.#noteState();
     }
   }
 
@@ -588,6 +619,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
         overlay(before, after!);
         this.#cache = before;
       }
+      this.#noteState();
       throw error;
     } finally {
       if (this.#flushing === deleted) this.#flushing = null;
@@ -598,6 +630,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       this.#cache = null;
       this.#generation++;
     }
+    this.#noteState();
     const [props, extProps] = snapshot;
     for (const { names, values, corrupt } of [props, extProps]) {
       for (const name of names) {
@@ -859,7 +892,9 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       }
       const cache = this.#cache;
       if (cache !== null) {
-        return Promise.resolve(setCached(cache[type], prop, value));
+        const result = setCached(cache[type], prop, value);
+        this.#noteChange();
+        return Promise.resolve(result);
       }
     } catch (error) {
       return Promise.reject(error);
@@ -921,11 +956,40 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
 
   /** Keeps a cached change that waits for the load in view of store(). */
   #mutation<T>(change: Promise<T>): Promise<T> {
-    if (this.#cache !== null) return change;
+    // With a loaded cache, the change has been made by now.
+    if (this.#cache !== null) {
+      this.#noteChange();
+      return change;
+    }
     this.#mutations.add(change);
-    const done = () => this.#mutations.delete(change);
+    this.#noteChange();
+    const done = () => {
+      this.#mutations.delete(change);
+      this.#noteState();
+    };
     change.then(done, done);
     return change;
+  }
+
+  /** Tells the tracker the subject may hold changes now; cheap when it knows. */
+  #noteChange(): void {
+    if (this.#state === "clean" && this.#tracker !== undefined) {
+      this.#noteState();
+    }
+  }
+
+  /** Tells the tracker where the subject stands, when that changed. */
+  #noteState(): void {
+    const tracker = this.#tracker;
+    if (tracker === undefined) return;
+    const state = this.#storing.size > 0
+      ? "storing"
+      : this.#holdsUnstored()
+      ? "pending"
+      : "clean";
+    if (state === this.#state) return;
+    this.#state = state;
+    tracker.update(this, this.name, state);
   }
 
   /**
@@ -1005,12 +1069,15 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     if (this.#cache === null) {
       // A load in flight may have read storage before this write.
       if (this.#loading !== null) this.#generation++;
+      // The write may have ended the last pending change.
+      if (this.#state !== "clean") this.#noteState();
       return;
     }
     const section = this.#cache[type];
     if (present) section.values.set(prop, value);
     else section.values.delete(prop);
     endChange(section, prop);
+    if (this.#state !== "clean") this.#noteState();
   }
 
   /** Remembers what a store() wrote while an older one is still in flight. */
