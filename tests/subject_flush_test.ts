@@ -7,6 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { createRedisClient } from "../src/client/client.ts";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
 import { createRedisStorage } from "../src/storage/redis_storage.ts";
 import type { StorageFactory } from "../src/storage/types.ts";
@@ -140,4 +141,43 @@ Deno.test("memory: a store() in flight when flush() is called is not written aga
   await flushing;
   await subject.store();
   assert.deepEqual(await krules.subject("s").dict(), { name: "s", ext: {} });
+});
+
+Deno.test("redis: a flush() the server refuses (NOPERM on DEL) emits nothing and keeps both the old cached changes and those made meanwhile", async () => {
+  await using fixture = await startRedisFixture();
+  await fixture.client.send([
+    "ACL",
+    "SETUSER",
+    "nodel",
+    "on",
+    "nopass",
+    "~*",
+    "+@all",
+    "-del",
+  ]);
+  const url = new URL(fixture.server.url);
+  url.username = "nodel";
+  url.password = "any";
+  await using limited = await createRedisClient(url.href);
+  const krules = new KRules({ storage: createRedisStorage(limited) });
+  const events: string[] = [];
+  krules.eventBus.on("*", (event: SubjectEvent) => {
+    events.push(event.type);
+  });
+  const subject = krules.subject("s");
+  await subject.set("stored", 1, { useCache: false });
+  await subject.set("old", "cached");
+  events.length = 0;
+  const flushing = subject.flush();
+  await subject.set("new", "meanwhile");
+  await assert.rejects(flushing, /NOPERM/);
+  assert.deepEqual(events, ["subject-property-changed"]);
+  await subject.store();
+  assert.deepEqual(await krules.subject("s").dict(), {
+    name: "s",
+    stored: 1,
+    old: "cached",
+    new: "meanwhile",
+    ext: {},
+  });
 });

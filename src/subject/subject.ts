@@ -587,8 +587,10 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * `corrupt: true` in its `subject-property-deleted`, and its name under
    * `corrupt: { props, ext_props }` (present only then) in `subject-deleted`.
    *
-   * If the deletion fails, the subject is as it was before, plus the
-   * changes made meanwhile, and no event is emitted.
+   * If the deletion fails, no event is emitted and the cache is as it was
+   * before, with the changes made meanwhile on top: the next `store()`
+   * writes both. (A `store()` that was in flight when `flush()` was called
+   * and fails is not merged back.)
    *
    * @returns This subject.
    */
