@@ -101,18 +101,21 @@ async function stop(subjects: KRules, client: RedisClient): Promise<void> {
   console.log(
     `Stopping: ${inFlight} requests in flight get up to ${SHUTDOWN_GRACE_MS} ms to finish.`,
   );
-  if (inFlight > 0) {
-    drained ??= Promise.withResolvers();
-    await within(drained.promise, deadline);
-  }
-  closing = true;
   try {
+    if (inFlight > 0) {
+      drained ??= Promise.withResolvers();
+      await within(drained.promise, deadline);
+    }
+    closing = true;
     await within(subjects.close(), deadline);
   } catch (error) {
-    // Nothing left to do for them: say which subjects lost changes.
+    // Nothing left to do but say so: which subjects lost changes, or that
+    // requests were still running when the grace time ran out.
+    closing = true;
     console.error(error instanceof Error ? error.message : error);
+  } finally {
+    await client.close();
   }
-  await client.close();
 }
 
 /** Waits for `promise` until `deadline` (epoch ms), whichever comes first. */
@@ -123,7 +126,12 @@ async function within(
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<void>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error("The shutdown grace time ran out.")),
+      () =>
+        reject(
+          new Error(
+            `The shutdown grace time ran out with ${inFlight} requests in flight.`,
+          ),
+        ),
       Math.max(0, deadline - Date.now()),
     );
   });
