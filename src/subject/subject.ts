@@ -13,6 +13,12 @@ import {
 import type { Property } from "../storage/property.ts";
 import type { SubjectStorage } from "../storage/types.ts";
 import { LazyValues } from "./_lazy_values.ts";
+import {
+  deletion,
+  readTolerant,
+  type Snapshot,
+  takeSnapshot,
+} from "./_removal.ts";
 import { UnstoredChangesError } from "./errors.ts";
 import { PayloadConst, SubjectEventType } from "./events.ts";
 
@@ -1250,64 +1256,6 @@ function makeProperty(
   return type === PropertyType.DEFAULT
     ? new SubjectProperty(name, value)
     : new SubjectExtProperty(name, value);
-}
-
-/** What a flush() read from one cache section, a corrupt field as absent. */
-interface Snapshot {
-  /** Every property name, in the cache's order. */
-  readonly names: string[];
-  /** The values of the readable ones. */
-  readonly values: Record<string, unknown>;
-  /** The names of the fields that do not hold valid JSON. */
-  readonly corrupt: string[];
-}
-
-function takeSnapshot(values: Map<string, unknown>): Snapshot {
-  const snapshot: Snapshot = { names: [], values: {}, corrupt: [] };
-  for (const name of values.keys()) {
-    snapshot.names.push(name);
-    const [value, corrupt] = readTolerant(values, name);
-    if (corrupt) snapshot.corrupt.push(name);
-    else setOwn(snapshot.values, name, value);
-  }
-  return snapshot;
-}
-
-/**
- * Reads a cached value; a field that does not hold valid JSON reads as
- * absent, with `true` beside it. For the calls that remove a field, which
- * need no old value to do their work.
- */
-function readTolerant(
-  values: Map<string, unknown>,
-  name: string,
-): [value: unknown, corrupt: boolean] {
-  try {
-    return [values.get(name), false];
-  } catch (error) {
-    if (error instanceof CorruptValueError) return [undefined, true];
-    throw error;
-  }
-}
-
-/** The payload of `subject-property-deleted`. */
-function deletion(
-  name: string,
-  oldValue: unknown,
-  corrupt: boolean,
-): Record<string, unknown> {
-  if (!corrupt) {
-    return {
-      [PayloadConst.PROPERTY_NAME]: name,
-      [PayloadConst.OLD_VALUE]: oldValue,
-    };
-  }
-  // null, not undefined, so the key survives JSON, as set() reports absence.
-  return {
-    [PayloadConst.PROPERTY_NAME]: name,
-    [PayloadConst.OLD_VALUE]: null,
-    [PayloadConst.CORRUPT]: true,
-  };
 }
 
 function emptyCache(): Cache {
