@@ -46,6 +46,7 @@ export {
 } from "./src/subject/krules.ts";
 export type {
   DeleteOptions,
+  DictOptions,
   ExtOptions,
   GetOptions,
   PropName,
@@ -108,6 +109,12 @@ export { ReplicationError } from "./src/client/replication.ts";
 // Errors to catch: values and properties
 export { CorruptValueError, InvalidValueError } from "./src/json/errors.ts";
 export { ConflictError, PropertyNotFoundError } from "./src/storage/errors.ts";
+
+// Errors to catch: subjects
+export {
+  UnstoredChangesError,
+  type UnstoredChangesErrorOptions,
+} from "./src/subject/errors.ts";
 
 // Configuration
 export {

@@ -1,6 +1,7 @@
 /**
  * Test helpers: throwaway `redis-server` processes on free ports, for your
- * own tests as much as for this module's.
+ * own tests as much as for this module's, and `assertAllStored()`, which
+ * fails when a subject holds changes the code under test never stored.
  *
  * @example
  * ```ts
@@ -28,3 +29,4 @@ export type {
   RedisSentinel,
   RedisSentinelOptions,
 } from "./src/testing/redis_sentinel.ts";
+export { assertAllStored } from "./src/subject/assert_all_stored.ts";

@@ -20,6 +20,13 @@
  * about a second (`commandTimeoutMs`); once Redis is back, the next request
  * succeeds.
  *
+ * On SIGINT or SIGTERM (how a platform stops a worker, killing it seconds
+ * later) it stops within 5 seconds (`SHUTDOWN_GRACE_MS`): `deno serve` takes no
+ * new connections, the requests in flight finish and store their changes,
+ * `krules.close()` checks that no subject was left holding changes never
+ * stored (and logs them if one was), and then the connection closes. A
+ * request that still arrives meanwhile gets 503 without touching anything.
+ *
  * ```sh
  * REDIS_URL=redis://localhost:6379/0 deno serve --parallel --host 127.0.0.1 \
  *   --allow-env=REDIS_URL,REDIS_KEY_PREFIX --allow-net=127.0.0.1,localhost \
@@ -41,7 +48,20 @@ import {
   RedisTimeoutError,
 } from "../mod.ts";
 
+/**
+ * How long a stopping worker lets its requests in flight finish, before it
+ * closes the connection anyway: well under the seconds a platform waits
+ * before it kills the process.
+ */
+const SHUTDOWN_GRACE_MS = 5000;
+
 let krules: KRules | undefined;
+let inFlight = 0;
+// Resolved when the last request in flight finishes.
+let drained: PromiseWithResolvers<void> | undefined;
+// Set once the worker closes its subjects: requests get 503 from then on.
+let closing = false;
+let stopping: Promise<void> | undefined;
 
 /** The isolate's subjects, on a client created on first use; it connects on its first command. */
 function subjects(): KRules {
@@ -54,19 +74,72 @@ function subjects(): KRules {
       // goes on in the background.
       commandTimeoutMs: 1000,
     });
-    krules = new KRules({ storage: createRedisStorage(client, { keyPrefix }) });
-    // `deno serve` stops on these signals once nothing is left running; an
-    // open connection would keep it alive. Platforms without signals stop
-    // isolates by themselves.
+    const opened = new KRules({
+      storage: createRedisStorage(client, { keyPrefix }),
+    });
+    krules = opened;
+    // `deno serve` stops taking connections on these signals, and exits once
+    // nothing is left running; the open connection would keep it alive, so
+    // it is closed, after the requests in flight have stored what they
+    // changed. Platforms without signals stop isolates by themselves.
     try {
       for (const signal of ["SIGINT", "SIGTERM"] as const) {
-        Deno.addSignalListener(signal, () => client.close());
+        Deno.addSignalListener(signal, () => {
+          stopping ??= stop(opened, client);
+        });
       }
     } catch {
       // No signal support here.
     }
   }
   return krules;
+}
+
+/** Lets the requests in flight finish, checks every change was stored, closes. */
+async function stop(subjects: KRules, client: RedisClient): Promise<void> {
+  const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+  console.log(
+    `Stopping: ${inFlight} requests in flight get up to ${SHUTDOWN_GRACE_MS} ms to finish.`,
+  );
+  try {
+    if (inFlight > 0) {
+      drained ??= Promise.withResolvers();
+      await within(drained.promise, deadline);
+    }
+    closing = true;
+    await within(subjects.close(), deadline);
+  } catch (error) {
+    // Nothing left to do but say so: which subjects lost changes, or that
+    // requests were still running when the grace time ran out.
+    closing = true;
+    console.error(error instanceof Error ? error.message : error);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Waits for `promise` until `deadline` (epoch ms), whichever comes first. */
+async function within(
+  promise: Promise<unknown>,
+  deadline: number,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `The shutdown grace time ran out with ${inFlight} requests in flight.`,
+          ),
+        ),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const SUBJECT = new URLPattern({ pathname: "/subjects/:name" });
@@ -160,11 +233,19 @@ async function route(request: Request): Promise<Response> {
 
 export default {
   async fetch(request: Request): Promise<Response> {
+    if (closing) {
+      return json({ error: "The worker is shutting down; retry." }, 503);
+    }
+    inFlight++;
     try {
       return await route(request);
     } catch (error) {
       if (error instanceof BadRequest || error instanceof InvalidValueError) {
         return json({ error: error.message }, 400);
+      }
+      if (closing) {
+        // The subjects or the connection closed under this late request.
+        return json({ error: "The worker is shutting down; retry." }, 503);
       }
       if (
         error instanceof RedisConnectionError ||
@@ -176,6 +257,8 @@ export default {
         return json({ error: "Too much contention; retry." }, 409);
       }
       throw error;
+    } finally {
+      if (--inFlight === 0) drained?.resolve();
     }
   },
 } satisfies Deno.ServeDefaultExport;

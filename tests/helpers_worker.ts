@@ -16,6 +16,10 @@ const STOP_TIMEOUT_MS = 10_000;
 export interface WorkerFleet extends AsyncDisposable {
   /** `http://127.0.0.1:PORT` of each worker. */
   readonly origins: readonly string[];
+  /** Sends a signal to every worker, as a platform stopping them does. */
+  signal(name: Deno.Signal): void;
+  /** Resolves once every worker exited, with its status and last output lines. */
+  exited(): Promise<{ status: Deno.CommandStatus; output: string }[]>;
 }
 
 interface Running {
@@ -95,7 +99,16 @@ export async function startWorkers(
         return promise.finally(() => clearTimeout(guard));
       }),
     );
-    return { origins, [Symbol.asyncDispose]: stop };
+    return {
+      origins,
+      signal: (name) => running.forEach(({ child }) => signal(child, name)),
+      exited: () =>
+        Promise.all(running.map(async ({ child, output }) => ({
+          status: await child.status,
+          output: await output,
+        }))),
+      [Symbol.asyncDispose]: stop,
+    };
   } catch (error) {
     await stop().catch(() => {});
     throw error;

@@ -4,7 +4,6 @@ import { InvalidValueError } from "../src/json/errors.ts";
 import { PropertyNotFoundError } from "../src/storage/errors.ts";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
 import { SubjectProperty } from "../src/storage/property.ts";
-import { KRules } from "../src/subject/krules.ts";
 import { registerContracts } from "./contracts.ts";
 
 registerContracts("memory", () => {
@@ -76,13 +75,4 @@ Deno.test("empty storage: still rejects bad input like the real storages", async
     storage.store({ inserts: [new SubjectProperty("a", new Map())] }),
     InvalidValueError,
   );
-});
-
-Deno.test("KRules defaults to the empty storage: a subject forgets everything after store()", async () => {
-  const krules = new KRules();
-  const subject = krules.subject("s");
-  await subject.set("a", 1);
-  assert.equal(await subject.get("a"), 1);
-  await subject.store();
-  assert.equal(await subject.get("a", { default: "gone" }), "gone");
 });

@@ -222,13 +222,13 @@ Deno.test("KRules.subject passes eventInfo and eventData to the storage factory"
 });
 
 Deno.test("KRules.subject rejects an empty or non-string name with TypeError", () => {
-  const krules = new KRules();
+  const krules = new KRules({ storage: createMemoryStorage() });
   assert.throws(() => krules.subject(""), TypeError);
   assert.throws(() => krules.subject(42 as never), TypeError);
 });
 
 Deno.test("subject: a property name that is not a string is rejected with TypeError", async () => {
-  const subject = new KRules().subject("s");
+  const subject = new KRules({ storage: createMemoryStorage() }).subject("s");
   await assert.rejects(subject.get(1 as never), TypeError);
   await assert.rejects(subject.set(null as never, 1), TypeError);
   await assert.rejects(subject.delete({} as never), TypeError);

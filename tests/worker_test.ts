@@ -153,3 +153,100 @@ Deno.test("worker: Redis down at the first request gets 503; once Redis is up th
     body: { value: 1 },
   });
 });
+
+Deno.test("worker: SIGTERM in the middle of requests: requests in flight finish and store, every acknowledged write is in Redis, and the worker exits", async () => {
+  await using server = await startRedisServer();
+  await using fleet = await startWorkers(1, {
+    REDIS_URL: server.url,
+    REDIS_KEY_PREFIX: "w:",
+  });
+  const [origin] = fleet.origins;
+  await using redis = await createRedisClient(server.url);
+  const LANES = 32;
+  const ACKS_BEFORE_SIGNAL = 300;
+
+  let acked = 0;
+  let signalled = false;
+  let ackedAfterSignal = 0;
+  const enough = Promise.withResolvers<void>();
+  // Each PUT writes a subject of its own; each POST increments its lane's counter.
+  const putsAcked: { name: string; i: number; k: number }[] = [];
+  const putsRefused: string[] = [];
+  const increments = Array.from(
+    { length: LANES },
+    () => ({ acked: 0, unknown: 0 }),
+  );
+  const unexpected: string[] = [];
+
+  const lane = async (i: number) => {
+    for (let k = 0;; k++) {
+      const put = k % 2 === 0;
+      const name = put ? `p-${i}-${k}` : `c-${i}`;
+      let status: number;
+      let body: { error?: string };
+      try {
+        const response = await fetch(
+          put
+            ? `${origin}/subjects/${name}`
+            : `${origin}/subjects/${name}/incr/n`,
+          {
+            method: put ? "PUT" : "POST",
+            body: put ? `{"i":${i},"k":${k}}` : undefined,
+          },
+        );
+        status = response.status;
+        body = await response.json();
+      } catch {
+        // Refused or cut off: the worker stopped taking requests. Whether
+        // this one ran is unknown, so it counts for neither side.
+        if (!put) increments[i].unknown++;
+        return;
+      }
+      if (status === 200) {
+        acked++;
+        if (signalled) ackedAfterSignal++;
+        if (acked === ACKS_BEFORE_SIGNAL) enough.resolve();
+        if (put) putsAcked.push({ name, i, k });
+        else increments[i].acked++;
+      } else if (status === 503 && /shutting down/.test(body.error ?? "")) {
+        if (put) putsRefused.push(name);
+        return;
+      } else {
+        unexpected.push(`${status} ${JSON.stringify(body)}`);
+        return;
+      }
+    }
+  };
+  const lanes = Array.from({ length: LANES }, (_, i) => lane(i));
+  await enough.promise;
+  fleet.signal("SIGTERM");
+  signalled = true;
+  await Promise.all(lanes);
+  const [{ status, output }] = await fleet.exited();
+
+  assert.equal(status.code, 0, output);
+  // A request in flight at the signal was finished, not failed.
+  assert.deepEqual(unexpected, []);
+  assert.ok(ackedAfterSignal > 0, "no request was answered after the signal");
+  for (const { name, i, k } of putsAcked) {
+    assert.deepEqual(
+      await redis.send(["HGETALL", `s:w:${name}`]),
+      ["pi", String(i), "pk", String(k)],
+      name,
+    );
+  }
+  for (const name of putsRefused) {
+    assert.equal(await redis.send(["EXISTS", `s:w:${name}`]), 0, name);
+  }
+  assert.match(output, /Stopping: \d+ requests in flight/);
+  assert.doesNotMatch(output, /never stored/);
+  for (let i = 0; i < LANES; i++) {
+    const stored = Number(await redis.send(["HGET", `s:w:c-${i}`, "pn"]) ?? 0);
+    const { acked, unknown } = increments[i];
+    // Every acknowledged increment is stored; at most the unknown ones more.
+    assert.ok(
+      stored >= acked && stored <= acked + unknown,
+      `lane ${i}: ${stored} stored, ${acked} acknowledged, ${unknown} unknown`,
+    );
+  }
+});

@@ -60,7 +60,7 @@ export class CorruptValueError extends Error {
         JSON.stringify(property)
       } (field ${JSON.stringify(field)} of key ${
         JSON.stringify(key)
-      }) does not hold valid JSON text in UTF-8, so it cannot be read. Inspect it with redis-cli HGET, then fix or delete the field.`,
+      }) does not hold valid JSON text in UTF-8, so it cannot be read. Inspect it with redis-cli HGET, then fix it, or remove it with the subject's delete() or flush().`,
       options,
     );
     this.name = "CorruptValueError";

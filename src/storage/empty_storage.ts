@@ -12,9 +12,10 @@ import type {
 } from "./types.ts";
 
 /**
- * Creates a storage factory that keeps nothing: KRules' default when no
- * storage is configured, so that subjects live only in their cache until
- * `store()` drops it.
+ * Creates a storage factory that keeps nothing, as KRules' Python default
+ * does: subjects live only in their cache until `store()` drops it. KRules
+ * never picks it by itself; choose it explicitly, for code whose subjects
+ * need not outlive a `store()`.
  *
  * Reads find nothing: `load()` and `getExtProps()` return empty maps and
  * `get()` rejects with `PropertyNotFoundError` (the Python original returns

@@ -11,12 +11,25 @@ export interface SubjectEventPayloads {
     old_value: unknown;
     value: unknown;
   };
-  /** A default property was deleted. */
-  "subject-property-deleted": { property_name: string; old_value: unknown };
-  /** The whole subject was flushed, with the values it had. */
+  /**
+   * A default property was deleted (by `flush()`, an extended one too). A
+   * field that did not hold valid JSON has `old_value: null` and
+   * `corrupt: true`.
+   */
+  "subject-property-deleted": {
+    property_name: string;
+    old_value: unknown;
+    corrupt?: true;
+  };
+  /**
+   * The whole subject was flushed, with the values it had. Fields that did
+   * not hold valid JSON are left out of `props` and `ext_props` and named
+   * in `corrupt`, present only then.
+   */
   "subject-deleted": {
     props: Record<string, unknown>;
     ext_props: Record<string, unknown>;
+    corrupt?: { props: string[]; ext_props: string[] };
   };
 }
 
@@ -87,13 +100,13 @@ interface Registration {
  *
  * @example
  * ```ts
- * import { EventBus, KRules, PayloadConst } from "@x/redis-subjects";
+ * import { createMemoryStorage, EventBus, KRules, PayloadConst } from "@x/redis-subjects";
  *
  * const eventBus = new EventBus();
  * eventBus.on("subject-property-changed", ({ subject, payload }) => {
  *   console.log(subject.name, payload[PayloadConst.PROPERTY_NAME], payload[PayloadConst.VALUE]);
  * });
- * const krules = new KRules({ eventBus });
+ * const krules = new KRules({ storage: createMemoryStorage(), eventBus });
  * await krules.subject("user-1").set("status", "active"); // logs: user-1 status active
  * ```
  */

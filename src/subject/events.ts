@@ -14,6 +14,7 @@ export const PayloadConst: {
   readonly PROPERTY_NAME: "property_name";
   readonly VALUE: "value";
   readonly OLD_VALUE: "old_value";
+  readonly CORRUPT: "corrupt";
 } = {
   /** The name of the property that changed or was deleted. */
   PROPERTY_NAME: "property_name",
@@ -21,6 +22,13 @@ export const PayloadConst: {
   VALUE: "value",
   /** The property's value before the change (`null` if it was absent, so the key survives JSON). */
   OLD_VALUE: "old_value",
+  /**
+   * Marks a deleted field that did not hold valid JSON, whose `old_value` is
+   * then `null`: `true` in `subject-property-deleted`, and
+   * `{ props, ext_props }` (the names of such fields) in `subject-deleted`.
+   * Present only when there was such a field.
+   */
+  CORRUPT: "corrupt",
 } as const;
 
 /** The types of the events a `Subject` emits. */

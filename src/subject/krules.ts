@@ -1,16 +1,21 @@
-import { createEmptyStorage } from "../storage/empty_storage.ts";
 import type { StorageFactory, SubjectNamesOptions } from "../storage/types.ts";
+import { UnstoredSubjects } from "./_unstored.ts";
+import type { UnstoredChangesError } from "./errors.ts";
 import { EventBus, listens } from "./event_bus.ts";
 import { type EventSink, Subject, type SubjectProps } from "./subject.ts";
+
+// Lets unstoredChanges() read an instance's ledger; set in the class's
+// static block, the only code that may touch its private fields.
+let unstoredOf: (krules: KRules) => UnstoredSubjects;
 
 /** Options of the {@linkcode KRules} constructor. */
 export interface KRulesOptions {
   /**
-   * Opens the storage of each subject, e.g. `createRedisStorage(client)`.
-   *
-   * @default {createEmptyStorage()}
+   * Opens the storage of each subject: `createRedisStorage(client)`, or
+   * `createMemoryStorage()` for tests and single-process tools. Required:
+   * `createEmptyStorage()`, which keeps nothing, must be chosen explicitly.
    */
-  storage?: StorageFactory;
+  storage: StorageFactory;
   /**
    * Where subjects send their events.
    *
@@ -55,14 +60,24 @@ export class KRules {
   readonly eventBus: EventBus;
   readonly #storage: StorageFactory;
   readonly #events: EventSink;
+  readonly #unstored = new UnstoredSubjects();
+  #closed = false;
 
   /**
    * Creates an instance.
    *
    * @param options The storage factory and the event bus.
+   * @throws {TypeError} When no storage factory is given.
    */
-  constructor(options?: KRulesOptions) {
-    this.#storage = options?.storage ?? createEmptyStorage();
+  constructor(options: KRulesOptions) {
+    const storage = options?.storage;
+    if (typeof storage !== "function") {
+      // No silent default: a storage that keeps nothing would lose every write.
+      throw new TypeError(
+        "KRules needs a storage: new KRules({ storage: createRedisStorage(client) }), or createMemoryStorage() for tests and single-process tools.",
+      );
+    }
+    this.#storage = storage;
     const eventBus = options?.eventBus ?? new EventBus();
     this.eventBus = eventBus;
     this.#events = {
@@ -87,6 +102,13 @@ export class KRules {
     name: string,
     options?: SubjectFactoryOptions,
   ): Subject<Props> {
+    if (this.#closed) {
+      throw new Error(
+        `Cannot open subject ${
+          JSON.stringify(name)
+        }: this KRules was closed. Open subjects before close().`,
+      );
+    }
     const storage = this.#storage(name, {
       eventInfo: options?.eventInfo,
       eventData: options?.eventData,
@@ -96,7 +118,55 @@ export class KRules {
       events: this.#events,
       eventInfo: options?.eventInfo,
       useCacheDefault: options?.useCacheDefault,
+      tracker: this.#unstored,
     });
+  }
+
+  /**
+   * Closes this instance: `subject()` refuses to open subjects from now on,
+   * every `store()` in flight is waited for, and then it checks that no
+   * subject it opened still holds changes that were never stored (cached
+   * `set()`s or `delete()`s whose `store()` was not called or failed). It
+   * does not store them: a change left unstored may be half of something,
+   * and only the code that made it knows. Close the client after it.
+   *
+   * It keeps no subject alive: a subject the program dropped while it held
+   * changes never stored is named as dropped, its changes lost.
+   *
+   * @throws {UnstoredChangesError} When subjects hold changes never stored,
+   *   naming them.
+   *
+   * @example Shutting down a worker
+   * ```ts
+   * import { createMemoryStorage, KRules } from "@x/redis-subjects";
+   *
+   * const krules = new KRules({ storage: createMemoryStorage() });
+   * const user = krules.subject("user-1");
+   * await user.set("email", "a@b.c");
+   * await user.store();
+   * await krules.close(); // resolves: nothing left unstored
+   * ```
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const error = await unstoredChanges(
+      this,
+      "Call store() on each subject after its last change, before close().",
+    );
+    if (error !== undefined) throw error;
+  }
+
+  /**
+   * Closes this instance, as {@linkcode close} does, for `await using`.
+   *
+   * @throws {UnstoredChangesError} When subjects hold changes never stored.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  static {
+    unstoredOf = (krules) => krules.#unstored;
   }
 
   /**
@@ -129,4 +199,22 @@ export class KRules {
     }
     return storage.subjectNames(options);
   }
+}
+
+/**
+ * Waits for the `store()`s in flight of the subjects `krules` opened, then
+ * names those that hold changes never stored: what `close()` and
+ * `assertAllStored()` check, the latter without closing.
+ *
+ * @param krules The instance whose subjects to check.
+ * @param advice What to do, ending the error's message.
+ * @returns The error naming them, or `undefined` when there are none.
+ */
+export async function unstoredChanges(
+  krules: KRules,
+  advice: string,
+): Promise<UnstoredChangesError | undefined> {
+  const unstored = unstoredOf(krules);
+  await unstored.storesSettled();
+  return unstored.error(advice);
 }

@@ -2,6 +2,7 @@ import { copyValue, encodeValue, FieldText } from "../json/codec.ts";
 import { jsonEqual } from "../json/equal.ts";
 import { checkPropertyName, checkSubjectName } from "../json/names.ts";
 import { setOwn, toRecord } from "../json/record.ts";
+import { CorruptValueError } from "../json/errors.ts";
 import { notExecuted, PropertyNotFoundError } from "../storage/errors.ts";
 import {
   PropertyType,
@@ -12,6 +13,13 @@ import {
 import type { Property } from "../storage/property.ts";
 import type { StoreCondition, SubjectStorage } from "../storage/types.ts";
 import { LazyValues } from "./_lazy_values.ts";
+import {
+  deletion,
+  readTolerant,
+  type Snapshot,
+  takeSnapshot,
+} from "./_removal.ts";
+import { UnstoredChangesError } from "./errors.ts";
 import { PayloadConst, SubjectEventType } from "./events.ts";
 
 /**
@@ -40,6 +48,31 @@ export interface SubjectOptions {
   eventInfo?: Record<string, unknown>;
   /** Whether reads and writes go through the cache when a call does not say. */
   useCacheDefault?: boolean;
+  /** Who keeps count of the subjects holding changes never stored. */
+  tracker?: ChangeTracker;
+}
+
+/**
+ * Where a subject stands with its changes: `"storing"` while a `store()` is
+ * in flight, `"pending"` while it holds changes no `store()` has sent, and
+ * `"clean"` otherwise.
+ */
+export type ChangeState = "clean" | "pending" | "storing";
+
+/**
+ * What a subject tells its `KRules` about its changes, so that `close()` can
+ * wait for the stores in flight and name the subjects that hold changes
+ * never stored. An interface, so that this file does not import KRules'.
+ */
+export interface ChangeTracker {
+  /**
+   * The subject's state changed.
+   *
+   * @param subject The subject, as an identity.
+   * @param name The subject's name.
+   * @param state Its new state.
+   */
+  update(subject: WeakKey, name: string, state: ChangeState): void;
 }
 
 /**
@@ -127,6 +160,18 @@ export interface ExtOptions {
   useCache?: boolean;
 }
 
+/** Options of {@linkcode Subject.dict}. */
+export interface DictOptions {
+  /**
+   * Leave out fields that do not hold valid JSON (such as Python's `NaN`, or
+   * bytes that are not UTF-8), instead of rejecting with `CorruptValueError`.
+   * `delete()` and `flush()` remove such fields.
+   *
+   * @default {false}
+   */
+  skipCorrupt?: boolean;
+}
+
 interface CacheSection {
   readonly values: Map<string, unknown>;
   // Names whose cached value storage does not have yet, by what store() must do.
@@ -208,9 +253,15 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   // Set when a write that ran, or may have, failed: until a load reads what
   // storage now holds, no cache may be made of values read before it.
   #mustLoad = false;
+  // The deletion of a flush() in flight: direct writes and store()s called
+  // after flush() wait for it, so that it cannot delete them.
+  #flushing: Promise<void> | null = null;
   // Bumped whenever a load in flight may have missed a write, so its result
   // is dropped and loaded again rather than cached stale.
   #generation = 0;
+  readonly #tracker: ChangeTracker | undefined;
+  // The state the tracker was last told.
+  #state: ChangeState = "clean";
 
   /**
    * Creates a subject over an opened storage; `KRules.subject()` does it.
@@ -226,6 +277,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     this.#events = options.events;
     this.#eventInfo = options.eventInfo ?? {};
     this.#useCacheDefault = options.useCacheDefault ?? true;
+    this.#tracker = options.tracker;
   }
 
   /**
@@ -428,7 +480,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * @throws {PropertyNotFoundError} When the property is absent.
    */
   async delete(prop: string, options?: DeleteOptions): Promise<void> {
-    const oldValue = await this.#delete(
+    const [oldValue, corrupt] = await this.#delete(
       PropertyType.DEFAULT,
       prop,
       options?.useCache,
@@ -437,10 +489,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       await this.#events.emit(
         SubjectEventType.PROPERTY_DELETED,
         this,
-        {
-          [PayloadConst.PROPERTY_NAME]: prop,
-          [PayloadConst.OLD_VALUE]: oldValue,
-        },
+        deletion(prop, oldValue, corrupt),
         options?.extra,
       );
     }
@@ -516,6 +565,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * storage holds.
    */
   async store(): Promise<void> {
+    while (this.#flushing !== null) await this.#flushing;
     while (this.#mutations.size > 0) {
       await Promise.allSettled(this.#mutations);
     }
@@ -554,6 +604,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     this.#generation++;
     const number = ++this.#stores;
     this.#storing.set(cache, number);
+    this.#noteState();
     try {
       await this.#storage.store(
         conditions.length === 0
@@ -570,37 +621,93 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     } finally {
       this.#storing.delete(cache);
       if (this.#storing.size === 0) this.#newerWrites.clear();
+      this.#noteState();
     }
   }
 
   /**
-   * Deletes the whole subject: emits `subject-property-deleted` for every
-   * default and extended property, flushes the storage, drops the cache, and
-   * emits `subject-deleted` with `{ props, ext_props }`, the values it had.
+   * Deletes the whole subject: deletes it in storage, drops the cache, then
+   * emits `subject-property-deleted` for every default and extended property
+   * it had and `subject-deleted` with `{ props, ext_props }`, the values it
+   * had (cached changes not stored yet included).
+   *
+   * It deletes what the subject held when `flush()` was called, and nothing
+   * after: a change made while the flush is in flight (cached or direct,
+   * from an event handler or not) survives it, and the next `store()` writes
+   * it. Direct writes and `store()` called meanwhile wait for the deletion.
+   *
+   * A field that does not hold valid JSON is deleted like any other; its
+   * events report its old value as absent: `old_value: null` with
+   * `corrupt: true` in its `subject-property-deleted`, and its name under
+   * `corrupt: { props, ext_props }` (present only then) in `subject-deleted`.
+   *
+   * If the deletion fails, no event is emitted and the cache is as it was
+   * before, with the changes made meanwhile on top: the next `store()`
+   * writes both. (A `store()` that was in flight when `flush()` was called
+   * and fails is not merged back.)
    *
    * @returns This subject.
    */
   async flush(): Promise<this> {
-    const [props, extProps] = await this.#withCache((cache) => [
-      toRecord(cache.p.values),
-      toRecord(cache.e.values),
-    ]);
-    for (const values of [props, extProps]) {
-      for (const [name, value] of Object.entries(values)) {
-        await this.#events.emit(SubjectEventType.PROPERTY_DELETED, this, {
-          [PayloadConst.PROPERTY_NAME]: name,
-          [PayloadConst.OLD_VALUE]: value,
-        });
+    const { promise: deleted, resolve: deletionSettled } = Promise
+      .withResolvers<void>();
+    // Set before the first await, so that every direct write and store()
+    // called from now on is sent after the deletion.
+    this.#flushing = deleted;
+    let before: Cache | undefined;
+    let after: Cache | undefined;
+    let snapshot: [Snapshot, Snapshot];
+    try {
+      snapshot = await this.#withCache((cache) => {
+        before = cache;
+        // The subject is empty from here on: what is set meanwhile goes to
+        // a fresh cache, which the deletion leaves alone.
+        after = this.#cache = emptyCache();
+        // A batch in flight was sent before the deletion: if it fails, it
+        // must not bring back what the flush deleted.
+        for (const batch of this.#storing.keys()) endAll(batch);
+        return [takeSnapshot(cache.p.values), takeSnapshot(cache.e.values)];
+      });
+      await this.#storage.flush();
+    } catch (error) {
+      if (before !== undefined && this.#cache === after) {
+        // Nothing was deleted after all: the old cache, under what changed.
+        overlay(before, after!);
+        this.#cache = before;
+      }
+      this.#noteState();
+      throw error;
+    } finally {
+      if (this.#flushing === deleted) this.#flushing = null;
+      deletionSettled();
+    }
+    // Reloaded on next use, unless it holds changes made meanwhile.
+    if (this.#cache === after && !hasPending(after!)) {
+      this.#cache = null;
+      this.#generation++;
+    }
+    this.#noteState();
+    const [props, extProps] = snapshot;
+    for (const { names, values, corrupt } of [props, extProps]) {
+      for (const name of names) {
+        await this.#events.emit(
+          SubjectEventType.PROPERTY_DELETED,
+          this,
+          deletion(name, values[name], corrupt.includes(name)),
+        );
       }
     }
-    await this.#storage.flush();
-    this.#cache = null;
-    this.#unstored = null;
-    this.#generation++;
-    await this.#events.emit(SubjectEventType.SUBJECT_DELETED, this, {
-      props,
-      ext_props: extProps,
-    });
+    const payload: Record<string, unknown> = {
+      props: props.values,
+      ext_props: extProps.values,
+    };
+    if (props.corrupt.length > 0 || extProps.corrupt.length > 0) {
+      payload[PayloadConst.CORRUPT] = {
+        props: props.corrupt,
+        ext_props: extProps.corrupt,
+      };
+    }
+    await this.#events.emit(SubjectEventType.SUBJECT_DELETED, this, payload);
     return this;
   }
 
@@ -610,19 +717,31 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * properties are deleted. Atomic on Redis, and safe on a cluster. Not a
    * Python feature: a Python service sharing the data sees the key vanish.
    *
-   * Only stored data can expire: call it after `store()`. A write does not
-   * clear the expiry; `expire(null)` does.
+   * Only stored data can expire: call it after `store()`. While the subject
+   * holds cached changes not stored yet, it rejects with
+   * `UnstoredChangesError` and changes nothing, rather than set an expiry
+   * that the pending changes would not get. A write does not clear the
+   * expiry; `expire(null)` does.
    *
    * @param ms Milliseconds from now, a positive integer, or `null` to keep
    *   the subject until it is deleted.
    * @returns Whether the subject has stored data (`false`: nothing to expire).
    * @throws {RangeError} When `ms` is not a positive integer or `null`.
    * @throws {TypeError} When the storage cannot expire subjects.
+   * @throws {UnstoredChangesError} When the subject holds changes not stored yet.
    */
   expire(ms: number | null): Promise<boolean> {
     const storage = this.#storage;
     if (storage.expire === undefined) {
       return Promise.reject(this.#unsupported("expire()"));
+    }
+    if (this.#holdsUnstored()) {
+      return Promise.reject(
+        new UnstoredChangesError([this.name], {
+          advice:
+            "Call store() before expire(): only stored data can expire, and expire() is sent at once, not cached.",
+        }),
+      );
     }
     return storage.expire(ms);
   }
@@ -648,14 +767,32 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * named `name` overrides the subject's name, while `ext` always holds the
    * extended properties.
    *
+   * A field that does not hold valid JSON (written by another tool) makes
+   * it reject with `CorruptValueError`, which names the field; with
+   * `skipCorrupt: true` such fields are left out instead, as if absent.
+   *
+   * @param options Whether to leave out fields that do not hold valid JSON.
    * @returns The description.
+   * @throws {CorruptValueError} When a field does not hold valid JSON and
+   *   `skipCorrupt` is not set.
    */
-  dict(): Promise<SubjectDict<Props>> {
+  dict(options?: DictOptions): Promise<SubjectDict<Props>> {
+    const skip = options?.skipCorrupt === true;
     return this.#withCache((cache) => {
       const result: Record<string, unknown> = {};
       setOwn(result, "name", this.name);
-      for (const [name, value] of cache.p.values) setOwn(result, name, value);
-      setOwn(result, "ext", toRecord(cache.e.values));
+      if (skip) {
+        const [props, extProps] = [cache.p.values, cache.e.values].map(
+          takeSnapshot,
+        );
+        for (const name of Object.keys(props.values)) {
+          setOwn(result, name, props.values[name]);
+        }
+        setOwn(result, "ext", extProps.values);
+      } else {
+        for (const [name, value] of cache.p.values) setOwn(result, name, value);
+        setOwn(result, "ext", toRecord(cache.e.values));
+      }
       return result as SubjectDict<Props>;
     });
   }
@@ -698,6 +835,17 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     );
   }
 
+  /**
+   * Whether the subject holds cached changes that no store() has sent yet:
+   * in the cache, waiting for the first load, or a failed batch waiting to
+   * be stored again.
+   */
+  #holdsUnstored(): boolean {
+    return this.#mutations.size > 0 ||
+      (this.#cache !== null && hasPending(this.#cache)) ||
+      (this.#unstored !== null && hasPending(this.#unstored));
+  }
+
   #unsupported(call: string): TypeError {
     return new TypeError(
       `The storage of subject ${
@@ -726,6 +874,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       encodeValue(name, value);
     }
     if (!(useCache ?? this.#useCacheDefault)) {
+      while (this.#flushing !== null) await this.#flushing;
       const props = entries.map(([name, value]) =>
         makeProperty(type, name, value)
       );
@@ -793,6 +942,11 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     try {
       checkPropertyName(prop);
       if (!(useCache ?? this.#useCacheDefault)) {
+        if (this.#flushing !== null) {
+          // Sent after the deletion of a flush() in flight, not before it.
+          const write = () => this.#set(type, prop, value, useCache);
+          return this.#flushing.then(write);
+        }
         return this.#storage.set(makeProperty(type, prop, value)).then(
           (result) => {
             this.#settle(type, prop, true, result[0]);
@@ -806,7 +960,9 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       }
       const cache = this.#cache;
       if (cache !== null) {
-        return Promise.resolve(setCached(cache[type], prop, value));
+        const result = setCached(cache[type], prop, value);
+        this.#noteChange();
+        return Promise.resolve(result);
       }
     } catch (error) {
       return Promise.reject(error);
@@ -816,25 +972,34 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     );
   }
 
-  /** Deletes a property and returns the value it had. */
+  /**
+   * Deletes a property and returns the value it had, and whether its field
+   * did not hold valid JSON: a corrupt field is deleted like any other, since
+   * deleting needs no old value.
+   */
   async #delete(
     type: PropertyTypeValue,
     prop: string,
     useCache: boolean | undefined,
-  ): Promise<unknown> {
+  ): Promise<[oldValue: unknown, corrupt: boolean]> {
     checkPropertyName(prop);
     if (!(useCache ?? this.#useCacheDefault)) {
+      while (this.#flushing !== null) await this.#flushing;
       const property = makeProperty(type, prop);
       let oldValue: unknown;
+      let corrupt = false;
       try {
         oldValue = await this.#storage.get(property);
       } catch (error) {
-        if (!(error instanceof PropertyNotFoundError)) throw error;
-        throw new PropertyNotFoundError(this.name, prop, {
-          extended: type === PropertyType.EXTENDED,
-          deleting: true,
-          cause: error,
-        });
+        if (error instanceof PropertyNotFoundError) {
+          throw new PropertyNotFoundError(this.name, prop, {
+            extended: type === PropertyType.EXTENDED,
+            deleting: true,
+            cause: error,
+          });
+        }
+        if (!(error instanceof CorruptValueError)) throw error;
+        corrupt = true;
       }
       try {
         await this.#storage.delete(property);
@@ -843,7 +1008,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
         throw error;
       }
       this.#settle(type, prop, false);
-      return oldValue;
+      return [oldValue, corrupt];
     }
     return await this.#mutation(this.#withCache((cache) => {
       const section = cache[type];
@@ -853,23 +1018,52 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
           deleting: true,
         });
       }
-      const oldValue = section.values.get(prop);
+      const read = readTolerant(section.values, prop);
       section.values.delete(prop);
       section.created.delete(prop);
       section.updated.delete(prop);
       section.deleted.add(prop);
       section.chains.delete(prop);
-      return oldValue;
+      return read;
     }));
   }
 
   /** Keeps a cached change that waits for the load in view of store(). */
   #mutation<T>(change: Promise<T>): Promise<T> {
-    if (this.#cache !== null) return change;
+    // With a loaded cache, the change has been made by now.
+    if (this.#cache !== null) {
+      this.#noteChange();
+      return change;
+    }
     this.#mutations.add(change);
-    const done = () => this.#mutations.delete(change);
+    this.#noteChange();
+    const done = () => {
+      this.#mutations.delete(change);
+      this.#noteState();
+    };
     change.then(done, done);
     return change;
+  }
+
+  /** Tells the tracker the subject may hold changes now; cheap when it knows. */
+  #noteChange(): void {
+    if (this.#state === "clean" && this.#tracker !== undefined) {
+      this.#noteState();
+    }
+  }
+
+  /** Tells the tracker where the subject stands, when that changed. */
+  #noteState(): void {
+    const tracker = this.#tracker;
+    if (tracker === undefined) return;
+    const state = this.#storing.size > 0
+      ? "storing"
+      : this.#holdsUnstored()
+      ? "pending"
+      : "clean";
+    if (state === this.#state) return;
+    this.#state = state;
+    tracker.update(this, this.name, state);
   }
 
   /**
@@ -949,12 +1143,15 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     if (this.#cache === null) {
       // A load in flight may have read storage before this write.
       if (this.#loading !== null) this.#generation++;
+      // The write may have ended the last pending change.
+      if (this.#state !== "clean") this.#noteState();
       return;
     }
     const section = this.#cache[type];
     if (present) section.values.set(prop, value);
     else section.values.delete(prop);
     endChange(section, prop);
+    if (this.#state !== "clean") this.#noteState();
   }
 
   /** Ends a property's change in the batches being stored and the failed one. */
@@ -1236,4 +1433,28 @@ function makeProperty(
   return type === PropertyType.DEFAULT
     ? new SubjectProperty(name, value)
     : new SubjectExtProperty(name, value);
+}
+
+function emptyCache(): Cache {
+  return {
+    [PropertyType.DEFAULT]: newSection(new Map()),
+    [PropertyType.EXTENDED]: newSection(new Map()),
+  };
+}
+
+/** Ends every pending change of a batch. */
+function endAll(cache: Cache): void {
+  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+    cache[type].created.clear();
+    cache[type].updated.clear();
+    cache[type].deleted.clear();
+  }
+}
+
+/** Applies the pending changes of `newer` on top of `cache`. */
+function overlay(cache: Cache, newer: Cache): void {
+  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
+    for (const name of pendingNames(newer[type])) endChange(cache[type], name);
+  }
+  mergeUnder(cache, newer);
 }
