@@ -99,7 +99,12 @@ export type {
 } from "./src/client/adapters/mod.ts";
 
 // Storage
-export { CorruptValueError, InvalidValueError } from "./src/json/errors.ts";
+export {
+  CorruptValueError,
+  type CorruptValueErrorOptions,
+  type CorruptValueReason,
+  InvalidValueError,
+} from "./src/json/errors.ts";
 export {
   ConflictError,
   PropertyNotFoundError,
@@ -125,7 +130,11 @@ export {
   type RedisStorageOptions,
   SubjectsRedisStorage,
 } from "./src/storage/redis_storage.ts";
-export { createMemoryStorage } from "./src/storage/memory_storage.ts";
+export {
+  createMemoryStorage,
+  type MemoryStorageOptions,
+} from "./src/storage/memory_storage.ts";
+export type { UnsafeIntegers } from "./src/json/codec.ts";
 export { createEmptyStorage } from "./src/storage/empty_storage.ts";
 
 // Subjects

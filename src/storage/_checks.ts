@@ -1,5 +1,5 @@
 import { checkPropertyName, describeType } from "../json/names.ts";
-import { encodeValue } from "../json/codec.ts";
+import { encodeValue, type UnsafeIntegers } from "../json/codec.ts";
 import { type Property, PropertyType } from "./property.ts";
 import type { StoreChanges } from "./types.ts";
 
@@ -41,19 +41,22 @@ export interface EncodedChanges {
  * Checks and encodes a store's changes before anything is written, so that
  * one bad property or value means nothing is written, on every storage.
  *
+ * @param changes The changes to check and encode.
+ * @param integers Whether a `BigInt` is refused or written as an integer.
  * @returns The encoded changes, or `undefined` when there is nothing to change.
  * @throws {TypeError} When a property is malformed.
  * @throws {InvalidValueError} When a value does not survive JSON.
  */
 export function encodeChanges(
   changes: StoreChanges,
+  integers: UnsafeIntegers = "reject",
 ): EncodedChanges | undefined {
   const sets: string[] = [];
   const deletes: string[] = [];
   for (const list of [changes.inserts, changes.updates]) {
     for (const prop of list ?? []) {
       checkProperty(prop);
-      sets.push(fieldOf(prop), encodeValue(prop.name, prop.value));
+      sets.push(fieldOf(prop), encodeValue(prop.name, prop.value, integers));
     }
   }
   for (const prop of changes.deletes ?? []) {

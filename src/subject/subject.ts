@@ -1,4 +1,4 @@
-import { copyValue, encodeValue } from "../json/codec.ts";
+import { copyValue, encodeValue, type UnsafeIntegers } from "../json/codec.ts";
 import { jsonEqual } from "../json/equal.ts";
 import { checkPropertyName, checkSubjectName } from "../json/names.ts";
 import { setOwn, toRecord } from "../json/record.ts";
@@ -177,6 +177,9 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   readonly #events: EventSink;
   readonly #eventInfo: Record<string, unknown>;
   readonly #useCacheDefault: boolean;
+  // The storage's rule for big integers, so a cached value is checked as
+  // the storage will check it at store().
+  readonly #integers: UnsafeIntegers;
   #cache: Cache | null = null;
   #loading: Promise<void> | null = null;
   // Cached sets and deletes still waiting for the first load: store() waits
@@ -212,6 +215,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     this.#events = options.events;
     this.#eventInfo = options.eventInfo ?? {};
     this.#useCacheDefault = options.useCacheDefault ?? true;
+    this.#integers = options.storage.unsafeIntegers ?? "reject";
   }
 
   /**
@@ -675,7 +679,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     // Every name and value is checked before anything changes.
     for (const [name, value] of entries) {
       checkPropertyName(name);
-      encodeValue(name, value);
+      encodeValue(name, value, this.#integers);
     }
     if (!(useCache ?? this.#useCacheDefault)) {
       const props = entries.map(([name, value]) =>
@@ -746,13 +750,17 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       }
       const cache = this.#cache;
       if (cache !== null) {
-        return Promise.resolve(setCached(cache[type], prop, value));
+        return Promise.resolve(
+          setCached(cache[type], prop, value, this.#integers),
+        );
       }
     } catch (error) {
       return Promise.reject(error);
     }
     return this.#mutation(
-      this.#withCache((cache) => setCached(cache[type], prop, value)),
+      this.#withCache((cache) =>
+        setCached(cache[type], prop, value, this.#integers)
+      ),
     );
   }
 
@@ -1004,6 +1012,7 @@ function setCached(
   section: CacheSection,
   prop: string,
   value: unknown,
+  integers: UnsafeIntegers,
 ): [unknown, unknown] {
   // Read first, as before any change: a corrupt old value fails here.
   const oldValue = section.values.get(prop);
@@ -1011,7 +1020,7 @@ function setCached(
     ? value(section.values.has(prop) ? copyValue(oldValue) : undefined)
     : value;
   // Checked now so the error points at this call, not at a later store().
-  encodeValue(prop, newValue);
+  encodeValue(prop, newValue, integers);
   return recordCached(section, prop, newValue);
 }
 
