@@ -127,17 +127,14 @@ export function decodeValue(
     throw new CorruptValueError(key, field, { cause: error });
   }
   // The common case costs one type check, or one regular expression over
-  // the text of an object or array; only the rare text that may hold an
-  // unsafe number is parsed a second time, number by number.
+  // the text of an object or array. Text the expression flags (digits in a
+  // string match too) is checked value by value, and only a number that may
+  // have been changed sends it to a second, exact parse.
   if (typeof value === "number") {
-    if (
-      Number.isSafeInteger(value) ||
-      (Number.isFinite(value) && !Number.isInteger(value))
-    ) {
-      return value;
-    }
+    if (!mayBeChanged(value)) return value;
   } else if (
-    typeof value !== "object" || value === null || !MAYBE_UNSAFE.test(text)
+    typeof value !== "object" || value === null || !MAYBE_UNSAFE.test(text) ||
+    !holdsNumberThatMayBeChanged(value)
   ) {
     return value;
   }
@@ -155,11 +152,38 @@ export function decodeValue(
 // Any text holding a number JSON.parse would change has one of these: an
 // integer beyond 2^53 needs 16 digits in a row, and overflowing a double
 // needs an exponent of 3 digits or a mantissa of over 300. Digits in
-// strings match too; they only cost the second, exact parse.
+// strings match too; they only cost a walk of the parsed value.
 const MAYBE_UNSAFE = /\d{16}|[eE][+-]?\d{3}/;
 // A JSON integer: no fraction, no exponent. Python writes its ints so and
 // its floats never so (repr always has "." or "e", or is inf/nan).
 const INTEGER_LITERAL = /^-?\d+$/;
+
+/**
+ * Whether JSON.parse may have changed the number its text held: an
+ * overflow, or an integer beyond ±(2^53 − 1) (every double that large is an
+ * integer, so decimals such as 1e+16 are flagged too, and then let through
+ * by the exact parse).
+ */
+function mayBeChanged(value: number): boolean {
+  return !Number.isSafeInteger(value) &&
+    (Number.isInteger(value) || !Number.isFinite(value));
+}
+
+function holdsNumberThatMayBeChanged(value: unknown): boolean {
+  if (typeof value === "number") return mayBeChanged(value);
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (holdsNumberThatMayBeChanged(value[i])) return true;
+    }
+    return false;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (holdsNumberThatMayBeChanged(record[key])) return true;
+  }
+  return false;
+}
 
 /** Thrown inside a reviver, which cannot know the field it decodes. */
 class UnreadableNumber {
