@@ -208,6 +208,17 @@ Deno.test('interop: with unsafeIntegers "bigint", a big integer Python wrote rea
     await redisCli(redis.server, "HGET", "s:user-1", "enested"),
     '{"ids":[12345678901234567890,1]}',
   );
+  // Direct writes take the same path through the storage's own encoding.
+  await subject.set("direct", 2n ** 70n, { useCache: false });
+  await subject.setMany({ many: [-(2n ** 64n)] }, { useCache: false });
+  assert.equal(
+    await redisCli(redis.server, "HGET", "s:user-1", "pdirect"),
+    "1180591620717411303424",
+  );
+  assert.equal(
+    await redisCli(redis.server, "HGET", "s:user-1", "pmany"),
+    "[-18446744073709551616]",
+  );
 });
 
 Deno.test('interop: with unsafeIntegers "bigint", function sets on a big integer increment it exactly, direct and cached', async () => {
