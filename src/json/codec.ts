@@ -126,18 +126,30 @@ export function decodeValue(
   } catch (error) {
     throw new CorruptValueError(key, field, { cause: error });
   }
-  // The common case costs one type check, or one regular expression over
-  // the text of an object or array. Text the expression flags (digits in a
+  // The common case costs a type check, or one regular expression over the
+  // text of an object or array. Text the expression flags (digits in a
   // string match too) is checked value by value, and only a number that may
   // have been changed sends it to a second, exact parse.
-  if (typeof value === "number") {
-    if (!mayBeChanged(value)) return value;
-  } else if (
-    typeof value !== "object" || value === null || !MAYBE_UNSAFE.test(text) ||
-    !holdsNumberThatMayBeChanged(value)
-  ) {
+  if (typeof value === "object") {
+    if (
+      value === null || !MAYBE_UNSAFE.test(text) ||
+      !holdsNumberThatMayBeChanged(value)
+    ) {
+      return value;
+    }
+  } else if (typeof value !== "number" || !mayBeChanged(value)) {
     return value;
   }
+  return decodeExactly(key, field, text, integers);
+}
+
+/** Parses again with each number's source text: rare, so kept out of line. */
+function decodeExactly(
+  key: string,
+  field: string,
+  text: string,
+  integers: UnsafeIntegers,
+): unknown {
   try {
     return sourceTextJSON.parse(
       text,
@@ -151,9 +163,10 @@ export function decodeValue(
 
 // Any text holding a number JSON.parse would change has one of these: an
 // integer beyond 2^53 needs 16 digits in a row, and overflowing a double
-// needs an exponent of 3 digits or a mantissa of over 300. Digits in
-// strings match too; they only cost a walk of the parsed value.
-const MAYBE_UNSAFE = /\d{16}|[eE][+-]?\d{3}/;
+// needs an exponent of 3 digits (after a digit, as JSON has it) or a
+// mantissa of over 300. Digits in strings match too; they only cost a walk
+// of the parsed value. The shared leading digit makes the scan cheaper.
+const MAYBE_UNSAFE = /\d(?:\d{15}|[eE][+-]?\d{3})/;
 // A JSON integer: no fraction, no exponent. Python writes its ints so and
 // its floats never so (repr always has "." or "e", or is inf/nan).
 const INTEGER_LITERAL = /^-?\d+$/;
