@@ -240,3 +240,18 @@ Deno.test("codec: a BigInt equals the number with the same JSON text, and copies
   assert.notEqual(copy.a, value.a);
   assert.equal(copyValue(7n), 7n);
 });
+
+Deno.test('codec: with unsafeIntegers "bigint", a global BigInt.prototype.toJSON does not turn a nested BigInt into a string', () => {
+  const prototype = BigInt.prototype as unknown as { toJSON?: () => string };
+  prototype.toJSON = function (this: bigint) {
+    return this.toString();
+  };
+  try {
+    assert.equal(
+      encodeValue("n", { a: [12345678901234567890n] }, "bigint"),
+      '{"a":[12345678901234567890]}',
+    );
+  } finally {
+    delete prototype.toJSON;
+  }
+});
