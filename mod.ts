@@ -73,7 +73,11 @@ export {
   createRedisStorage,
   type RedisStorageOptions,
 } from "./src/storage/redis_storage.ts";
-export { createMemoryStorage } from "./src/storage/memory_storage.ts";
+export {
+  createMemoryStorage,
+  type MemoryStorageOptions,
+} from "./src/storage/memory_storage.ts";
+export type { UnsafeIntegers } from "./src/json/codec.ts";
 export { createEmptyStorage } from "./src/storage/empty_storage.ts";
 export type {
   StorageFactory,
@@ -107,7 +111,12 @@ export {
 export { ReplicationError } from "./src/client/replication.ts";
 
 // Errors to catch: values and properties
-export { CorruptValueError, InvalidValueError } from "./src/json/errors.ts";
+export {
+  CorruptValueError,
+  type CorruptValueErrorOptions,
+  type CorruptValueReason,
+  InvalidValueError,
+} from "./src/json/errors.ts";
 export { ConflictError, PropertyNotFoundError } from "./src/storage/errors.ts";
 
 // Errors to catch: subjects

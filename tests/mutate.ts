@@ -99,16 +99,11 @@ end`,
   {
     name: "store encoding: values stored as String(value), not JSON",
     file: "src/json/codec.ts",
-    from: `  return JSON.stringify(value);
-}
-
-/**
- * Decodes`,
+    from:
+      `  return bigints ? JSON.stringify(value, writeBigInt) : JSON.stringify(value);
+}`,
     to: `  return String(value);
-}
-
-/**
- * Decodes`,
+}`,
     tests: ["tests/storage_redis_test.ts", "tests/storage_interop_test.ts"],
   },
   {
@@ -268,6 +263,49 @@ if old`,
     to: "return text;",
     tests: ["tests/bad_input_storage_test.ts"],
     filter: "corrupt",
+  },
+  {
+    name: "decoding: an integer a number rounds is read rounded",
+    file: "src/json/codec.ts",
+    from: `throw new UnreadableNumber("unsafe-integer");`,
+    to: "return value;",
+    tests: [
+      "tests/storage_json_codec_test.ts",
+      "tests/storage_interop_test.ts",
+    ],
+  },
+  {
+    name: "decoding: an object is never checked for rounded numbers",
+    file: "src/json/codec.ts",
+    from: "!holdsNumberThatMayBeChanged(value)",
+    to: "true",
+    tests: [
+      "tests/storage_json_codec_test.ts",
+      "tests/storage_interop_test.ts",
+    ],
+  },
+  {
+    name: "decoding: a number that overflows reads as Infinity",
+    file: "src/json/codec.ts",
+    from: `if (!Number.isFinite(value)) throw new UnreadableNumber("overflow");
+  const source = context.source!;
+  // A decimal`,
+    to: `const source = context.source!;
+  // A decimal`,
+    tests: [
+      "tests/storage_json_codec_test.ts",
+      "tests/storage_interop_test.ts",
+    ],
+  },
+  {
+    name: "encoding: a BigInt is written as a JSON string",
+    file: "src/json/codec.ts",
+    from: "? sourceTextJSON.rawJSON(original.toString())",
+    to: "? original.toString()",
+    tests: [
+      "tests/storage_json_codec_test.ts",
+      "tests/storage_interop_test.ts",
+    ],
   },
   {
     name: "redaction: a parsed URL keeps its password",

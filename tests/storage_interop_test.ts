@@ -6,9 +6,13 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { CorruptValueError } from "../src/json/errors.ts";
+import { createMemoryStorage } from "../src/storage/memory_storage.ts";
 import { createRedisStorage } from "../src/storage/redis_storage.ts";
+import { SubjectProperty } from "../src/storage/property.ts";
 import { KRules } from "../src/subject/krules.ts";
-import { startRedisFixture } from "./helpers_redis.ts";
+import type { RedisServer } from "../src/testing/redis_server.ts";
+import { type RedisFixture, startRedisFixture } from "./helpers_redis.ts";
 
 /** Field texts exactly as `json.dumps(value)` (default settings) writes them. */
 const PYTHON_FIELDS: Record<string, [text: string, value: unknown]> = {
@@ -96,5 +100,210 @@ Deno.test("interop: what this module writes is standard JSON under the same fiel
   assert.equal(
     written.get("pnested"),
     '{"a":[1,2.5,{"b":null}],"c":{"d":"café"},"e":true}',
+  );
+});
+
+/** Runs redis-cli on the fixture's server, as another service's operator would. */
+async function redisCli(
+  server: RedisServer,
+  ...args: string[]
+): Promise<string> {
+  const output = await new Deno.Command("redis-cli", {
+    args: ["-u", server.url, "--raw", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(output.success, new TextDecoder().decode(output.stderr));
+  return new TextDecoder().decode(output.stdout).trim();
+}
+
+/** A hash as Python's json.dumps writes a big int, an overflowing float and a name. */
+async function pythonBigNumbers(redis: RedisFixture): Promise<void> {
+  await redisCli(
+    redis.server,
+    "HSET",
+    "s:user-1",
+    "pbig",
+    "12345678901234567890",
+    "phuge",
+    "1e400",
+    "pname",
+    '"Ada"',
+  );
+}
+
+function isCorrupt(property: string, reason: string) {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof CorruptValueError, String(error));
+    assert.equal(error.property, property);
+    assert.equal(error.reason, reason);
+    assert.ok(error.message.includes(JSON.stringify(property)), error.message);
+    return true;
+  };
+}
+
+Deno.test("interop: an integer Python wrote beyond what a number holds is refused by default, naming the property, and never written back rounded", async () => {
+  await using redis = await startRedisFixture();
+  await pythonBigNumbers(redis);
+  const factory = createRedisStorage(redis.client);
+  const storage = factory("user-1");
+  await assert.rejects(
+    storage.get(new SubjectProperty("big")),
+    isCorrupt("big", "unsafe-integer"),
+  );
+  await assert.rejects(
+    storage.get(new SubjectProperty("huge")),
+    isCorrupt("huge", "overflow"),
+  );
+  await assert.rejects(storage.load(), CorruptValueError);
+
+  const subject = new KRules({ storage: factory }).subject("user-1");
+  // The other fields of the subject still read.
+  assert.equal(await subject.get("name"), "Ada");
+  await assert.rejects(subject.get("big"), isCorrupt("big", "unsafe-integer"));
+  // A function set that returns what it read writes nothing, cached or not.
+  await assert.rejects(
+    subject.set("big", (n: unknown) => n, { useCache: false }),
+    isCorrupt("big", "unsafe-integer"),
+  );
+  await assert.rejects(
+    subject.set("big", (n: unknown) => n),
+    isCorrupt("big", "unsafe-integer"),
+  );
+  await subject.store();
+  assert.equal(
+    await redisCli(redis.server, "HGET", "s:user-1", "pbig"),
+    "12345678901234567890",
+  );
+});
+
+Deno.test('interop: with unsafeIntegers "bigint", a big integer Python wrote reads as an exact BigInt and is written back with the same digits', async () => {
+  await using redis = await startRedisFixture();
+  await pythonBigNumbers(redis);
+  const factory = createRedisStorage(redis.client, {
+    unsafeIntegers: "bigint",
+  });
+  const storage = factory("user-1");
+  assert.equal(
+    await storage.get(new SubjectProperty("big")),
+    12345678901234567890n,
+  );
+  // Overflow has no exact reading in either mode.
+  await assert.rejects(
+    storage.get(new SubjectProperty("huge")),
+    isCorrupt("huge", "overflow"),
+  );
+
+  const subject = new KRules({ storage: factory }).subject("user-1");
+  const big = await subject.get("big");
+  assert.equal(big, 12345678901234567890n);
+  await subject.set("copy", big);
+  await subject.setExt("nested", { ids: [big, 1n] });
+  await subject.store();
+  assert.equal(
+    await redisCli(redis.server, "HGET", "s:user-1", "pcopy"),
+    "12345678901234567890",
+  );
+  assert.equal(
+    await redisCli(redis.server, "HGET", "s:user-1", "enested"),
+    '{"ids":[12345678901234567890,1]}',
+  );
+  // Direct writes take the same path through the storage's own encoding.
+  await subject.set("direct", 2n ** 70n, { useCache: false });
+  await subject.setMany({ many: [-(2n ** 64n)] }, { useCache: false });
+  assert.equal(
+    await redisCli(redis.server, "HGET", "s:user-1", "pdirect"),
+    "1180591620717411303424",
+  );
+  assert.equal(
+    await redisCli(redis.server, "HGET", "s:user-1", "pmany"),
+    "[-18446744073709551616]",
+  );
+});
+
+Deno.test('interop: with unsafeIntegers "bigint", function sets on a big integer increment it exactly, direct and cached', async () => {
+  await using redis = await startRedisFixture();
+  await pythonBigNumbers(redis);
+  const krules = new KRules({
+    storage: createRedisStorage(redis.client, { unsafeIntegers: "bigint" }),
+  });
+  const changes: unknown[] = [];
+  krules.eventBus.on("subject-property-changed", (event) => {
+    changes.push(event.payload);
+  });
+  const increment = (n: unknown) => (n as bigint) + 1n;
+
+  const direct = krules.subject("user-1");
+  assert.deepEqual(
+    await direct.set("big", increment, { useCache: false }),
+    [12345678901234567891n, 12345678901234567890n],
+  );
+  assert.equal(
+    await redisCli(redis.server, "HGET", "s:user-1", "pbig"),
+    "12345678901234567891",
+  );
+
+  const cached = krules.subject("user-1");
+  await cached.set("big", increment);
+  await cached.store();
+  assert.equal(
+    await redisCli(redis.server, "HGET", "s:user-1", "pbig"),
+    "12345678901234567892",
+  );
+  // Setting the value it already holds changes nothing.
+  await cached.set("big", 12345678901234567892n);
+  assert.deepEqual(changes, [
+    {
+      property_name: "big",
+      old_value: 12345678901234567890n,
+      value: 12345678901234567891n,
+    },
+    {
+      property_name: "big",
+      old_value: 12345678901234567891n,
+      value: 12345678901234567892n,
+    },
+  ]);
+});
+
+Deno.test('interop: with unsafeIntegers "bigint", cached function sets that conflict are computed again on the exact integer', async () => {
+  await using redis = await startRedisFixture();
+  await pythonBigNumbers(redis);
+  const krules = new KRules({
+    storage: createRedisStorage(redis.client, { unsafeIntegers: "bigint" }),
+  });
+  const increment = (n: unknown) => (n as bigint) + 1n;
+  // Two workers load the same value, each adds one in its cache: the second
+  // store() finds the field changed and must apply its function again to
+  // the exact integer the first one wrote.
+  const first = krules.subject("user-1");
+  const second = krules.subject("user-1");
+  await first.set("big", increment);
+  await second.set("big", increment);
+  await first.store();
+  await second.store();
+  assert.equal(
+    await redisCli(redis.server, "HGET", "s:user-1", "pbig"),
+    "12345678901234567892",
+  );
+});
+
+Deno.test('interop: the memory storage takes unsafeIntegers too: BigInt refused by default, kept exactly with "bigint"', async () => {
+  const strict = new KRules({ storage: createMemoryStorage() }).subject("u");
+  await assert.rejects(strict.set("n", 1n), /BigInt/);
+  await assert.rejects(strict.set("n", 1n, { useCache: false }), /BigInt/);
+
+  const krules = new KRules({
+    storage: createMemoryStorage({ unsafeIntegers: "bigint" }),
+  });
+  const subject = krules.subject("u");
+  await subject.set("n", 12345678901234567890n);
+  await subject.store();
+  await subject.set("n", (n: unknown) => (n as bigint) * 10n, {
+    useCache: false,
+  });
+  assert.equal(
+    await krules.subject("u").get("n"),
+    123456789012345678900n,
   );
 });

@@ -21,13 +21,20 @@ import { setOwn } from "./record.ts";
  * `undefined`, functions, symbols, `BigInt`, `NaN`, `±Infinity`, cycles,
  * array holes, symbol-keyed properties, and every other object (`Date`,
  * `Map`, `Set`, typed arrays, boxed primitives, class instances), since JSON
- * reads those back as something else. `-0` is stored as `0`.
+ * reads those back as something else. `-0` is stored as `0`. With
+ * `integers` `"bigint"`, a `BigInt` is accepted and written as a JSON
+ * integer with all its digits.
  *
  * @param property The property name, for the error message.
  * @param value The value to encode.
+ * @param integers Whether a `BigInt` is refused or written as an integer.
  * @returns The JSON text.
  */
-export function encodeValue(property: string, value: unknown): string {
+export function encodeValue(
+  property: string,
+  value: unknown,
+  integers: UnsafeIntegers = "reject",
+): string {
   // Most values are primitives: skip the walk and its bookkeeping for them.
   const type = typeof value;
   if (
@@ -36,7 +43,9 @@ export function encodeValue(property: string, value: unknown): string {
   ) {
     return JSON.stringify(value);
   }
-  const problem = findProblem(value, []);
+  const bigints = integers === "bigint";
+  if (type === "bigint" && bigints) return String(value);
+  const problem = findProblem(value, [], bigints);
   if (problem !== undefined) {
     throw new InvalidValueError(
       property,
@@ -44,24 +53,180 @@ export function encodeValue(property: string, value: unknown): string {
       problem.reason,
     );
   }
-  return JSON.stringify(value);
+  return bigints ? JSON.stringify(value, writeBigInt) : JSON.stringify(value);
 }
 
 /**
- * Decodes the JSON text of one field.
+ * How a storage treats integers beyond ±(2^53 − 1) (`Number.MAX_SAFE_INTEGER`),
+ * which Python writes for its `int`s but a JavaScript number may not hold:
+ *
+ * - `"reject"`: an integer beyond that range reads as a number only if
+ *   JavaScript writes that number back with the same digits (as it does
+ *   `100000000000000000000`, and every number it wrote itself); any other
+ *   (`12345678901234567890`, which would come back as
+ *   `12345678901234567000`) fails with `CorruptValueError`, reason
+ *   `"unsafe-integer"`, instead of being rounded. Storing a `BigInt` fails
+ *   with `InvalidValueError`.
+ * - `"bigint"`: every JSON integer beyond ±(2^53 − 1) reads as a `BigInt`,
+ *   exactly; smaller ones and decimals read as numbers. A `BigInt`, anywhere
+ *   in a value, is written as a JSON integer, which Python reads exactly.
+ *
+ * In both, a number too large for a double (`1e400`) fails with reason
+ * `"overflow"`, and decimals read as the nearest double, as in Python.
+ */
+export type UnsafeIntegers = "reject" | "bigint";
+
+// JSON.parse's source-text access (the reviver's third argument) and
+// JSON.rawJSON, which V8 has but TypeScript's library does not declare yet.
+interface SourceTextJSON {
+  parse(
+    text: string,
+    reviver: (
+      this: unknown,
+      key: string,
+      value: unknown,
+      context: { source?: string },
+    ) => unknown,
+  ): unknown;
+  rawJSON(text: string): unknown;
+}
+const sourceTextJSON = JSON as unknown as SourceTextJSON;
+
+// Written as the holder's own value, not the replacer's: a global
+// BigInt.prototype.toJSON would otherwise turn it into a string first.
+function writeBigInt(this: unknown, key: string, value: unknown): unknown {
+  const original = (this as Record<string, unknown>)[key];
+  return typeof original === "bigint"
+    ? sourceTextJSON.rawJSON(original.toString())
+    : value;
+}
+
+/**
+ * Decodes the JSON text of one field, never changing a number on the way:
+ * see {@linkcode UnsafeIntegers} for what happens to an integer a JavaScript
+ * number cannot hold.
  *
  * @param key The key holding the field, for the error message.
  * @param field The field name, for the error message.
  * @param text The field's text.
+ * @param integers How to read integers beyond ±(2^53 − 1).
  * @returns The decoded value.
- * @throws {CorruptValueError} When the text is not valid JSON.
+ * @throws {CorruptValueError} When the text is not valid JSON, or holds a
+ *   number JavaScript cannot read unchanged.
  */
-export function decodeValue(key: string, field: string, text: string): unknown {
+export function decodeValue(
+  key: string,
+  field: string,
+  text: string,
+  integers: UnsafeIntegers = "reject",
+): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw new CorruptValueError(key, field, { cause: error });
   }
+  // The common case costs a type check, or one regular expression over the
+  // text of an object or array. Text the expression flags (digits in a
+  // string match too) is checked value by value, and only a number that may
+  // have been changed sends it to a second, exact parse.
+  if (typeof value === "object") {
+    if (
+      value === null || !MAYBE_UNSAFE.test(text) ||
+      !holdsNumberThatMayBeChanged(value)
+    ) {
+      return value;
+    }
+  } else if (typeof value !== "number" || !mayBeChanged(value)) {
+    return value;
+  }
+  return decodeExactly(key, field, text, integers);
+}
+
+/** Parses again with each number's source text: rare, so kept out of line. */
+function decodeExactly(
+  key: string,
+  field: string,
+  text: string,
+  integers: UnsafeIntegers,
+): unknown {
+  try {
+    return sourceTextJSON.parse(
+      text,
+      integers === "bigint" ? readBigInts : rejectInexact,
+    );
+  } catch (error) {
+    if (!(error instanceof UnreadableNumber)) throw error;
+    throw new CorruptValueError(key, field, { reason: error.reason });
+  }
+}
+
+// Any text holding a number JSON.parse would change has one of these: an
+// integer beyond 2^53 needs 16 digits in a row, and overflowing a double
+// needs an exponent of 3 digits (after a digit, as JSON has it) or a
+// mantissa of over 300. Digits in strings match too; they only cost a walk
+// of the parsed value. The shared leading digit makes the scan cheaper.
+const MAYBE_UNSAFE = /\d(?:\d{15}|[eE][+-]?\d{3})/;
+// A JSON integer: no fraction, no exponent. Python writes its ints so and
+// its floats never so (repr always has "." or "e", or is inf/nan).
+const INTEGER_LITERAL = /^-?\d+$/;
+
+/**
+ * Whether JSON.parse may have changed the number its text held: an
+ * overflow, or an integer beyond ±(2^53 − 1) (every double that large is an
+ * integer, so decimals such as 1e+16 are flagged too, and then let through
+ * by the exact parse).
+ */
+function mayBeChanged(value: number): boolean {
+  return !Number.isSafeInteger(value) &&
+    (Number.isInteger(value) || !Number.isFinite(value));
+}
+
+function holdsNumberThatMayBeChanged(value: unknown): boolean {
+  if (typeof value === "number") return mayBeChanged(value);
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (holdsNumberThatMayBeChanged(value[i])) return true;
+    }
+    return false;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (holdsNumberThatMayBeChanged(record[key])) return true;
+  }
+  return false;
+}
+
+/** Thrown inside a reviver, which cannot know the field it decodes. */
+class UnreadableNumber {
+  constructor(readonly reason: "unsafe-integer" | "overflow") {}
+}
+
+function rejectInexact(
+  _key: string,
+  value: unknown,
+  context: { source?: string },
+): unknown {
+  if (typeof value !== "number" || Number.isSafeInteger(value)) return value;
+  if (!Number.isFinite(value)) throw new UnreadableNumber("overflow");
+  const source = context.source!;
+  // A decimal reads as the nearest double, as Python reads it. An integer
+  // reads as a number only if the number is written back with the same
+  // digits, so that a read-modify-write never changes what Python reads.
+  if (!INTEGER_LITERAL.test(source) || String(value) === source) return value;
+  throw new UnreadableNumber("unsafe-integer");
+}
+
+function readBigInts(
+  _key: string,
+  value: unknown,
+  context: { source?: string },
+): unknown {
+  if (typeof value !== "number" || Number.isSafeInteger(value)) return value;
+  if (!Number.isFinite(value)) throw new UnreadableNumber("overflow");
+  const source = context.source!;
+  return INTEGER_LITERAL.test(source) ? BigInt(source) : value;
 }
 
 /**
@@ -77,23 +242,26 @@ export class FieldText {
    * @param text The field's JSON text.
    * @param utf8 `false` when the stored bytes are not UTF-8, so `text` holds
    *   replacement characters and must not be used.
+   * @param integers How to read integers beyond ±(2^53 − 1).
    */
   constructor(
     readonly key: string,
     readonly field: string,
     readonly text: string,
     readonly utf8: boolean = true,
+    readonly integers: UnsafeIntegers = "reject",
   ) {}
 
   /**
    * Decodes the text.
    *
    * @returns The value.
-   * @throws {CorruptValueError} When the bytes are not UTF-8 or the text is not valid JSON.
+   * @throws {CorruptValueError} When the bytes are not UTF-8, the text is
+   *   not valid JSON, or it holds a number JavaScript cannot read unchanged.
    */
   decode(): unknown {
     if (!this.utf8) throw new CorruptValueError(this.key, this.field);
-    return decodeValue(this.key, this.field, this.text);
+    return decodeValue(this.key, this.field, this.text, this.integers);
   }
 }
 
@@ -114,13 +282,21 @@ export function decodeAll(
 
 /**
  * A deep copy of a JSON value, such as one read from a cache, so that the
- * copy can be changed without changing the original.
+ * copy can be changed without changing the original. `BigInt`s are kept.
  *
  * @param value A value that `encodeValue` accepts, or `undefined`.
  * @returns An equal value sharing no objects with `value`.
  */
 export function copyValue(value: unknown): unknown {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+  // Walked rather than sent through JSON, which cannot write a BigInt.
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyValue);
+  const record = value as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(record)) {
+    setOwn(copy, key, copyValue(record[key]));
+  }
+  return copy;
 }
 
 /** Why a value cannot be stored, and where: path segments, innermost first. */
@@ -137,7 +313,11 @@ function problem(reason: string): Problem {
  * Finds the first part of `value` that JSON would not give back unchanged.
  * The path is built only on failure, so a valid value costs no strings.
  */
-function findProblem(value: unknown, ancestors: object[]): Problem | undefined {
+function findProblem(
+  value: unknown,
+  ancestors: object[],
+  bigints: boolean,
+): Problem | undefined {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -160,8 +340,9 @@ function findProblem(value: unknown, ancestors: object[]): Problem | undefined {
         "is a symbol, which JSON cannot store. Store its description as a string instead.",
       );
     case "bigint":
+      if (bigints) return undefined;
       return problem(
-        "is a BigInt, which JSON cannot store. Store it as a string, or as a number if it is a safe integer.",
+        'is a BigInt, which this storage does not store. Open the storage with unsafeIntegers: "bigint" to store it as a JSON integer, or store a string, or a number if it is a safe integer.',
       );
   }
   if (value === null) return undefined;
@@ -189,7 +370,7 @@ function findProblem(value: unknown, ancestors: object[]): Problem | undefined {
           `has an empty slot at index ${i}, which JSON writes as null. Fill it, or store null there.`,
         );
       }
-      const inner = findProblem(object[i], ancestors);
+      const inner = findProblem(object[i], ancestors, bigints);
       if (inner !== undefined) {
         inner.path.push(`[${i}]`);
         return inner;
@@ -202,7 +383,7 @@ function findProblem(value: unknown, ancestors: object[]): Problem | undefined {
     }
     const record = object as Record<string, unknown>;
     for (const key of Object.keys(record)) {
-      const inner = findProblem(record[key], ancestors);
+      const inner = findProblem(record[key], ancestors, bigints);
       if (inner !== undefined) {
         inner.path.push(pathSegment(key));
         return inner;

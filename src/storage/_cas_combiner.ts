@@ -10,7 +10,11 @@
 import { backoffDelay, type BackoffPolicy, sleep } from "../async/backoff.ts";
 import type { RedisSender } from "../client/types.ts";
 import { CorruptValueError } from "../json/errors.ts";
-import { decodeValue, encodeValue } from "../json/codec.ts";
+import {
+  decodeValue,
+  encodeValue,
+  type UnsafeIntegers,
+} from "../json/codec.ts";
 import { ConflictError } from "./errors.ts";
 import { CAS_SCRIPT, runScript } from "./scripts.ts";
 import { casMetrics } from "../telemetry/cas_metrics.ts";
@@ -61,15 +65,18 @@ export interface CasRequest {
  */
 export class CasCombiner {
   readonly #client: RedisSender;
+  readonly #integers: UnsafeIntegers;
   readonly #updaters = new Map<string, FieldUpdater>();
 
   /**
    * Creates a combiner with nothing in flight.
    *
    * @param client The connection every update is sent on.
+   * @param integers How values are decoded and encoded: the storage's option.
    */
-  constructor(client: RedisSender) {
+  constructor(client: RedisSender, integers: UnsafeIntegers = "reject") {
     this.#client = client;
+    this.#integers = integers;
   }
 
   /**
@@ -94,6 +101,7 @@ export class CasCombiner {
         key,
         field,
         request.property,
+        this.#integers,
         () => this.#updaters.delete(id),
       );
       this.#updaters.set(id, updater);
@@ -117,6 +125,7 @@ class FieldUpdater {
   readonly #key: string;
   readonly #field: string;
   readonly #property: string;
+  readonly #integers: UnsafeIntegers;
   readonly #onIdle: () => void;
   #queue: Job[] = [];
   #running = false;
@@ -126,12 +135,14 @@ class FieldUpdater {
     key: string,
     field: string,
     property: string,
+    integers: UnsafeIntegers,
     onIdle: () => void,
   ) {
     this.#client = client;
     this.#key = key;
     this.#field = field;
     this.#property = property;
+    this.#integers = integers;
     this.#onIdle = onIdle;
   }
 
@@ -180,9 +191,9 @@ class FieldUpdater {
         try {
           const old = text === null
             ? job.oldValueDefault
-            : decodeValue(this.#key, this.#field, text);
+            : decodeValue(this.#key, this.#field, text, this.#integers);
           const value = job.update(old);
-          text = written = encodeValue(this.#property, value);
+          text = written = encodeValue(this.#property, value, this.#integers);
           outcomes[i] = { ok: true, value, old };
         } catch (error) {
           outcomes[i] = { ok: false, error };

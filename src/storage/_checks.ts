@@ -1,5 +1,9 @@
 import { checkPropertyName, describeType } from "../json/names.ts";
-import { decodeValue, encodeValue } from "../json/codec.ts";
+import {
+  decodeValue,
+  encodeValue,
+  type UnsafeIntegers,
+} from "../json/codec.ts";
 import { type Property, PropertyType } from "./property.ts";
 import type { StoreChanges } from "./types.ts";
 
@@ -57,19 +61,22 @@ export interface EncodedCheck {
  * Checks and encodes a store's changes before anything is written, so that
  * one bad property or value means nothing is written, on every storage.
  *
+ * @param changes The changes to check and encode.
+ * @param integers Whether a `BigInt` is refused or written as an integer.
  * @returns The encoded changes, or `undefined` when there is nothing to change.
  * @throws {TypeError} When a property is malformed.
  * @throws {InvalidValueError} When a value does not survive JSON.
  */
 export function encodeChanges(
   changes: StoreChanges,
+  integers: UnsafeIntegers = "reject",
 ): EncodedChanges | undefined {
   const sets: string[] = [];
   const deletes: string[] = [];
   for (const list of [changes.inserts, changes.updates]) {
     for (const prop of list ?? []) {
       checkProperty(prop);
-      sets.push(fieldOf(prop), encodeValue(prop.name, prop.value));
+      sets.push(fieldOf(prop), encodeValue(prop.name, prop.value, integers));
     }
   }
   for (const prop of changes.deletes ?? []) {
@@ -130,6 +137,8 @@ function encodeChecks(
  * @param check The condition that failed.
  * @param sets The store's fields and texts; the check's text is replaced.
  * @param current What the field holds now; `null` when absent.
+ * @param integers Whether integers beyond the safe range are refused or read
+ * and written as `BigInt`.
  * @throws {CorruptValueError} When the field's text is not valid JSON.
  * @throws {InvalidValueError} When the new value does not survive JSON.
  */
@@ -138,11 +147,12 @@ export function recompute(
   check: EncodedCheck,
   sets: string[],
   current: string | null,
+  integers: UnsafeIntegers,
 ): void {
   const old = current === null
     ? undefined
-    : decodeValue(key, check.field, current);
-  sets[check.at] = encodeValue(check.name, check.update(old));
+    : decodeValue(key, check.field, current, integers);
+  sets[check.at] = encodeValue(check.name, check.update(old), integers);
   check.expected = current;
 }
 

@@ -3,6 +3,7 @@ import {
   decodeValue,
   encodeValue,
   FieldText,
+  type UnsafeIntegers,
 } from "../json/codec.ts";
 import { checkSubjectName } from "../json/names.ts";
 import {
@@ -23,6 +24,19 @@ import type {
   SubjectStorage,
 } from "./types.ts";
 
+/** Options of {@linkcode createMemoryStorage}. */
+export interface MemoryStorageOptions {
+  /**
+   * What to do with integers beyond ±(2^53 − 1), as in the Redis storage:
+   * `"reject"` refuses to store a `BigInt`; `"bigint"` stores it as a JSON
+   * integer and reads such integers back as `BigInt`. See
+   * {@linkcode UnsafeIntegers}.
+   *
+   * @default {"reject"}
+   */
+  unsafeIntegers?: UnsafeIntegers;
+}
+
 /**
  * Creates a storage factory that keeps subjects in a `Map` inside this
  * process: for tests and single-process tools. It behaves like the Redis
@@ -34,6 +48,7 @@ import type {
  * Every operation runs to completion without yielding to other tasks, so a
  * function `set()` is an atomic read-modify-write within the process.
  *
+ * @param options How integers beyond ±(2^53 − 1) are treated.
  * @returns A factory of in-memory subject storages.
  *
  * @example
@@ -47,10 +62,20 @@ import type {
  * console.log(await krules.subject("user-1").get("name")); // "Ada"
  * ```
  */
-export function createMemoryStorage(): StorageFactory {
+export function createMemoryStorage(
+  options?: MemoryStorageOptions,
+): StorageFactory {
+  const integers = options?.unsafeIntegers ?? "reject";
+  if (integers !== "reject" && integers !== "bigint") {
+    throw new TypeError(
+      `unsafeIntegers must be "reject" or "bigint", got ${
+        JSON.stringify(integers)
+      }.`,
+    );
+  }
   const subjects = new MemorySubjects();
   const factory = (name: string, _context?: StorageContext): SubjectStorage =>
-    new MemorySubjectStorage(name, subjects);
+    new MemorySubjectStorage(name, subjects, integers);
   return Object.assign(factory, {
     subjectNames: (options?: SubjectNamesOptions): AsyncIterable<string> =>
       subjects.names(options),
@@ -117,13 +142,19 @@ class MemorySubjects {
 }
 
 class MemorySubjectStorage implements SubjectStorage {
+  readonly unsafeIntegers: UnsafeIntegers;
   readonly #subjects: MemorySubjects;
   readonly #name: string;
   // Named like the Redis key, so that errors read the same on both storages.
   readonly #key: string;
 
-  constructor(name: string, subjects: MemorySubjects) {
+  constructor(
+    name: string,
+    subjects: MemorySubjects,
+    integers: UnsafeIntegers,
+  ) {
     checkSubjectName(name);
+    this.unsafeIntegers = integers;
     this.#name = name;
     this.#key = `s:${name}`;
     this.#subjects = subjects;
@@ -156,7 +187,7 @@ class MemorySubjectStorage implements SubjectStorage {
     return settle(() => {
       // Everything is encoded before the first write, so a bad value means
       // nothing is written, as in the Redis storage.
-      const encoded = encodeChanges(changes);
+      const encoded = encodeChanges(changes, this.unsafeIntegers);
       if (encoded === undefined) return;
       const { sets, deletes, checks } = encoded;
       // Nothing runs in between, so a changed field's value is computed
@@ -164,7 +195,7 @@ class MemorySubjectStorage implements SubjectStorage {
       for (const check of checks) {
         const current = this.#fields()?.get(check.field) ?? null;
         if (current !== check.expected) {
-          recompute(this.#key, check, sets, current);
+          recompute(this.#key, check, sets, current, this.unsafeIntegers);
         }
       }
       if (sets.length > 0) {
@@ -187,11 +218,11 @@ class MemorySubjectStorage implements SubjectStorage {
       const oldText = this.#fields()?.get(field);
       const old = oldText === undefined
         ? oldValueDefault
-        : decodeValue(this.#key, field, oldText);
+        : this.#decode(field, oldText);
       const value = typeof prop.value === "function"
         ? (prop.value as (old: unknown) => unknown)(old)
         : prop.value;
-      const text = encodeValue(prop.name, value);
+      const text = encodeValue(prop.name, value, this.unsafeIntegers);
       this.#fieldsForWrite().set(field, text);
       return [value, old];
     });
@@ -202,16 +233,17 @@ class MemorySubjectStorage implements SubjectStorage {
       // Everything is encoded before the first write, as in store().
       const encoded = props.map((prop) => {
         checkProperty(prop);
-        return [fieldOf(prop), encodeValue(prop.name, prop.value)];
+        return [
+          fieldOf(prop),
+          encodeValue(prop.name, prop.value, this.unsafeIntegers),
+        ];
       });
       if (encoded.length === 0) return [];
       const fields = this.#fieldsForWrite();
       return encoded.map(([field, text]) => {
         const old = fields.get(field);
         fields.set(field, text);
-        return old === undefined
-          ? undefined
-          : decodeValue(this.#key, field, old);
+        return old === undefined ? undefined : this.#decode(field, old);
       });
     });
   }
@@ -237,7 +269,7 @@ class MemorySubjectStorage implements SubjectStorage {
           extended: prop.type === PropertyType.EXTENDED,
         });
       }
-      return decodeValue(this.#key, field, text);
+      return this.#decode(field, text);
     });
   }
 
@@ -263,9 +295,16 @@ class MemorySubjectStorage implements SubjectStorage {
     const extProps = new Map<string, FieldText>();
     for (const [field, text] of this.#fields() ?? []) {
       const target = field[0] === PropertyType.DEFAULT ? props : extProps;
-      target.set(field.slice(1), new FieldText(this.#key, field, text));
+      target.set(
+        field.slice(1),
+        new FieldText(this.#key, field, text, true, this.unsafeIntegers),
+      );
     }
     return [props, extProps];
+  }
+
+  #decode(field: string, text: string): unknown {
+    return decodeValue(this.#key, field, text, this.unsafeIntegers);
   }
 
   #fields(): Map<string, string> | undefined {

@@ -11,6 +11,7 @@ import {
   decodeValue,
   encodeValue,
   FieldText,
+  type UnsafeIntegers,
 } from "../json/codec.ts";
 import { CorruptValueError } from "../json/errors.ts";
 import { checkSubjectName } from "../json/names.ts";
@@ -103,6 +104,16 @@ export interface RedisStorageOptions {
    * @default {1000}
    */
   waitTimeoutMs?: number;
+  /**
+   * What to do with integers beyond ±(2^53 − 1), which Python writes for
+   * its big `int`s: `"reject"` refuses to read one a number would round
+   * (`CorruptValueError`, reason `"unsafe-integer"`) and refuses to store a
+   * `BigInt`; `"bigint"` reads them exactly as `BigInt` and writes `BigInt`
+   * values as JSON integers. See {@linkcode UnsafeIntegers}.
+   *
+   * @default {"reject"}
+   */
+  unsafeIntegers?: UnsafeIntegers;
 }
 
 /**
@@ -132,6 +143,8 @@ export interface RedisStorageOptions {
 export class SubjectsRedisStorage implements SubjectStorage {
   /** The Redis key of the subject's hash: `s:{keyPrefix}{subject}`. */
   readonly key: string;
+  /** How this storage reads and writes integers beyond ±(2^53 − 1). */
+  readonly unsafeIntegers: UnsafeIntegers;
   readonly #subject: string;
   readonly #client: RedisSender;
   readonly #maxCasAttempts: number;
@@ -157,9 +170,15 @@ export class SubjectsRedisStorage implements SubjectStorage {
   ) {
     checkSubjectName(subject);
     checkCommands(client);
-    const { keyPrefix, maxCasAttempts, waitReplicas, waitTimeoutMs } =
-      checkOptions(options ?? {});
+    const {
+      keyPrefix,
+      maxCasAttempts,
+      waitReplicas,
+      waitTimeoutMs,
+      unsafeIntegers,
+    } = checkOptions(options ?? {});
     this.key = `s:${keyPrefix}${subject}`;
+    this.unsafeIntegers = unsafeIntegers;
     this.#subject = subject;
     this.#client = waitReplicas > 0
       ? replicatedSender(client, waitReplicas, waitTimeoutMs)
@@ -259,7 +278,10 @@ export class SubjectsRedisStorage implements SubjectStorage {
       if (text.includes(REPLACEMENT)) {
         (suspects ??= new Map()).set(field, text);
       }
-      target.set(field.slice(1), new FieldText(this.key, field, text));
+      target.set(
+        field.slice(1),
+        new FieldText(this.key, field, text, true, this.unsafeIntegers),
+      );
     }
     if (suspects !== undefined) {
       for (const [field, text] of await this.#checkBytes(suspects)) {
@@ -268,7 +290,13 @@ export class SubjectsRedisStorage implements SubjectStorage {
         else {
           target.set(
             field.slice(1),
-            new FieldText(this.key, field, text ?? "", text !== undefined),
+            new FieldText(
+              this.key,
+              field,
+              text ?? "",
+              text !== undefined,
+              this.unsafeIntegers,
+            ),
           );
         }
       }
@@ -331,7 +359,9 @@ export class SubjectsRedisStorage implements SubjectStorage {
 
   /** Decodes a field's text strictly: U+FFFD in it is checked against the bytes. */
   async #decodeStrict(field: string, text: string): Promise<unknown> {
-    if (!text.includes(REPLACEMENT)) return decodeValue(this.key, field, text);
+    if (!text.includes(REPLACEMENT)) {
+      return decodeValue(this.key, field, text, this.unsafeIntegers);
+    }
     const checked = (await this.#checkBytes(new Map([[field, text]]))).get(
       field,
     );
@@ -341,7 +371,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
       });
     }
     if (checked === undefined) throw new CorruptValueError(this.key, field);
-    return decodeValue(this.key, field, checked);
+    return decodeValue(this.key, field, checked, this.unsafeIntegers);
   }
 
   /**
@@ -364,7 +394,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @throws {CorruptValueError} When a conditioned field changed to text that is not valid JSON, or bytes that are not UTF-8; nothing is written.
    */
   async store(changes: StoreChanges = {}): Promise<void> {
-    const encoded = encodeChanges(changes);
+    const encoded = encodeChanges(changes, this.unsafeIntegers);
     if (encoded === undefined) return;
     const { sets, deletes, checks } = encoded;
     if (checks.length > 0) return await this.#storeChecked(encoded);
@@ -422,7 +452,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
           throw new CorruptValueError(this.key, check.field);
         }
         lost ??= check;
-        recompute(this.key, check, sets, current);
+        recompute(this.key, check, sets, current, this.unsafeIntegers);
       }
       if (lost === undefined) {
         throw new TypeError(
@@ -477,7 +507,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
       const field = fieldOf(prop);
       const value = prop.value;
       if (typeof value === "function") {
-        this.#combiner ??= new CasCombiner(this.#client);
+        this.#combiner ??= new CasCombiner(this.#client, this.unsafeIntegers);
         return this.#combiner.compareAndSet({
           key: this.key,
           field,
@@ -487,7 +517,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
           maxAttempts: this.#maxCasAttempts,
         }).catch(this.#nameKey);
       }
-      const text = encodeValue(prop.name, value);
+      const text = encodeValue(prop.name, value, this.unsafeIntegers);
       // Not async: one turn of the microtask queue fewer on a hot path.
       return runScript(this.#client, SET_SCRIPT, this.key, [field, text]).then(
         (old): [unknown, unknown] => [
@@ -517,7 +547,10 @@ export class SubjectsRedisStorage implements SubjectStorage {
     const args: string[] = [];
     for (const prop of props) {
       checkProperty(prop);
-      args.push(fieldOf(prop), encodeValue(prop.name, prop.value));
+      args.push(
+        fieldOf(prop),
+        encodeValue(prop.name, prop.value, this.unsafeIntegers),
+      );
     }
     if (args.length === 0) return [];
     const reply = await this.#run(SET_MANY_SCRIPT, args);
@@ -541,7 +574,12 @@ export class SubjectsRedisStorage implements SubjectStorage {
   #replaced(field: string, old: RedisReply, absent: unknown): unknown {
     if (Array.isArray(old)) return absent;
     try {
-      return decodeValue(this.key, field, expectString(old, "EVALSHA"));
+      return decodeValue(
+        this.key,
+        field,
+        expectString(old, "EVALSHA"),
+        this.unsafeIntegers,
+      );
     } catch (error) {
       if (error instanceof CorruptValueError) return absent;
       throw error;
@@ -604,7 +642,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
       const decoded = expectString(text, "HGET");
       return decoded.includes(REPLACEMENT)
         ? this.#decodeStrict(field, decoded)
-        : decodeValue(this.key, field, decoded);
+        : decodeValue(this.key, field, decoded, this.unsafeIntegers);
     }, this.#nameKey);
   }
 
@@ -678,7 +716,7 @@ export function createRedisStorage(
     : sender;
   // One for every storage the factory opens, so that concurrent function
   // sets of one property combine whichever subject object they come from.
-  const combiner = new CasCombiner(writer);
+  const combiner = new CasCombiner(writer, checked.unsafeIntegers);
   const factory = (name: string, _context?: StorageContext): SubjectStorage => {
     const storage = new SubjectsRedisStorage(name, writer, checked);
     shareCombiner(storage, combiner);
@@ -742,7 +780,21 @@ function checkOptions(
       `waitTimeoutMs must be a positive integer (WAIT 0 would wait forever), got ${waitTimeoutMs}.`,
     );
   }
-  return { keyPrefix, maxCasAttempts, waitReplicas, waitTimeoutMs };
+  const unsafeIntegers = options.unsafeIntegers ?? "reject";
+  if (unsafeIntegers !== "reject" && unsafeIntegers !== "bigint") {
+    throw new TypeError(
+      `unsafeIntegers must be "reject" or "bigint", got ${
+        JSON.stringify(unsafeIntegers)
+      }.`,
+    );
+  }
+  return {
+    keyPrefix,
+    maxCasAttempts,
+    waitReplicas,
+    waitTimeoutMs,
+    unsafeIntegers,
+  };
 }
 
 function hashEntries(reply: RedisReply): string[] {

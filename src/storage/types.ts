@@ -1,3 +1,4 @@
+import type { UnsafeIntegers } from "../json/codec.ts";
 import type { Property } from "./property.ts";
 
 /**
@@ -106,6 +107,12 @@ export interface EncodedValue {
  * extended properties. The contract is the one of KRules' Python storages.
  */
 export interface SubjectStorage {
+  /**
+   * How the storage reads and writes integers beyond ±(2^53 − 1); a
+   * `Subject` checks the values it caches by the same rule. Optional: absent
+   * means `"reject"`. A decorator should forward it.
+   */
+  readonly unsafeIntegers?: UnsafeIntegers;
   /** Whether `set()` with a function value is an atomic read-modify-write across processes. */
   isConcurrencySafe(): boolean;
   /** Whether values outlive the process. */

@@ -7,7 +7,8 @@ const ENCODED: unique symbol = Symbol("encoded");
  * Property values by name, decoded on first read: a Subject's cache over a
  * storage's `loadLazy()`. Reads through `get` and iteration return decoded
  * values (and keep them, so each field is parsed at most once); `has`, `keys`
- * and `size` never decode. A field that is not JSON throws
+ * and `size` never decode. A field that cannot be read (not JSON, or a
+ * number JavaScript would change, by the storage's `unsafeIntegers`) throws
  * `CorruptValueError` when it is read, not when the subject loads.
  *
  * It also remembers, until a value is replaced or deleted, the encoded value

@@ -1,4 +1,9 @@
-import { copyValue, encodeValue, FieldText } from "../json/codec.ts";
+import {
+  copyValue,
+  encodeValue,
+  FieldText,
+  type UnsafeIntegers,
+} from "../json/codec.ts";
 import { jsonEqual } from "../json/equal.ts";
 import { checkPropertyName, checkSubjectName } from "../json/names.ts";
 import { setOwn, toRecord } from "../json/record.ts";
@@ -233,6 +238,9 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   readonly #events: EventSink;
   readonly #eventInfo: Record<string, unknown>;
   readonly #useCacheDefault: boolean;
+  // The storage's rule for big integers, so a cached value is checked as
+  // the storage will check it at store().
+  readonly #integers: UnsafeIntegers;
   #cache: Cache | null = null;
   #loading: Promise<void> | null = null;
   // Cached sets and deletes still waiting for the first load: store() waits
@@ -278,6 +286,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     this.#eventInfo = options.eventInfo ?? {};
     this.#useCacheDefault = options.useCacheDefault ?? true;
     this.#tracker = options.tracker;
+    this.#integers = options.storage.unsafeIntegers ?? "reject";
   }
 
   /**
@@ -871,7 +880,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     // Every name and value is checked before anything changes.
     for (const [name, value] of entries) {
       checkPropertyName(name);
-      encodeValue(name, value);
+      encodeValue(name, value, this.#integers);
     }
     if (!(useCache ?? this.#useCacheDefault)) {
       while (this.#flushing !== null) await this.#flushing;
@@ -960,7 +969,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       }
       const cache = this.#cache;
       if (cache !== null) {
-        const result = setCached(cache[type], prop, value);
+        const result = setCached(cache[type], prop, value, this.#integers);
         this.#noteChange();
         return Promise.resolve(result);
       }
@@ -968,7 +977,9 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       return Promise.reject(error);
     }
     return this.#mutation(
-      this.#withCache((cache) => setCached(cache[type], prop, value)),
+      this.#withCache((cache) =>
+        setCached(cache[type], prop, value, this.#integers)
+      ),
     );
   }
 
@@ -1326,6 +1337,7 @@ function setCached(
   section: CacheSection,
   prop: string,
   value: unknown,
+  integers: UnsafeIntegers,
 ): [unknown, unknown] {
   // Read first, as before any change: a corrupt old value fails here.
   const oldValue = section.values.get(prop);
@@ -1333,7 +1345,7 @@ function setCached(
     ? value(section.values.has(prop) ? copyValue(oldValue) : undefined)
     : value;
   // Checked now so the error points at this call, not at a later store().
-  encodeValue(prop, newValue);
+  encodeValue(prop, newValue, integers);
   if (typeof value !== "function") {
     return recordCached(section, prop, newValue);
   }
