@@ -571,6 +571,11 @@ export const SUBJECT_CONTRACT: Contract = {
         // Written again, by each kind of write: the old expiry is gone.
         const direct = krules.subject(name);
         await direct.set("b", 2, { useCache: false });
+        assert.deepEqual(
+          await krules.subject(name).dict(),
+          { name, b: 2, ext: {} },
+          `${how}, then a direct set`,
+        );
         assert.equal(await direct.ttl(), null, `${how}, then a direct set`);
         await direct.flush();
         const cached = krules.subject(name);
