@@ -42,11 +42,13 @@ const COPIED = [
   "examples",
 ];
 /**
- * A test run that takes longer is stopped. A break that makes a test hang
- * counts as caught, as a CI job's time limit would catch it; an unmutated
- * run that hangs is an error.
+ * An unmutated run that takes longer is stopped, and counts as an error. A
+ * mutated run is stopped after three times its unmutated run's time (at
+ * least {@link MIN_MUTATED_LIMIT_MS}): a break that makes a test hang counts
+ * as caught, as a CI job's time limit would catch it.
  */
-const RUN_LIMIT_MS = 180_000;
+const BASELINE_LIMIT_MS = 300_000;
+const MIN_MUTATED_LIMIT_MS = 30_000;
 
 async function copy(from: string, to: string): Promise<void> {
   const info = await Deno.stat(from);
@@ -78,10 +80,15 @@ interface Outcome {
   readonly passed: boolean;
   readonly timedOut: boolean;
   readonly output: string;
+  readonly ms: number;
 }
 
 /** Runs `mutation`'s tests in a fresh copy with `mutation` applied (or none). */
-async function attempt(mutation: Mutation, apply: boolean): Promise<Outcome> {
+async function attempt(
+  mutation: Mutation,
+  apply: boolean,
+  limitMs: number,
+): Promise<Outcome> {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mutate-" });
   try {
     for (const path of COPIED) await copy(path, `${dir}/${path}`);
@@ -110,11 +117,12 @@ async function attempt(mutation: Mutation, apply: boolean): Promise<Outcome> {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
+    const began = performance.now();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       stopGroup(child.pid);
-    }, RUN_LIMIT_MS);
+    }, limitMs);
     const { success, stdout, stderr } = await child.output();
     clearTimeout(timer);
     // A server a failing test left running goes too.
@@ -124,6 +132,7 @@ async function attempt(mutation: Mutation, apply: boolean): Promise<Outcome> {
       passed: success && !timedOut,
       timedOut,
       output: decoder.decode(stdout) + decoder.decode(stderr),
+      ms: performance.now() - began,
     };
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -173,7 +182,8 @@ for (const mutation of selected) {
   } else {
     // The tests must pass without the break, or a failure would prove nothing.
     const key = JSON.stringify([mutation.tests, mutation.filter]);
-    const baseline = baselines.get(key) ?? await attempt(mutation, false);
+    const baseline = baselines.get(key) ??
+      await attempt(mutation, false, BASELINE_LIMIT_MS);
     baselines.set(key, baseline);
     if (!baseline.passed) {
       counts.errors++;
@@ -182,7 +192,11 @@ for (const mutation of selected) {
         : "ERROR: tests fail without it";
       console.error(baseline.output);
     } else {
-      const mutated = await attempt(mutation, true);
+      const mutated = await attempt(
+        mutation,
+        true,
+        Math.max(MIN_MUTATED_LIMIT_MS, 3 * baseline.ms),
+      );
       if (mutated.passed) {
         counts.survived++;
         verdict = "SURVIVED";

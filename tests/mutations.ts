@@ -243,9 +243,10 @@ const DEADLINE_TESTS = [
   "tests/client_pending_test.ts",
   "tests/client_dead_connection_test.ts",
   "tests/client_test.ts",
+  "tests/faults_test.ts",
 ];
 const DEADLINE_FILTER =
-  "deadline|[Tt]ime(d )?out|paused|overload|expired|offline|waiting";
+  "deadline|[Tt]imeout|times? out|paused|stall|overload|expired|offline|waiting";
 const GUARD_TESTS = ["tests/client_guard_test.ts"];
 const SECRET_TESTS = ["tests/client_secrets_test.ts", "tests/security_test.ts"];
 /** waitReplicas over a single server with replicas, Sentinel and Cluster. */
