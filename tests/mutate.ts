@@ -68,6 +68,19 @@ async function stopGroup(pgid: number): Promise<void> {
   }).output();
 }
 
+/**
+ * The tests a run reports as failed, as `file: name`, from the summary Deno
+ * prints after "FAILURES", so that a report says which test caught a break.
+ */
+function failedTests(output: string): string[] {
+  const summary = output.slice(output.lastIndexOf("FAILURES"));
+  const failed = new Set<string>();
+  for (const match of summary.matchAll(/^(.+?) => \.\/tests\/([^:]+):/gm)) {
+    failed.add(`${match[2]}: ${match[1].trim()}`);
+  }
+  return [...failed];
+}
+
 /** Why `mutation` no longer fits `source`, or `undefined` when it does. */
 function misfit(mutation: Mutation, source: string): string | undefined {
   const count = source.split(mutation.from).length - 1;
@@ -114,6 +127,7 @@ async function attempt(
         ...mutation.tests,
       ],
       cwd: dir,
+      env: { NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",
     }).spawn();
@@ -202,7 +216,10 @@ for (const mutation of selected) {
         verdict = "SURVIVED";
       } else {
         counts.caught++;
-        verdict = mutated.timedOut ? "caught (tests hung)" : "caught";
+        const by = failedTests(mutated.output);
+        verdict = mutated.timedOut
+          ? "caught (tests hung)"
+          : `caught${by.length > 0 ? ` by: ${by.join("; ")}` : ""}`;
       }
     }
   }
