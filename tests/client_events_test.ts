@@ -159,6 +159,30 @@ Deno.test("events: a cluster client passes on each node's events, naming the nod
   assert.ok(log.events.every((e) => e.target === client));
 });
 
+Deno.test("events: a cluster client passes on a dead node's disconnect, reconnecting and error events, naming the node", async () => {
+  await using cluster = await startRedisCluster({ masters: 3 });
+  const client = new RedisClusterClient(cluster.urls);
+  const log = record(client);
+  try {
+    await client.connect();
+    await client.send(["SET", "k", "v"]);
+    const dead = new URL(cluster.nodes[0].url).host;
+    await cluster.nodes[0].kill();
+    // The node's client notices the drop and tries to reconnect at once;
+    // each failed attempt is an error event of the node, passed on.
+    await log.until("error", 1);
+    const of = (type: string) =>
+      log.events.filter((e) => e.type === type).map((e) => e.address);
+    assert.deepEqual(of("disconnect"), [dead]);
+    assert.ok(of("reconnecting").length >= 1);
+    assert.ok(of("reconnecting").every((address) => address === dead));
+    assert.ok(of("error").every((address) => address === dead));
+    assert.ok(log.events.every((e) => e.target === client));
+  } finally {
+    await client.close();
+  }
+});
+
 Deno.test("events: a Sentinel client passes on its master's events, naming the master", async () => {
   await using deployment = await startRedisSentinel({
     replicas: 0,

@@ -602,6 +602,71 @@ export const SUBJECT_CONTRACT: Contract = {
       ]);
     },
 
+  "a subject deleted and written again has no expiry: none survives its deletion, in any form":
+    async (b) => {
+      const krules = krulesOn(b);
+      const expiring = async (name: string) => {
+        const subject = krules.subject(name);
+        await subject.set("a", 1, { useCache: false });
+        assert.equal(await subject.expire(60_000), true);
+        assert.notEqual(await subject.ttl(), null);
+        return subject;
+      };
+      // Each way a subject's data can disappear, as Redis deletes the hash
+      // (and with it the key's expiry) when its last field goes.
+      const deletions: Record<string, (name: string) => Promise<void>> = {
+        "flush()": async (name) => {
+          await (await expiring(name)).flush();
+        },
+        "a direct delete of its last property": async (name) => {
+          await (await expiring(name)).delete("a", { useCache: false });
+        },
+        "a store() that deletes its last property": async (name) => {
+          const subject = await expiring(name);
+          await subject.delete("a");
+          await subject.store();
+        },
+        "its expiry passing": async (name) => {
+          const subject = krules.subject(name);
+          await subject.set("a", 1, { useCache: false });
+          assert.equal(await subject.expire(20), true);
+          // Waits on the condition, in bounded steps, not on a guessed delay.
+          for (let i = 0; i < 400 && await subject.ttl() !== null; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          assert.equal(await subject.ttl(), null);
+        },
+      };
+      for (const [how, remove] of Object.entries(deletions)) {
+        const name = `again ${how}`;
+        await remove(name);
+        assert.deepEqual(
+          await krules.subject(name).dict(),
+          { name, ext: {} },
+          how,
+        );
+        // Written again, by each kind of write: the old expiry is gone.
+        const direct = krules.subject(name);
+        await direct.set("b", 2, { useCache: false });
+        assert.deepEqual(
+          await krules.subject(name).dict(),
+          { name, b: 2, ext: {} },
+          `${how}, then a direct set`,
+        );
+        assert.equal(await direct.ttl(), null, `${how}, then a direct set`);
+        await direct.flush();
+        const cached = krules.subject(name);
+        await cached.set("c", 3);
+        await cached.store();
+        assert.equal(await cached.ttl(), null, `${how}, then store()`);
+        assert.deepEqual(
+          await krules.subject(name).dict(),
+          { name, c: 3, ext: {} },
+          how,
+        );
+      }
+    },
+
   "a missing property's error names the subject, and a failed delete does not suggest get()":
     async (
       b,

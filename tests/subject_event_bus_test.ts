@@ -211,3 +211,61 @@ Deno.test("event bus: on() rejects a non-string type and a non-function handler"
   assert.throws(() => bus.on(5 as never, () => {}), TypeError);
   assert.throws(() => bus.on("*", "handler" as never), TypeError);
 });
+
+Deno.test("event bus: a pattern matches whole event types only, every other character literally", async () => {
+  // Each pattern with the types it must match and the ones it must not: a
+  // pattern is anchored at both ends, `*` is any run (empty included), `?`
+  // exactly one character (one code point), and everything else, the
+  // regular-expression characters included, only itself.
+  const cases: readonly [string, readonly string[], readonly string[]][] = [
+    ["user.*", ["user.login", "user.", "user.a.b"], [
+      "myuser.login",
+      "xuser.login",
+      "userXlogin",
+      "user",
+      "use.login",
+    ]],
+    ["*.login", ["user.login", ".login"], ["user.login.failed", "user.loginx"]],
+    ["user.?", ["user.a", "user.🚀"], ["user.", "user.ab", "myuser.a"]],
+    ["a?c", ["abc", "a.c"], ["ac", "abbc", "xabc", "abcx"]],
+    ["*-deleted", ["subject-deleted"], ["subject-deleted-now"]],
+    ["order(1)+[x]*", ["order(1)+[x]", "order(1)+[x].y"], [
+      "order1[x]",
+      "order(1)[x]",
+      "order(1)+x",
+      "order(11)+[x]",
+    ]],
+    ["a|b*", ["a|b", "a|bc"], ["a", "b", "bc"]],
+    ["^$*", ["^$", "^$x"], ["", "x"]],
+    ["multi\nline*", ["multi\nline", "multi\nline\nmore"], ["multi line"]],
+    ["*\n*", ["a\nb", "\n"], ["ab"]],
+  ];
+  for (const [pattern, yes, no] of cases) {
+    const bus = new EventBus();
+    const seen: string[] = [];
+    bus.onCustom(pattern, (event) => void seen.push(event.type));
+    const subject = subjectOn(bus);
+    for (const type of [...yes, ...no]) await bus.emit(type, subject, {});
+    assert.deepEqual(seen, yes, `pattern ${JSON.stringify(pattern)}`);
+  }
+});
+
+Deno.test("event bus: a type without * or ? matches only itself, never a longer or shorter type", async () => {
+  const bus = new EventBus();
+  const seen: string[] = [];
+  bus.onCustom("user.login", (event) => void seen.push(event.type));
+  const subject = subjectOn(bus);
+  for (
+    const type of [
+      "user.login",
+      "myuser.login",
+      "user.login.failed",
+      "user.logi",
+      "USER.LOGIN",
+      "userXlogin",
+    ]
+  ) {
+    await bus.emit(type, subject, {});
+  }
+  assert.deepEqual(seen, ["user.login"]);
+});
