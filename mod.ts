@@ -150,6 +150,7 @@ export type {
   SubjectDict,
   SubjectProps,
 } from "./src/subject/subject.ts";
+export type { StorableProps, StorableValue } from "./src/subject/props.ts";
 export {
   KRules,
   type KRulesOptions,

@@ -1,7 +1,8 @@
 import { createEmptyStorage } from "../storage/empty_storage.ts";
 import type { StorageFactory, SubjectNamesOptions } from "../storage/types.ts";
 import { EventBus, listens } from "./event_bus.ts";
-import { type EventSink, Subject, type SubjectProps } from "./subject.ts";
+import type { StorableProps } from "./props.ts";
+import { type EventSink, Subject } from "./subject.ts";
 
 /** Options of the {@linkcode KRules} constructor. */
 export interface KRulesOptions {
@@ -77,21 +78,28 @@ export class KRules {
    * two subjects of the same name are independent caches over the same data.
    *
    * @typeParam Props The default properties' names and value types, e.g.
-   *   `{ email: string; logins: number }`; nothing checks stored data
-   *   against it, so it is a promise the application keeps.
+   *   `{ email: string; logins: number }` or an interface. Each value type
+   *   must be one JSON stores ({@linkcode StorableValue}): a `Date`,
+   *   `bigint`, `Map`, `Set` or function does not compile. Nothing checks
+   *   stored data against it, so it is a promise the application keeps.
+   * @typeParam ExtProps The extended properties' names and value types,
+   *   under the same rule.
    * @param name The subject name; an empty name throws `TypeError`.
    * @param options The event context and the default cache use.
    * @returns The subject.
    */
-  subject<Props extends SubjectProps = Record<string, unknown>>(
+  subject<
+    Props extends StorableProps<Props> = Record<string, unknown>,
+    ExtProps extends StorableProps<ExtProps> = Record<string, unknown>,
+  >(
     name: string,
     options?: SubjectFactoryOptions,
-  ): Subject<Props> {
+  ): Subject<Props, ExtProps> {
     const storage = this.#storage(name, {
       eventInfo: options?.eventInfo,
       eventData: options?.eventData,
     });
-    return new Subject<Props>(name, {
+    return new Subject<Props, ExtProps>(name, {
       storage,
       events: this.#events,
       eventInfo: options?.eventInfo,
