@@ -198,6 +198,22 @@ Deno.test("types: a Props type whose values JSON does not store does not compile
   // @ts-expect-error: a class instance with methods
   krules.subject<{ url: URL }>("bad");
 
+  // A Props type may hold bigint only over a storage that stores BigInt
+  // values: one created with unsafeIntegers: "bigint", which says so.
+  const exact = new KRules({
+    storage: Object.assign(createMemoryStorage(), {
+      unsafeIntegers: "bigint" as const,
+    }),
+  });
+  exact.subject<{ big: bigint; ids: bigint[] }, { total: bigint }>("ok-5");
+  // @ts-expect-error: a Date is still refused there
+  exact.subject<{ big: bigint; when: Date }>("bad");
+  const plain: KRules = krules;
+  // @ts-expect-error: a storage that says nothing refuses bigint
+  plain.subject<{ big: bigint }>("bad");
+  const anyStorage: KRules = exact;
+  assert.equal(anyStorage.subject("x").name, "x");
+
   // A helper generic over Props states the same constraint.
   const open = <P extends StorableProps<P>>(name: string): Subject<P> =>
     krules.subject<P>(name);

@@ -4,14 +4,20 @@ import { EventBus, listens } from "./event_bus.ts";
 import type { StorableProps } from "./props.ts";
 import { type EventSink, Subject } from "./subject.ts";
 
-/** Options of the {@linkcode KRules} constructor. */
-export interface KRulesOptions {
+/**
+ * Options of the {@linkcode KRules} constructor.
+ *
+ * @typeParam Storage The storage factory's type.
+ */
+export interface KRulesOptions<
+  Storage extends StorageFactory = StorageFactory,
+> {
   /**
    * Opens the storage of each subject, e.g. `createRedisStorage(client)`.
    *
    * @default {createEmptyStorage()}
    */
-  storage?: StorageFactory;
+  storage?: Storage;
   /**
    * Where subjects send their events.
    *
@@ -38,6 +44,10 @@ export interface SubjectFactoryOptions {
  * The entry point: holds the storage factory and the event bus, and opens
  * subjects on them.
  *
+ * @typeParam Storage The storage factory's type, inferred from the
+ *   `storage` option: whether it stores `BigInt` values decides whether
+ *   subjects may declare `bigint` properties.
+ *
  * @example
  * ```ts
  * import { createMemoryStorage, KRules } from "@x/redis-subjects";
@@ -51,7 +61,7 @@ export interface SubjectFactoryOptions {
  * await device.store();
  * ```
  */
-export class KRules {
+export class KRules<Storage extends StorageFactory = StorageFactory> {
   /** The bus every subject of this instance emits its events on. */
   readonly eventBus: EventBus;
   readonly #storage: StorageFactory;
@@ -62,7 +72,7 @@ export class KRules {
    *
    * @param options The storage factory and the event bus.
    */
-  constructor(options?: KRulesOptions) {
+  constructor(options?: KRulesOptions<Storage>) {
     this.#storage = options?.storage ?? createEmptyStorage();
     const eventBus = options?.eventBus ?? new EventBus();
     this.eventBus = eventBus;
@@ -83,14 +93,22 @@ export class KRules {
    *   `bigint`, `Map`, `Set` or function does not compile. Nothing checks
    *   stored data against it, so it is a promise the application keeps.
    * @typeParam ExtProps The extended properties' names and value types,
-   *   under the same rule.
+   *   under the same rule. Over a storage factory created with
+   *   `unsafeIntegers: "bigint"`, both may declare `bigint` values too.
    * @param name The subject name; an empty name throws `TypeError`.
    * @param options The event context and the default cache use.
    * @returns The subject.
    */
   subject<
-    Props extends StorableProps<Props> = Record<string, unknown>,
-    ExtProps extends StorableProps<ExtProps> = Record<string, unknown>,
+    // `bigint` is a stored type only over a factory that says it stores it.
+    Props extends StorableProps<
+      Props,
+      Storage extends { readonly unsafeIntegers: "bigint" } ? bigint : never
+    > = Record<string, unknown>,
+    ExtProps extends StorableProps<
+      ExtProps,
+      Storage extends { readonly unsafeIntegers: "bigint" } ? bigint : never
+    > = Record<string, unknown>,
   >(
     name: string,
     options?: SubjectFactoryOptions,

@@ -16,11 +16,14 @@
  * to any depth. `undefined` in a union is allowed, for optional properties.
  * `unknown` (and `any`) is left to the run-time check.
  *
- * Not stored: `Date`, `bigint`, `Map`, `Set`, `Promise`, functions
+ * Not stored: `Date`, `bigint` (unless the storage reads and writes big
+ * integers as `BigInt`: see `Also`), `Map`, `Set`, `Promise`, functions
  * (class instances with methods, too), symbols, and a type that is only
  * `undefined`.
  *
  * @typeParam T A property's value type.
+ * @typeParam Also Further types the storage stores: `bigint` when it was
+ *   created with `unsafeIntegers: "bigint"`.
  * @typeParam Depth How deep the check is inside a value; leave it out. Past
  *   ten levels the check is left to the run time, so that a recursive type
  *   does not make the compiler give up.
@@ -35,15 +38,18 @@
  * console.log(when, date);
  * ```
  */
-export type StorableValue<T, Depth extends unknown[] = []> = unknown extends T
-  ? T
+export type StorableValue<
+  T,
+  Also = never,
+  Depth extends unknown[] = [],
+> = unknown extends T ? T
   : [T] extends [undefined]
     ? "is only undefined, which JSON cannot store: make the property optional, or store null"
   // A type that contains itself (a JSON tree type) would walk forever: past
   // this depth the check is left to the run time.
   : Depth["length"] extends 10 ? T
   // From here the check distributes over a union's members.
-  : T extends string | number | boolean | null | undefined ? T
+  : T extends string | number | boolean | null | undefined | Also ? T
   : T extends bigint
     ? "is a bigint, which JSON cannot store: store a string, or a number if it is a safe integer"
   : T extends symbol
@@ -58,7 +64,8 @@ export type StorableValue<T, Depth extends unknown[] = []> = unknown extends T
     ? "is a Set, which JSON writes as {}: store Array.from(set)"
   : T extends PromiseLike<unknown>
     ? "is a Promise, which JSON cannot store: store the value it resolves to"
-  : T extends object ? { [K in keyof T]: StorableValue<T[K], [...Depth, 0]> }
+  : T extends object
+    ? { [K in keyof T]: StorableValue<T[K], Also, [...Depth, 0]> }
   : never;
 
 /**
@@ -68,6 +75,8 @@ export type StorableValue<T, Depth extends unknown[] = []> = unknown extends T
  * signature, meet it too.
  *
  * @typeParam Props The subject's properties: name to value type.
+ * @typeParam Also Further types the storage stores, as in
+ *   {@linkcode StorableValue}.
  *
  * @example A helper that opens typed subjects
  * ```ts
@@ -84,6 +93,6 @@ export type StorableValue<T, Depth extends unknown[] = []> = unknown extends T
  * await device.set("temperature", 21.5);
  * ```
  */
-export type StorableProps<Props> = {
-  [K in keyof Props]: StorableValue<Props[K]>;
+export type StorableProps<Props, Also = never> = {
+  [K in keyof Props]: StorableValue<Props[K], Also>;
 };
