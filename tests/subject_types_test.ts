@@ -287,7 +287,10 @@ Deno.test("types: on() knows the subject events and their payloads; a typo does 
 // Compiled apart, by `deno check`, because each line must fail: what is
 // checked is what the compiler says about them.
 const MISMATCHED_CALLS = `
-import { createMemoryStorage, EventBus, KRules, RedisEventTarget } from "MOD";
+import { RedisEventTarget } from "SRC/client/events.ts";
+import { createMemoryStorage } from "SRC/storage/memory_storage.ts";
+import { EventBus } from "SRC/subject/event_bus.ts";
+import { KRules } from "SRC/subject/krules.ts";
 const user = new KRules({ storage: createMemoryStorage() })
   .subject<{ logins: number }, { seen: string }>("user-1");
 await user.set("logins", "many");
@@ -303,8 +306,8 @@ Deno.test("types: a mismatched call names the mismatch, without TS2793 about inv
   const dir = await Deno.makeTempDir();
   try {
     const file = `${dir}/mismatched.ts`;
-    const mod = new URL("../mod.ts", import.meta.url).href;
-    await Deno.writeTextFile(file, MISMATCHED_CALLS.replace("MOD", mod));
+    const src = new URL("../src", import.meta.url).href;
+    await Deno.writeTextFile(file, MISMATCHED_CALLS.replaceAll("SRC", src));
     const { code, stdout, stderr } = await new Deno.Command("deno", {
       args: [
         "check",
@@ -325,7 +328,7 @@ Deno.test("types: a mismatched call names the mismatch, without TS2793 about inv
     // indented further, and are not counted).
     const lines = [...output.matchAll(/^ {4}at \S*mismatched\.ts:(\d+):/gm)]
       .map((match) => Number(match[1]));
-    assert.deepEqual(lines, [5, 6, 7, 8, 9, 10, 11], output);
+    assert.deepEqual(lines, [8, 9, 10, 11, 12, 13, 14], output);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
