@@ -55,6 +55,7 @@ export type {
   SubjectDict,
   SubjectProps,
 } from "./src/subject/subject.ts";
+export type { StorableProps, StorableValue } from "./src/subject/props.ts";
 
 // Subject events
 export {

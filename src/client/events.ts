@@ -226,68 +226,48 @@ export const REDIS_CLIENT_EVENT_TYPES: readonly (keyof RedisClientEventMap)[] =
  * ```
  */
 export class RedisEventTarget extends EventTarget {
+  // One generic signature, not an overload beside EventTarget's
+  // `(type: string, …)`: a misspelt type ("reconect") then fails to compile,
+  // and the error names the types that exist. The class still is an
+  // EventTarget, so code that takes one (and listens by name) accepts it.
   /**
-   * Adds a listener for one of the client events, or any other event type.
+   * Adds a listener for one of the client events; the event it receives is
+   * typed, and a type the client never dispatches does not compile.
    *
+   * @typeParam K The event type.
    * @param type `connect`, `disconnect`, `reconnecting` or `error`.
-   * @param listener Called with the typed event.
+   * @param listener Called with the typed event (a function, or an object
+   *   with `handleEvent`).
    * @param options As for `EventTarget.addEventListener`.
    */
   override addEventListener<K extends keyof RedisClientEventMap>(
     type: K,
-    listener: (event: RedisClientEventMap[K]) => void,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  /**
-   * Adds a listener for any event type, as `EventTarget` does.
-   *
-   * @param type The event type.
-   * @param listener The listener.
-   * @param options As for `EventTarget.addEventListener`.
-   */
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
+    listener:
+      | ((event: RedisClientEventMap[K]) => void)
+      | { handleEvent(event: RedisClientEventMap[K]): void }
+      | null,
     options?: boolean | AddEventListenerOptions,
   ): void {
-    super.addEventListener(type, listener, options);
+    super.addEventListener(type, listener as EventListener | null, options);
   }
 
   /**
    * Removes a listener added with {@linkcode RedisEventTarget.addEventListener}.
    *
+   * @typeParam K The event type.
    * @param type The event type it was added for.
    * @param listener The listener.
    * @param options As for `EventTarget.removeEventListener`.
    */
   override removeEventListener<K extends keyof RedisClientEventMap>(
     type: K,
-    listener: (event: RedisClientEventMap[K]) => void,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  /**
-   * Removes a listener for any event type, as `EventTarget` does.
-   *
-   * @param type The event type.
-   * @param listener The listener.
-   * @param options As for `EventTarget.removeEventListener`.
-   */
-  override removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  override removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
+    listener:
+      | ((event: RedisClientEventMap[K]) => void)
+      | { handleEvent(event: RedisClientEventMap[K]): void }
+      | null,
     options?: boolean | EventListenerOptions,
   ): void {
-    super.removeEventListener(type, listener, options);
+    super.removeEventListener(type, listener as EventListener | null, options);
   }
 }
 

@@ -48,6 +48,8 @@ export interface MemoryStorageOptions {
  * Every operation runs to completion without yielding to other tasks, so a
  * function `set()` is an atomic read-modify-write within the process.
  *
+ * @typeParam Integers The `unsafeIntegers` option; the factory carries it,
+ *   so that subjects over a `"bigint"` factory may declare `bigint` values.
  * @param options How integers beyond ±(2^53 − 1) are treated.
  * @returns A factory of in-memory subject storages.
  *
@@ -62,9 +64,11 @@ export interface MemoryStorageOptions {
  * console.log(await krules.subject("user-1").get("name")); // "Ada"
  * ```
  */
-export function createMemoryStorage(
-  options?: MemoryStorageOptions,
-): StorageFactory {
+export function createMemoryStorage<
+  Integers extends UnsafeIntegers = "reject",
+>(
+  options?: MemoryStorageOptions & { unsafeIntegers?: Integers },
+): StorageFactory & { readonly unsafeIntegers: Integers } {
   const integers = options?.unsafeIntegers ?? "reject";
   if (integers !== "reject" && integers !== "bigint") {
     throw new TypeError(
@@ -79,6 +83,7 @@ export function createMemoryStorage(
   return Object.assign(factory, {
     subjectNames: (options?: SubjectNamesOptions): AsyncIterable<string> =>
       subjects.names(options),
+    unsafeIntegers: integers as Integers,
   });
 }
 

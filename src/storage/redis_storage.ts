@@ -687,6 +687,8 @@ export class SubjectsRedisStorage implements SubjectStorage {
  * `RedisClusterClient`, any object with a `send(args)` method, or a
  * node-redis, ioredis or `@db/redis` client (single or cluster), which is
  * recognised by its shape and adapted.
+ * @typeParam Integers The `unsafeIntegers` option; the factory carries it,
+ *   so that subjects over a `"bigint"` factory may declare `bigint` values.
  * @param options The key prefix, compare-and-set limit and durability
  * (`waitReplicas`, `waitTimeoutMs`).
  * @returns A factory of {@linkcode SubjectsRedisStorage}.
@@ -702,10 +704,12 @@ export class SubjectsRedisStorage implements SubjectStorage {
  * await user.store();
  * ```
  */
-export function createRedisStorage(
+export function createRedisStorage<
+  Integers extends UnsafeIntegers = "reject",
+>(
   client: RedisSender | SupportedClient,
-  options?: RedisStorageOptions,
-): StorageFactory {
+  options?: RedisStorageOptions & { unsafeIntegers?: Integers },
+): StorageFactory & { readonly unsafeIntegers: Integers } {
   const sender = toRedisSender(client);
   // Checked now, so a bad option fails at start-up rather than on first use.
   const checked = checkOptions(options ?? {});
@@ -725,6 +729,7 @@ export function createRedisStorage(
   return Object.assign(factory, {
     subjectNames: (options?: SubjectNamesOptions): AsyncIterable<string> =>
       scanSubjectNames(sender, checked.keyPrefix, options),
+    unsafeIntegers: checked.unsafeIntegers as Integers,
   });
 }
 

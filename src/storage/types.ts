@@ -86,6 +86,13 @@ export interface StorageFactory {
    * @returns The names, as they are found.
    */
   subjectNames?(options?: SubjectNamesOptions): AsyncIterable<string>;
+  /**
+   * `"bigint"` when every storage this factory opens reads integers beyond
+   * ±(2^53 − 1) exactly as `BigInt` and stores `BigInt` values; a factory
+   * that says so lets `KRules.subject<Props>()` declare `bigint` values.
+   * Absent means they are refused.
+   */
+  readonly unsafeIntegers?: "reject" | "bigint";
 }
 
 /**

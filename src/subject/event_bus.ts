@@ -147,7 +147,12 @@ export class EventBus {
    * @returns A function that unregisters the handler; calling it again does nothing.
    */
   on(eventType: EventPattern, handler: EventHandler): () => void;
-  on(eventType: string, handler: EventHandler<never>): () => void {
+  // Narrower than string, so that a call no overload takes is not reported
+  // as one the (invisible) implementation would have taken.
+  on(
+    eventType: SubjectEventName | EventPattern,
+    handler: EventHandler<never>,
+  ): () => void {
     return this.onCustom(eventType, handler as EventHandler);
   }
 

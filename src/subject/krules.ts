@@ -2,20 +2,27 @@ import type { StorageFactory, SubjectNamesOptions } from "../storage/types.ts";
 import { UnstoredSubjects } from "./_unstored.ts";
 import type { UnstoredChangesError } from "./errors.ts";
 import { EventBus, listens } from "./event_bus.ts";
-import { type EventSink, Subject, type SubjectProps } from "./subject.ts";
+import type { StorableProps } from "./props.ts";
+import { type EventSink, Subject } from "./subject.ts";
 
 // Lets unstoredChanges() read an instance's ledger; set in the class's
 // static block, the only code that may touch its private fields.
 let unstoredOf: (krules: KRules) => UnstoredSubjects;
 
-/** Options of the {@linkcode KRules} constructor. */
-export interface KRulesOptions {
+/**
+ * Options of the {@linkcode KRules} constructor.
+ *
+ * @typeParam Storage The storage factory's type.
+ */
+export interface KRulesOptions<
+  Storage extends StorageFactory = StorageFactory,
+> {
   /**
    * Opens the storage of each subject: `createRedisStorage(client)`, or
    * `createMemoryStorage()` for tests and single-process tools. Required:
    * `createEmptyStorage()`, which keeps nothing, must be chosen explicitly.
    */
-  storage: StorageFactory;
+  storage: Storage;
   /**
    * Where subjects send their events.
    *
@@ -42,6 +49,10 @@ export interface SubjectFactoryOptions {
  * The entry point: holds the storage factory and the event bus, and opens
  * subjects on them.
  *
+ * @typeParam Storage The storage factory's type, inferred from the
+ *   `storage` option: whether it stores `BigInt` values decides whether
+ *   subjects may declare `bigint` properties.
+ *
  * @example
  * ```ts
  * import { createMemoryStorage, KRules } from "@x/redis-subjects";
@@ -55,7 +66,7 @@ export interface SubjectFactoryOptions {
  * await device.store();
  * ```
  */
-export class KRules {
+export class KRules<Storage extends StorageFactory = StorageFactory> {
   /** The bus every subject of this instance emits its events on. */
   readonly eventBus: EventBus;
   readonly #storage: StorageFactory;
@@ -69,7 +80,7 @@ export class KRules {
    * @param options The storage factory and the event bus.
    * @throws {TypeError} When no storage factory is given.
    */
-  constructor(options: KRulesOptions) {
+  constructor(options: KRulesOptions<Storage>) {
     const storage = options?.storage;
     if (typeof storage !== "function") {
       // No silent default: a storage that keeps nothing would lose every write.
@@ -92,16 +103,31 @@ export class KRules {
    * two subjects of the same name are independent caches over the same data.
    *
    * @typeParam Props The default properties' names and value types, e.g.
-   *   `{ email: string; logins: number }`; nothing checks stored data
-   *   against it, so it is a promise the application keeps.
+   *   `{ email: string; logins: number }` or an interface. Each value type
+   *   must be one JSON stores ({@linkcode StorableValue}): a `Date`,
+   *   `bigint`, `Map`, `Set` or function does not compile. Nothing checks
+   *   stored data against it, so it is a promise the application keeps.
+   * @typeParam ExtProps The extended properties' names and value types,
+   *   under the same rule. Over a storage factory created with
+   *   `unsafeIntegers: "bigint"`, both may declare `bigint` values too.
    * @param name The subject name; an empty name throws `TypeError`.
    * @param options The event context and the default cache use.
    * @returns The subject.
    */
-  subject<Props extends SubjectProps = Record<string, unknown>>(
+  subject<
+    // `bigint` is a stored type only over a factory that says it stores it.
+    Props extends StorableProps<
+      Props,
+      Storage extends { readonly unsafeIntegers: "bigint" } ? bigint : never
+    > = Record<string, unknown>,
+    ExtProps extends StorableProps<
+      ExtProps,
+      Storage extends { readonly unsafeIntegers: "bigint" } ? bigint : never
+    > = Record<string, unknown>,
+  >(
     name: string,
     options?: SubjectFactoryOptions,
-  ): Subject<Props> {
+  ): Subject<Props, ExtProps> {
     if (this.#closed) {
       throw new Error(
         `Cannot open subject ${
@@ -113,7 +139,7 @@ export class KRules {
       eventInfo: options?.eventInfo,
       eventData: options?.eventData,
     });
-    return new Subject<Props>(name, {
+    return new Subject<Props, ExtProps>(name, {
       storage,
       events: this.#events,
       eventInfo: options?.eventInfo,

@@ -94,12 +94,18 @@ export type PropName<Props extends SubjectProps> = keyof Props & string;
  * What {@linkcode Subject.dict} returns: the properties, which may be
  * absent, the subject's `name` (unless a property of that name overrides
  * it, as in Python) and `ext`, the extended properties.
+ *
+ * @typeParam Props The default properties' names and value types.
+ * @typeParam ExtProps The extended properties' names and value types.
  */
-export type SubjectDict<Props extends SubjectProps> =
+export type SubjectDict<
+  Props extends SubjectProps,
+  ExtProps extends SubjectProps = Record<string, unknown>,
+> =
   & { [K in Exclude<PropName<Props>, "name" | "ext">]?: Props[K] }
   & {
     name: "name" extends keyof Props ? string | Props["name"] : string;
-    ext: Record<string, unknown>;
+    ext: { [K in PropName<ExtProps>]?: ExtProps[K] };
   };
 
 /** Options of {@linkcode Subject.get} and {@linkcode Subject.getExt}. */
@@ -215,9 +221,18 @@ type Cache = Record<PropertyTypeValue, CacheSection>;
  *
  * Create subjects with `KRules.subject()`, which opens their storage; give
  * it a `Props` type (`krules.subject<User>("user-1")`) to type the default
- * properties.
+ * properties, and an `ExtProps` type to type the extended ones. Then every
+ * method takes only those names, and a value of the declared type.
+ *
+ * Untyped (the default, `Record<string, unknown>`), every name is taken and
+ * `get()` returns `unknown` unless told the type (`get<number>("n")`); a
+ * function given to `set()` receives the old value as `any`, so that
+ * `set("n", (n) => (n ?? 0) + 1)` compiles as it reads. The same holds for
+ * any property typed `unknown`. What the function returns is checked when it
+ * runs, as every value is.
  *
  * @typeParam Props The default properties' names and value types.
+ * @typeParam ExtProps The extended properties' names and value types.
  *
  * @example
  * ```ts
@@ -231,7 +246,10 @@ type Cache = Record<PropertyTypeValue, CacheSection>;
  * console.log(await user.dict()); // { name: "user-123", email: "john@example.com", logins: 1, ext: {} }
  * ```
  */
-export class Subject<Props extends SubjectProps = Record<string, unknown>> {
+export class Subject<
+  Props extends SubjectProps = Record<string, unknown>,
+  ExtProps extends SubjectProps = Record<string, unknown>,
+> {
   /** The subject's name, e.g. `"user-123"`. */
   readonly name: string;
   readonly #storage: SubjectStorage;
@@ -314,19 +332,38 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     prop: K,
     options?: GetOptions,
   ): Promise<[NoInfer<T>] extends [never] ? Props[K] : NoInfer<T>>;
-  get(prop: string, options?: GetOptions): Promise<unknown> {
+  // Implementations as narrow as their overloads: a call no overload takes
+  // then gets no TS2793 ("would have succeeded against the implementation").
+  get(prop: PropName<Props>, options?: GetOptions): Promise<unknown> {
     return this.#get(PropertyType.DEFAULT, prop, options);
   }
 
   /**
-   * Reads an extended property.
+   * Reads an extended property, or the given default when it is absent.
    *
    * @param prop The property name.
-   * @param options A default for when it is absent, and whether to use the cache.
+   * @param options The default, and whether to use the cache.
    * @returns The value, or the default.
+   */
+  getExt<K extends PropName<ExtProps>, D>(
+    prop: K,
+    options: GetOptions & { default: D },
+  ): Promise<ExtProps[K] | D>;
+  /**
+   * Reads an extended property.
+   *
+   * @typeParam T The value's type, for untyped extended properties; typed
+   *   ones know it.
+   * @param prop The property name.
+   * @param options Whether to use the cache, and a default for when it is absent.
+   * @returns The value.
    * @throws {PropertyNotFoundError} When the property is absent and no default is given.
    */
-  getExt(prop: string, options?: GetOptions): Promise<unknown> {
+  getExt<T = never, K extends PropName<ExtProps> = PropName<ExtProps>>(
+    prop: K,
+    options?: GetOptions,
+  ): Promise<[NoInfer<T>] extends [never] ? ExtProps[K] : NoInfer<T>>;
+  getExt(prop: PropName<ExtProps>, options?: GetOptions): Promise<unknown> {
     return this.#get(PropertyType.EXTENDED, prop, options);
   }
 
@@ -337,6 +374,9 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    *
    * A function value is called with the old value (`undefined` when absent;
    * a copy, so mutating it is safe) and its result becomes the new value.
+   * On an untyped subject (or a property typed `unknown`) the old value is
+   * typed `any`, so `(n) => (n ?? 0) + 1` compiles; what the function
+   * returns is checked when it runs.
    * It is a read-modify-write of storage either way, so concurrent
    * increments from any number of processes add up. With `useCache: false`
    * it runs at once as the storage's atomic compare-and-set. Cached, it runs
@@ -356,7 +396,10 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    */
   set<K extends PropName<Props>>(
     prop: K,
-    value: (old: Props[K] | undefined) => Props[K],
+    value: (
+      // deno-lint-ignore no-explicit-any -- an untyped value has no type to narrow; see above
+      old: unknown extends Props[K] ? any : Props[K] | undefined,
+    ) => Props[K],
     options?: SetOptions,
   ): Promise<[Props[K], Props[K] | undefined]>;
   /**
@@ -373,9 +416,9 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     value: Props[K],
     options?: SetOptions,
   ): Promise<[Props[K], Props[K] | undefined]>;
-  set(
-    prop: string,
-    value: unknown,
+  set<K extends PropName<Props>>(
+    prop: K,
+    value: Props[K] | ((old: Props[K] | undefined) => Props[K]),
     options?: SetOptions,
   ): Promise<[unknown, unknown]> {
     const result = this.#set(
@@ -438,7 +481,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * @throws {InvalidValueError} When a value does not survive JSON; nothing changes.
    */
   async setExtMany(
-    values: Record<string, unknown>,
+    values: Partial<ExtProps>,
     options?: ExtOptions,
   ): Promise<void> {
     await this.#setMany(PropertyType.EXTENDED, values, options?.useCache);
@@ -454,11 +497,14 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * @returns The new value and the old value (`undefined` when it was absent).
    * @throws {InvalidValueError} When the value does not survive JSON; nothing changes.
    */
-  setExt(
-    prop: string,
-    value: (old: unknown) => unknown,
+  setExt<K extends PropName<ExtProps>>(
+    prop: K,
+    value: (
+      // deno-lint-ignore no-explicit-any -- as in set(): an untyped value has no type to narrow
+      old: unknown extends ExtProps[K] ? any : ExtProps[K] | undefined,
+    ) => ExtProps[K],
     options?: ExtOptions,
-  ): Promise<[unknown, unknown]>;
+  ): Promise<[ExtProps[K], ExtProps[K] | undefined]>;
   /**
    * Sets an extended property to a value. Extended properties emit no events.
    *
@@ -467,14 +513,14 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * @param options Cache use.
    * @returns The new value and the old value (`undefined` when it was absent).
    */
-  setExt(
-    prop: string,
-    value: unknown,
+  setExt<K extends PropName<ExtProps>>(
+    prop: K,
+    value: ExtProps[K],
     options?: ExtOptions,
-  ): Promise<[unknown, unknown]>;
-  setExt(
-    prop: string,
-    value: unknown,
+  ): Promise<[ExtProps[K], ExtProps[K] | undefined]>;
+  setExt<K extends PropName<ExtProps>>(
+    prop: K,
+    value: ExtProps[K] | ((old: ExtProps[K] | undefined) => ExtProps[K]),
     options?: ExtOptions,
   ): Promise<[unknown, unknown]> {
     return this.#set(PropertyType.EXTENDED, prop, value, options?.useCache);
@@ -488,7 +534,10 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * @param options Events and cache use.
    * @throws {PropertyNotFoundError} When the property is absent.
    */
-  async delete(prop: string, options?: DeleteOptions): Promise<void> {
+  async delete(
+    prop: PropName<Props>,
+    options?: DeleteOptions,
+  ): Promise<void> {
     const [oldValue, corrupt] = await this.#delete(
       PropertyType.DEFAULT,
       prop,
@@ -511,7 +560,10 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * @param options Cache use.
    * @throws {PropertyNotFoundError} When the property is absent.
    */
-  async deleteExt(prop: string, options?: ExtOptions): Promise<void> {
+  async deleteExt(
+    prop: PropName<ExtProps>,
+    options?: ExtOptions,
+  ): Promise<void> {
     await this.#delete(PropertyType.EXTENDED, prop, options?.useCache);
   }
 
@@ -521,7 +573,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * @param prop The property name.
    * @returns Whether it exists.
    */
-  has(prop: string): Promise<boolean> {
+  has(prop: PropName<Props>): Promise<boolean> {
     return this.#withCache((cache) => cache.p.values.has(prop));
   }
 
@@ -531,7 +583,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * @param prop The property name.
    * @returns Whether it exists.
    */
-  hasExt(prop: string): Promise<boolean> {
+  hasExt(prop: PropName<ExtProps>): Promise<boolean> {
     return this.#withCache((cache) => cache.e.values.has(prop));
   }
 
@@ -549,8 +601,10 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    *
    * @returns A copy of the extended properties by name.
    */
-  getExtProps(): Promise<Record<string, unknown>> {
-    return this.#withCache((cache) => toRecord(cache.e.values));
+  getExtProps(): Promise<Partial<ExtProps>> {
+    return this.#withCache((cache) =>
+      toRecord(cache.e.values) as Partial<ExtProps>
+    );
   }
 
   /**
@@ -785,7 +839,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * @throws {CorruptValueError} When a field does not hold valid JSON and
    *   `skipCorrupt` is not set.
    */
-  dict(options?: DictOptions): Promise<SubjectDict<Props>> {
+  dict(options?: DictOptions): Promise<SubjectDict<Props, ExtProps>> {
     const skip = options?.skipCorrupt === true;
     return this.#withCache((cache) => {
       const result: Record<string, unknown> = {};
@@ -802,7 +856,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
         for (const [name, value] of cache.p.values) setOwn(result, name, value);
         setOwn(result, "ext", toRecord(cache.e.values));
       }
-      return result as SubjectDict<Props>;
+      return result as SubjectDict<Props, ExtProps>;
     });
   }
 
