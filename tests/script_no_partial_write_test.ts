@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { createRedisClient, type RedisClient } from "../src/client/client.ts";
-import { RedisError, RedisReplyError } from "../src/client/errors.ts";
+import { RedisReplyError } from "../src/client/errors.ts";
 import { SubjectProperty } from "../src/storage/property.ts";
 import {
   createRedisStorage,
@@ -258,14 +258,23 @@ write('HSET', KEYS[1], 'pa', '1')
 write('HSET', KEYS[1], 'pb')
 return 1
 `);
-  for (const round of [1, 2]) { // EVAL, then EVALSHA
-    const error = await runScript(fixture.client, script, KEY, []).then(
+  const client = fixture.client;
+  // EVAL (first run), EVALSHA, then EVALSHA answered NOSCRIPT and EVAL again.
+  for (const way of ["EVAL", "EVALSHA", "EVAL after NOSCRIPT"]) {
+    if (way === "EVALSHA") {
+      await script.sha();
+      script.ranOn.add(client);
+    }
+    if (way === "EVAL after NOSCRIPT") await client.send(["SCRIPT", "FLUSH"]);
+    await client.send(["DEL", KEY]);
+    const error = await runScript(client, script, KEY, []).then(
       () => assert.fail("the script succeeded"),
       (error: unknown) => error,
     );
-    assert.ok(error instanceof RedisError, String(error));
-    assert.equal(error.executed, "maybe", `round ${round}: ${error.message}`);
-    assert.equal(await fixture.client.send(["HGET", KEY, "pa"]), "1");
+    assert.ok(error instanceof RedisReplyError, String(error));
+    assert.equal(error.executed, "maybe", `${way}: ${error.message}`);
+    assert.equal(error.command, way === "EVALSHA" ? "EVALSHA" : "EVAL");
+    assert.equal(await client.send(["HGET", KEY, "pa"]), "1");
   }
   // A script refused at its first write wrote nothing: still "no".
   const first = new LuaScript(`${SCRIPT_WRITES}
