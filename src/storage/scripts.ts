@@ -66,13 +66,15 @@ export const AFTER_WRITE = " (after this script had written: that stays)";
  * Lua helpers every script that may write more than once starts with.
  *
  * Redis keeps what a script wrote before a command of it failed, so a
- * script must never fail after its first write. On Redis 7.0, every way a
- * write can be refused is met before the first one, provided the scripts
- * check the ACL first: `OOM`, `READONLY`, `MISCONF` and `NOREPLICAS` are
- * only raised while a script has not written yet (later writes are let
- * through), every command touches the one key so `WRONGTYPE` strikes the
- * first, and the script's keys are checked against the user's key patterns
- * before it starts. The one check left is per command: a user may run
+ * script must never fail after its first write. On Redis 7.0 every way a
+ * write can be refused strikes before the first one, once the scripts check
+ * the ACL up front: `OOM` is only raised while a script has not written yet
+ * (checked with `maxmemory 1` in the tests); `READONLY`, `MISCONF`, a stale
+ * replica and a cluster that is down refuse every write alike, so the first
+ * one; every command touches the one key, so `WRONGTYPE` strikes the first
+ * command; and the script's key is checked against the user's key patterns
+ * before it starts. No other client's command (`ACL SETUSER` included) runs
+ * while a script does. What is left is per command: a user may be allowed
  * `HSET` but not `HDEL`.
  *
  * - `may(command, key, args...)` refuses with `NOPERM`, before anything is
