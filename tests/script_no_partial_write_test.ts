@@ -20,7 +20,8 @@ import {
 } from "../src/storage/redis_storage.ts";
 import { LuaScript, runScript, SCRIPT_WRITES } from "../src/storage/scripts.ts";
 import { KRules } from "../src/subject/krules.ts";
-import { startRedisFixture } from "./helpers_redis.ts";
+import { recording, startRedisFixture } from "./helpers_redis.ts";
+import type { SubjectStorage } from "../src/storage/types.ts";
 
 const KEY = "s:s";
 
@@ -283,4 +284,65 @@ return 1
 `);
   const error = await replyError(runScript(fixture.client, first, KEY, []));
   assert.equal(error.executed, "no");
+});
+
+/** The storage a user might write: every required method, no `setMany()`. */
+function withoutSetMany(inner: SubjectStorage): SubjectStorage {
+  const storage: SubjectStorage = {
+    isConcurrencySafe: () => inner.isConcurrencySafe(),
+    isPersistent: () => inner.isPersistent(),
+    load: () => inner.load(),
+    store: (changes) => inner.store(changes),
+    set: (prop, oldValueDefault) => inner.set(prop, oldValueDefault),
+    get: (prop) => inner.get(prop),
+    delete: (prop) => inner.delete(prop),
+    getExtProps: () => inner.getExtProps(),
+    flush: async () => {
+      await inner.flush();
+      return storage;
+    },
+  };
+  return storage;
+}
+
+Deno.test("a direct setMany() over a storage without setMany() that fails after its first set is not reported as not executed, and leaves no stale value cached", async () => {
+  await using fixture = await startRedisFixture();
+  const admin = fixture.client;
+  await admin.send(["HSET", KEY, "pa", "0", "pb", "0"]);
+  const client = await asUser(admin, fixture.server.url, "worker", [
+    "+@all",
+  ]);
+  try {
+    let scripts = 0;
+    // A real refusal between the two writes: the ACL loses EVAL and EVALSHA.
+    const sender = recording(client, async (args) => {
+      if (String(args[0]).startsWith("EVAL") && ++scripts === 2) {
+        await admin.send(["ACL", "SETUSER", "worker", "-eval", "-evalsha"]);
+      }
+    });
+    const redis = createRedisStorage(sender);
+    const subject = new KRules({
+      storage: (name) => withoutSetMany(redis(name)),
+    }).subject<{ a: number; b: number }>("s");
+    assert.equal(await subject.get("a"), 0); // the cache is loaded
+    const error = await subject.setMany({ a: 1, b: 2 }, { useCache: false })
+      .then(
+        () => assert.fail("the second set was not refused"),
+        (error: unknown) => error,
+      );
+    assert.ok(error instanceof RedisReplyError, String(error));
+    assert.equal(error.code, "NOPERM");
+    assert.equal(error.executed, "maybe", error.message);
+    assert.deepEqual(await admin.send(["HGETALL", KEY]), [
+      "pa",
+      "1",
+      "pb",
+      "0",
+    ]);
+    await admin.send(["ACL", "SETUSER", "worker", "+@all"]);
+    assert.equal(await subject.get("a"), 1);
+    assert.equal(await subject.get("b"), 0);
+  } finally {
+    await client.close();
+  }
 });
