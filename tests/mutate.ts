@@ -29,10 +29,10 @@ interface Mutation {
 }
 
 const STORE_SCRIPT_LOOPS = `for first = 3, last_pair, chunk do
-  redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
+  write('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end
 for first = last_check + 1, #ARGV, chunk do
-  redis.call('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
+  write('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end`;
 
 const MUTATIONS: readonly Mutation[] = [
@@ -41,10 +41,10 @@ const MUTATIONS: readonly Mutation[] = [
     file: "src/storage/scripts.ts",
     from: STORE_SCRIPT_LOOPS,
     to: `for first = last_check + 1, #ARGV, chunk do
-  redis.call('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
+  write('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end
 for first = 3, last_pair, chunk do
-  redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
+  write('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end`,
     tests: ["tests/storage_redis_test.ts"],
     filter: "ends deleted",
@@ -54,7 +54,7 @@ end`,
     file: "src/storage/scripts.ts",
     from: STORE_SCRIPT_LOOPS,
     to: `for first = 3, last_pair, chunk do
-  redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
+  write('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end`,
     tests: ["tests/storage_redis_test.ts"],
     filter: "storage contract",
@@ -251,6 +251,39 @@ if old`,
     to: "return bound;",
     tests: ["tests/backoff_test.ts", "tests/storage_redis_test.ts"],
     filter: "backoff|compare-and-set",
+  },
+  {
+    name: "store script: no ACL check before its first write",
+    file: "src/storage/scripts.ts",
+    from: `  may('HSET', key, ARGV[3], ARGV[4])
+  may('HDEL', key, ARGV[last_check + 1])`,
+    to: "",
+    tests: ["tests/script_no_partial_write_test.ts"],
+    filter: "HDEL",
+  },
+  {
+    name: "scripts: a write after the first one not under pcall",
+    file: "src/storage/scripts.ts",
+    from: "local reply = redis.pcall(...)",
+    to: "local reply = redis.call(...)",
+    tests: ["tests/script_no_partial_write_test.ts"],
+    filter: "executed maybe",
+  },
+  {
+    name: "scripts: an error after a write reported as not executed",
+    file: "src/storage/scripts.ts",
+    from: "error.reply.includes(AFTER_WRITE)",
+    to: "false",
+    tests: ["tests/script_no_partial_write_test.ts"],
+    filter: "executed maybe",
+  },
+  {
+    name: "subject: setMany() one set at a time hides that earlier sets ran",
+    file: "src/subject/subject.ts",
+    from: "if (olds.length === 0 || !notExecuted(error)) throw error;",
+    to: "throw error;",
+    tests: ["tests/script_no_partial_write_test.ts"],
+    filter: "without setMany",
   },
   {
     name: "scripts: no EVAL fallback on NOSCRIPT",
