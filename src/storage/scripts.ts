@@ -54,6 +54,64 @@ export class LuaScript {
 }
 
 /**
+ * How a script's error ends when a write failed after an earlier write of
+ * the same script was applied. Redis does not roll a script back, so such a
+ * script is partly applied: {@linkcode runScript} reports it with
+ * `executed: "maybe"`, never `"no"`, so that nothing re-sends it. No reply
+ * Redis words itself contains this text.
+ */
+export const AFTER_WRITE = " (after this script had written: that stays)";
+
+/**
+ * Lua helpers every script that may write more than once starts with.
+ *
+ * Redis keeps what a script wrote before a command of it failed, so a
+ * script must never fail after its first write. On Redis 7.0 every way a
+ * write can be refused strikes before the first one, once the scripts check
+ * the ACL up front: `OOM` is only raised while a script has not written yet
+ * (checked with `maxmemory 1` in the tests); `READONLY`, `MISCONF`, a stale
+ * replica and a cluster that is down refuse every write alike, so the first
+ * one; every command touches the one key, so `WRONGTYPE` strikes the first
+ * command; and the script's key is checked against the user's key patterns
+ * before it starts. No other client's command (`ACL SETUSER` included) runs
+ * while a script does. What is left is per command: a user may be allowed
+ * `HSET` but not `HDEL`.
+ *
+ * - `may(command, key, args...)` refuses with `NOPERM`, before anything is
+ *   written, a write the user's ACL refuses. `redis.acl_check_cmd` (Redis
+ *   7.0+) needs no permission of its own. ACL rules look at the command, its
+ *   key and at most its first argument (the key, for these commands), so one
+ *   check with the key and a real field answers for every call of that
+ *   command in the script. Before 7.0 there is no such check; `write()`
+ *   still makes the error say the script may have written.
+ * - `write(command, key, args...)` runs a write: the first one with
+ *   `redis.call`, whose error leaves nothing written; later ones with
+ *   `redis.pcall`, raising their error with {@linkcode AFTER_WRITE} appended
+ *   so the client reports the script as maybe executed.
+ */
+export const SCRIPT_WRITES = `
+local function may(command, ...)
+  if redis.acl_check_cmd and not redis.acl_check_cmd(command, ...) then
+    error({ err = 'NOPERM this user may not run ' .. command ..
+      ' on this key, so the script wrote nothing' })
+  end
+end
+local wrote = false
+local function write(...)
+  if not wrote then
+    local reply = redis.call(...)
+    wrote = true
+    return reply
+  end
+  local reply = redis.pcall(...)
+  if type(reply) == 'table' and reply.err then
+    error({ err = reply.err .. '${AFTER_WRITE}' })
+  end
+  return reply
+end
+`;
+
+/**
  * Sets and deletes any number of fields of one hash as one atomic step, so a
  * concurrent reader sees either none or all of a `store()`; with conditions,
  * only if every conditioned field still holds the text its new value was
@@ -66,15 +124,22 @@ export class LuaScript {
  * (ignored when absent). Every remaining argument is a field to delete. Sets
  * run before deletes, as in the Python storage's pipeline.
  *
+ * With both sets and deletes, it checks that the user may run `HSET` and
+ * `HDEL` before writing either (see {@linkcode SCRIPT_WRITES}).
+ *
  * Returns 1 when it wrote. When a condition fails it writes nothing and
  * returns one reply per condition: 1 when it held, otherwise a one-element
  * array holding the field's current value (nil when absent), so the caller
  * can compute again without a read.
  */
-export const STORE_SCRIPT: LuaScript = new LuaScript(`
+export const STORE_SCRIPT: LuaScript = new LuaScript(`${SCRIPT_WRITES}
 local key = KEYS[1]
 local last_pair = 2 + 2 * tonumber(ARGV[1])
 local last_check = last_pair + 3 * tonumber(ARGV[2])
+if last_pair > 2 and #ARGV > last_check then
+  may('HSET', key, ARGV[3], ARGV[4])
+  may('HDEL', key, ARGV[last_check + 1])
+end
 local replies, conflict = {}, false
 for i = last_pair + 1, last_check, 3 do
   local current = redis.call('HGET', key, ARGV[i])
@@ -96,10 +161,10 @@ if conflict then return replies end
 -- part of a script. Chunks stay well under Lua's limit on unpacked values.
 local chunk = 7000
 for first = 3, last_pair, chunk do
-  redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
+  write('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end
 for first = last_check + 1, #ARGV, chunk do
-  redis.call('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
+  write('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end
 return 1
 `);
@@ -163,6 +228,7 @@ return old
  */
 export const SET_MANY_SCRIPT: LuaScript = new LuaScript(`
 ${UTF8_OK}
+${SCRIPT_WRITES}
 local key = KEYS[1]
 local olds = {}
 for i = 1, #ARGV, 2 do
@@ -171,8 +237,9 @@ for i = 1, #ARGV, 2 do
   olds[#olds + 1] = old
 end
 local chunk = 7000
+-- Only HSET on the one key: the first chunk is refused if any would be.
 for first = 1, #ARGV, chunk do
-  redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
+  write('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end
 return olds
 `);
@@ -265,6 +332,9 @@ return { current }
  * @param key The one key the script touches, passed as `KEYS[1]`.
  * @param args The script's `ARGV`.
  * @returns The script's reply.
+ * @throws {RedisReplyError} The script's error: `executed: "no"`, as for any
+ *   error reply, except one the script raised after it had written
+ *   ({@linkcode AFTER_WRITE}), which is `"maybe"`.
  */
 export function runScript(
   client: RedisSender,
@@ -283,12 +353,33 @@ export function runScript(
         script.ranOn.add(client);
         return reply;
       },
+      partlyWritten,
     );
   }
   return client.send(["EVALSHA", known, 1, key, ...args]).catch((error) => {
     if (!(error instanceof RedisReplyError) || error.code !== "NOSCRIPT") {
-      throw error;
+      return partlyWritten(error);
     }
-    return client.send(["EVAL", script.source, 1, key, ...args]);
+    return client.send(["EVAL", script.source, 1, key, ...args]).catch(
+      partlyWritten,
+    );
   });
+}
+
+/**
+ * Rethrows a script's error; one raised after the script had written (see
+ * {@linkcode AFTER_WRITE}) as `executed: "maybe"`, since part of it stays.
+ */
+function partlyWritten(error: unknown): never {
+  if (
+    error instanceof RedisReplyError && error.executed === "no" &&
+    error.reply.includes(AFTER_WRITE)
+  ) {
+    throw new RedisReplyError(error.reply, {
+      command: error.command,
+      executed: "maybe",
+      cause: error,
+    });
+  }
+  throw error;
 }

@@ -8,6 +8,7 @@ import { jsonEqual } from "../json/equal.ts";
 import { checkPropertyName, checkSubjectName } from "../json/names.ts";
 import { setOwn, toRecord } from "../json/record.ts";
 import { CorruptValueError } from "../json/errors.ts";
+import { RedisError, RedisReplyError } from "../client/errors.ts";
 import { notExecuted, PropertyNotFoundError } from "../storage/errors.ts";
 import {
   PropertyType,
@@ -447,6 +448,10 @@ export class Subject<
    * `subject-property-changed` per property whose value changed, unless
    * `muted`. Every value is checked first, so one bad value means nothing
    * changes.
+   *
+   * A storage without `setMany()` gets one `set()` per property, which is
+   * not atomic: if one fails after others were written, the error has
+   * `executed: "maybe"` and the cache is reloaded on the next read.
    *
    * @param values The new values by property name (not functions).
    * @param options Events and cache use.
@@ -1375,14 +1380,37 @@ function mergeUnder(cache: Cache, older: Cache): void {
 
 /**
  * Writes properties one `set()` at a time, for a storage without
- * `setMany()`: not atomic, but each write is one.
+ * `setMany()`: not atomic, but each write is one. A set that fails after
+ * earlier ones were applied rejects with `executed: "maybe"` even when that
+ * set itself did not run: the call as a whole is partly applied, so it must
+ * not be sent again, and the Subject must reload what it wrote.
  */
 async function setOneByOne(
   storage: SubjectStorage,
   props: readonly Property[],
 ): Promise<unknown[]> {
   const olds: unknown[] = [];
-  for (const prop of props) olds.push((await storage.set(prop))[1]);
+  for (const prop of props) {
+    try {
+      olds.push((await storage.set(prop))[1]);
+    } catch (error) {
+      if (olds.length === 0 || !notExecuted(error)) throw error;
+      const context =
+        `setMany() wrote ${olds.length} of ${props.length} properties one by one, then`;
+      if (error instanceof RedisReplyError) {
+        throw new RedisReplyError(error.reply, {
+          command: error.command,
+          context,
+          executed: "maybe",
+          cause: error,
+        });
+      }
+      throw new RedisError(`${context} failed: ${String(error)}`, {
+        executed: "maybe",
+        cause: error,
+      });
+    }
+  }
   return olds;
 }
 
