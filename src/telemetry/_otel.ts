@@ -13,8 +13,6 @@ export type Attributes = Record<string, AttributeValue | undefined>;
 
 /** The span methods this module calls. */
 export interface Span {
-  /** Its context; bit 0 of `traceFlags` says whether the sampler kept it. */
-  spanContext(): { traceFlags: number };
   setAttribute(key: string, value: AttributeValue): unknown;
   setAttributes(attributes: Attributes): unknown;
   setStatus(status: { code: number; message?: string }): unknown;
@@ -28,9 +26,6 @@ export interface Tracer {
     options: { kind: number; attributes?: Attributes },
   ): Span;
 }
-
-/** `TraceFlags.SAMPLED`: the span is exported. */
-export const TRACE_FLAG_SAMPLED = 1;
 
 /** A histogram instrument. */
 export interface Histogram {

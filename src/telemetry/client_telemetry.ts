@@ -22,7 +22,6 @@ import {
   type Span,
   SPAN_KIND_CLIENT,
   SPAN_STATUS_ERROR,
-  TRACE_FLAG_SAMPLED,
   tracer,
 } from "./_otel.ts";
 import { queryText } from "./query_text.ts";
@@ -56,35 +55,8 @@ const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 /** Command names whose attribute sets a target keeps; beyond, each is built anew. */
 const MAX_OPERATIONS = 256;
 
-/** The options of every command span: its attributes go on only if it is sampled. */
+/** The options of every command span, shared; its attributes are set apart. */
 const SPAN_OPTIONS = Object.freeze({ kind: SPAN_KIND_CLIENT });
-
-/** Checked spans in a row the sampler kept, up to `TRUST_SAMPLED`. */
-let keptInARow = 0;
-/** Spans taken as kept, unchecked, since the last check. */
-let unchecked = 0;
-/** After this many kept spans in a row, only every this-many-th is checked. */
-const TRUST_SAMPLED = 32;
-
-/**
- * Whether the sampler kept `span`, or may have. Deno's `isRecording()` is
- * true even for a span its sampler dropped, and attributes cost as much
- * on such a span as on a kept one; the sampled flag is what tells, but
- * reading it costs too (a span context with its IDs as hex). So while
- * every span is kept, as without a sampler setting, it is read only now
- * and then. Taking a dropped span for a kept one only wastes the work of
- * its attributes; a kept span always gets them.
- */
-function sampled(span: Span): boolean {
-  if (keptInARow === TRUST_SAMPLED && ++unchecked < TRUST_SAMPLED) return true;
-  unchecked = 0;
-  if ((span.spanContext().traceFlags & TRACE_FLAG_SAMPLED) === 0) {
-    keptInARow = 0;
-    return false;
-  }
-  if (keptInARow < TRUST_SAMPLED) keptInARow++;
-  return true;
-}
 
 /** How stale, in milliseconds, the pending-requests sum may get while commands flow. */
 const PENDING_REFRESH_MS = 1000;
@@ -228,8 +200,7 @@ export class ClientTelemetry {
 
   /**
    * Traces one command whose reply `reply` will deliver; the span's parent is
-   * the caller's active context. A span the sampler drops gets no attributes
-   * and ends at once; the duration is recorded either way.
+   * the caller's active context.
    *
    * @param args The command sent.
    * @param reply Its pending reply.
@@ -244,15 +215,8 @@ export class ClientTelemetry {
     let span: Span | undefined;
     if (tracer !== null) {
       span = tracer.startSpan(operation, SPAN_OPTIONS);
-      if (sampled(span)) {
-        span.setAttributes(attributes);
-        if (this.#queryText) {
-          span.setAttribute("db.query.text", queryText(args));
-        }
-      } else {
-        span.end();
-        span = undefined;
-      }
+      span.setAttributes(attributes);
+      if (this.#queryText) span.setAttribute("db.query.text", queryText(args));
     }
     this.#target.pending(1, started, this.#instruments?.pending);
     return reply.then(
