@@ -63,9 +63,8 @@ const PENDING_REFRESH_MS = 1000;
 
 /**
  * What the telemetry of every client sending to one server shares: its
- * attributes, one frozen set per command name (Deno reads each attribute
- * of each set on every span and recording, so the sets must not grow), and
- * its commands waiting for a reply.
+ * attributes, one frozen set per command name built on its first use rather
+ * than on every command, and its commands waiting for a reply.
  */
 class Target {
   readonly base: Attributes;
