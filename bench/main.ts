@@ -77,7 +77,7 @@ async function runTable(): Promise<Row[]> {
   }
   await timed("latency", () => benchLatency());
   await timed("memory", () => benchMemory());
-  await timed("telemetry", async () => [await benchTelemetry()]);
+  await timed("telemetry", () => benchTelemetry());
   await timed("cluster", async () => [await benchCluster()]);
   return rows;
 }

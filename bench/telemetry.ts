@@ -2,7 +2,9 @@
  * Telemetry cost row of `deno task bench`: the many-in-flight mix of storage
  * reads and writes in a fresh process with `OTEL_DENO=true`, exporting every
  * span and metric over OTLP/JSON to a receiver here that takes and drops
- * them, against the same process with telemetry off. The row reports
+ * them, against the same process with telemetry off; and the same with
+ * 1 % of traces sampled (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`),
+ * where the other commands still record their duration. A row reports
  * "not available" when no Redis span reaches the receiver, i.e. when the
  * module emits no telemetry.
  *
@@ -25,50 +27,86 @@ async function rate(url: string, env: Record<string, string>): Promise<number> {
   return JSON.parse(await runDeno(child, flags, [url], env)).rate;
 }
 
-/** The telemetry cost row, on a fresh server, with `runs` processes each way. */
-export async function benchTelemetry(runs = 2): Promise<Row> {
+/** The telemetry cost rows, on a fresh server, with `runs` processes each way. */
+export async function benchTelemetry(runs = 2): Promise<Row[]> {
   await using server = await startRedisServer();
-  let exports = 0;
+  const exports = { on: 0, sampled: 0 };
+  let current: keyof typeof exports = "on";
   const receiver = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     async (request) => {
       // Deno exports its own telemetry too; only the module's spans count.
-      if ((await request.text()).includes('"db.system.name"')) exports++;
+      if ((await request.text()).includes('"db.system.name"')) {
+        exports[current]++;
+      }
       return Response.json({});
     },
   );
   try {
-    const endpoint = `http://127.0.0.1:${receiver.addr.port}`;
+    const exporting = {
+      OTEL_DENO: "true",
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.addr.port}`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_SERVICE_NAME: "redis-subjects-bench",
+    };
+    const measure = (
+      key: keyof typeof exports,
+      env: Record<string, string>,
+    ) => {
+      current = key;
+      return rate(server.url, { ...exporting, ...env });
+    };
     const results = await alternate(runs, {
-      on: () =>
-        rate(server.url, {
-          OTEL_DENO: "true",
-          OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-          OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-          OTEL_SERVICE_NAME: "redis-subjects-bench",
+      on: () => measure("on", {}),
+      sampled: () =>
+        measure("sampled", {
+          OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+          OTEL_TRACES_SAMPLER_ARG: "0.01",
         }),
       off: () => rate(server.url, { OTEL_DENO: "false" }),
     });
-    const scenario =
-      "telemetry on: many in flight, OTEL_DENO=true exporting (ops/s)";
-    if (exports === 0) {
+    const off = median(results.off);
+    const row = (
+      scenario: string,
+      key: keyof typeof exports,
+      what: string,
+      target?: number,
+    ): Row => {
+      if (exports[key] === 0) {
+        return {
+          scenario,
+          ours: NaN,
+          baselines: { "telemetry off": off },
+          note:
+            "not available: with OTEL_DENO=true no Redis span was exported, so this build emits no telemetry",
+        };
+      }
+      const cost = 1 - median(results[key]) / off;
       return {
         scenario,
-        ours: NaN,
-        baselines: { "telemetry off": median(results.off) },
-        note:
-          "not available: with OTEL_DENO=true no Redis span was exported, so this build emits no telemetry",
+        ours: median(results[key]),
+        baselines: { "the same, telemetry off": off },
+        target,
+        note: `${
+          (cost * 100).toFixed(0)
+        } % fewer operations per second with ${what}; ${
+          exports[key]
+        } OTLP requests with Redis spans received`,
       };
-    }
-    const cost = 1 - median(results.on) / median(results.off);
-    return {
-      scenario,
-      ours: median(results.on),
-      baselines: { "the same, telemetry off": median(results.off) },
-      note: `${
-        (cost * 100).toFixed(0)
-      } % fewer operations per second with a span and a duration recording per command; ${exports} OTLP requests with Redis spans received`,
     };
+    return [
+      row(
+        "telemetry on: many in flight, OTEL_DENO=true exporting (ops/s)",
+        "on",
+        "a span and a duration recording per command",
+        0.5,
+      ),
+      row(
+        "telemetry on, 1 % of traces sampled: many in flight (ops/s)",
+        "sampled",
+        "a span kept for 1 % of commands and a duration recording per command",
+      ),
+    ];
   } finally {
     await receiver.shutdown();
   }
@@ -76,5 +114,5 @@ export async function benchTelemetry(runs = 2): Promise<Row> {
 
 if (import.meta.main) {
   const { formatTable, summarize } = await import("./_table.ts");
-  console.log(formatTable(summarize([[await benchTelemetry()]])));
+  console.log(formatTable(summarize([await benchTelemetry()])));
 }

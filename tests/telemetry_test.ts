@@ -284,6 +284,51 @@ Deno.test("telemetry: a cluster client's command spans name the node that served
   }
 });
 
+Deno.test("telemetry: with a sampler that drops every trace, commands export no span yet each one's duration counts, and pending requests read 0 after 1,000 at once", async () => {
+  const COMMANDS = 1000;
+  await using receiver = startOtlpReceiver();
+  await using server = await startRedisServer();
+  const sender = new URL("./helpers_otel_sender.ts", import.meta.url);
+  const { code, stderr } = await new Deno.Command("deno", {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      sender.href,
+      String(COMMANDS),
+      server.url,
+    ],
+    clearEnv: true,
+    env: {
+      OTEL_DENO: "true",
+      OTEL_TRACES_SAMPLER: "always_off",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      // Metrics leave once, at exit, so each sum and histogram is one point.
+      OTEL_METRIC_EXPORT_INTERVAL: "600000",
+    },
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const points = (name: string) =>
+    receiver.points().filter((p) => p.metric === name);
+  await receiver.until(
+    () => points("db.client.operation.duration").length > 0,
+    EXPORT_WAIT_MS,
+  );
+  assert.deepEqual(receiver.spans().filter((s) => s.kind === CLIENT), []);
+  const count = (operation: string) =>
+    points("db.client.operation.duration")
+      .filter((p) => p.attributes["db.operation.name"] === operation)
+      .reduce((sum, p) => sum + p.value, 0);
+  assert.equal(count("HSET"), COMMANDS / 2);
+  assert.equal(count("HGET"), COMMANDS / 2);
+  assert.equal(
+    points("db.client.connection.pending_requests").at(-1)?.value,
+    0,
+  );
+  assert.equal(points("db.client.connection.count").at(-1)?.value, 0);
+});
+
 Deno.test("telemetry: db.query.text shows keys and field names, never values, script bodies or unknown commands' arguments", () => {
   const table: [unknown[], string][] = [
     [

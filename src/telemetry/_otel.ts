@@ -14,6 +14,7 @@ export type Attributes = Record<string, AttributeValue | undefined>;
 /** The span methods this module calls. */
 export interface Span {
   setAttribute(key: string, value: AttributeValue): unknown;
+  setAttributes(attributes: Attributes): unknown;
   setStatus(status: { code: number; message?: string }): unknown;
   end(): void;
 }
@@ -22,7 +23,7 @@ export interface Span {
 export interface Tracer {
   startSpan(
     name: string,
-    options: { kind: number; attributes: Attributes },
+    options: { kind: number; attributes?: Attributes },
   ): Span;
 }
 

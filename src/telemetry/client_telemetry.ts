@@ -52,6 +52,81 @@ export interface TelemetryTarget {
 /** Seconds buckets OpenTelemetry advises for `db.client.operation.duration`. */
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
+/** Command names whose attribute sets a target keeps; beyond, each is built anew. */
+const MAX_OPERATIONS = 256;
+
+/** The options of every command span, shared; its attributes are set apart. */
+const SPAN_OPTIONS = Object.freeze({ kind: SPAN_KIND_CLIENT });
+
+/** How stale, in milliseconds, the pending-requests sum may get while commands flow. */
+const PENDING_REFRESH_MS = 1000;
+
+/**
+ * What the telemetry of every client sending to one server shares: its
+ * attributes, one frozen set per command name built on its first use rather
+ * than on every command, and its commands waiting for a reply.
+ */
+class Target {
+  readonly base: Attributes;
+  readonly #operations = new Map<string, Attributes>();
+  /** Commands sent and not yet answered. */
+  #pending = 0;
+  /** What the pending-requests counter says, from the last `add`. */
+  #reported = 0;
+  /** When `#reported` was last brought up to date. */
+  #reportedAt = -Infinity;
+
+  constructor(base: Attributes) {
+    this.base = Object.freeze(base);
+  }
+
+  /** The attributes of a command named `operation` on this server. */
+  of(operation: string): Attributes {
+    let attributes = this.#operations.get(operation);
+    if (attributes === undefined) {
+      attributes = Object.freeze({
+        ...this.base,
+        "db.operation.name": operation,
+      });
+      // A client may send any name; only so many are kept.
+      if (this.#operations.size < MAX_OPERATIONS) {
+        this.#operations.set(operation, attributes);
+      }
+    }
+    return attributes;
+  }
+
+  /**
+   * Counts a command sent (`+1`) or answered (`-1`) at `now`. Telling the
+   * counter of each would cost two recordings per command, as much as its
+   * span; it is told the difference instead whenever the server has no
+   * command left waiting, so it reads 0 when idle and at exit, and at most
+   * once a `PENDING_REFRESH_MS` while commands flow.
+   */
+  pending(delta: 1 | -1, now: number, counter: Counter | undefined): void {
+    const pending = this.#pending += delta;
+    if (counter === undefined || pending === this.#reported) return;
+    if (pending === 0 || now - this.#reportedAt >= PENDING_REFRESH_MS) {
+      counter.add(pending - this.#reported, this.base);
+      this.#reported = pending;
+      this.#reportedAt = now;
+    }
+  }
+}
+
+/** Every server some client of this process sends to, by its attributes. */
+const targets = new Map<string, Target>();
+
+function targetOf(base: Attributes): Target {
+  const key = JSON.stringify(base);
+  let target = targets.get(key);
+  if (target === undefined) {
+    target = new Target(base);
+    targets.set(key, target);
+  }
+  return target;
+}
+
 interface Instruments {
   duration: Histogram;
   pending: Counter;
@@ -65,7 +140,8 @@ let instruments: Instruments | null | undefined;
 
 function getInstruments(): Instruments | null {
   if (instruments !== undefined) return instruments;
-  instruments = meter === null ? null : {
+  if (meter === null) return instruments = null;
+  return instruments = {
     duration: meter.createHistogram("db.client.operation.duration", {
       description: "Duration of Redis commands, from send to reply.",
       unit: "s",
@@ -94,7 +170,6 @@ function getInstruments(): Instruments | null {
       },
     ),
   };
-  return instruments;
 }
 
 /**
@@ -103,23 +178,21 @@ function getInstruments(): Instruments | null {
  * their own span.
  */
 export class ClientTelemetry {
-  readonly #base: Attributes;
+  readonly #target: Target;
   readonly #queryText: boolean;
   readonly #instruments: Instruments | null;
-  /** Metric attributes of successful commands, one object per command name. */
-  readonly #okAttributes = new Map<string, Attributes>();
 
   /**
    * @param target The server the client talks to.
    * @param options Whether to record `db.query.text`.
    */
   constructor(target: TelemetryTarget, options: TelemetryOptions) {
-    this.#base = {
+    this.#target = targetOf({
       "db.system.name": "redis",
       "db.namespace": String(target.db),
       "server.address": target.hostname,
       "server.port": target.port,
-    };
+    });
     this.#queryText = options.queryText === true;
     this.#instruments = getInstruments();
   }
@@ -136,39 +209,35 @@ export class ClientTelemetry {
     const operation = typeof args[0] === "string"
       ? args[0].toUpperCase()
       : String(args[0]);
+    const attributes = this.#target.of(operation);
     const started = performance.now();
     let span: Span | undefined;
     if (tracer !== null) {
-      const attributes: Attributes = {
-        ...this.#base,
-        "db.operation.name": operation,
-      };
-      if (this.#queryText) attributes["db.query.text"] = queryText(args);
-      span = tracer.startSpan(operation, {
-        kind: SPAN_KIND_CLIENT,
-        attributes,
-      });
+      span = tracer.startSpan(operation, SPAN_OPTIONS);
+      span.setAttributes(attributes);
+      if (this.#queryText) span.setAttribute("db.query.text", queryText(args));
     }
-    const instruments = this.#instruments;
-    instruments?.pending.add(1, this.#base);
+    this.#target.pending(1, started, this.#instruments?.pending);
     return reply.then(
       (value) => {
-        this.#settled(operation, started, span, undefined);
+        this.#settled(attributes, started, span, undefined);
         return value;
       },
       (error: unknown) => {
-        this.#settled(operation, started, span, error);
+        this.#settled(attributes, started, span, error);
         throw error;
       },
     );
   }
 
   #settled(
-    operation: string,
+    attributes: Attributes,
     started: number,
     span: Span | undefined,
     error: unknown,
   ): void {
+    const now = performance.now();
+    this.#target.pending(-1, now, this.#instruments?.pending);
     const errorType = error === undefined ? undefined : typeOf(error);
     if (span !== undefined) {
       if (errorType !== undefined) {
@@ -182,26 +251,12 @@ export class ClientTelemetry {
       }
       span.end();
     }
-    const instruments = this.#instruments;
-    if (instruments === null) return;
-    instruments.pending.add(-1, this.#base);
-    instruments.duration.record(
-      (performance.now() - started) / 1000,
-      errorType === undefined ? this.#okAttributesOf(operation) : {
-        ...this.#base,
-        "db.operation.name": operation,
-        "error.type": errorType,
-      },
+    this.#instruments?.duration.record(
+      (now - started) / 1000,
+      errorType === undefined
+        ? attributes
+        : { ...attributes, "error.type": errorType },
     );
-  }
-
-  #okAttributesOf(operation: string): Attributes {
-    let attributes = this.#okAttributes.get(operation);
-    if (attributes === undefined) {
-      attributes = { ...this.#base, "db.operation.name": operation };
-      this.#okAttributes.set(operation, attributes);
-    }
-    return attributes;
   }
 
   /**
@@ -213,7 +268,7 @@ export class ClientTelemetry {
   watch(client: EventTarget): void {
     const instruments = this.#instruments;
     if (instruments === null) return;
-    const base = this.#base;
+    const base = this.#target.base;
     const on = (type: string, listener: (event: ClientEvent) => void) =>
       client.addEventListener(type, listener as EventListener);
     on("connect", (event) => {
