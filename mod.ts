@@ -72,7 +72,7 @@ export { PayloadConst, SubjectEventType } from "./src/subject/events.ts";
 export {
   createRedisStorage,
   type RedisStorageOptions,
-} from "./src/storage/redis_storage.ts";
+} from "./src/storage/redis/redis_storage.ts";
 export { createMemoryStorage } from "./src/storage/memory_storage.ts";
 export { createEmptyStorage } from "./src/storage/empty_storage.ts";
 export type {

@@ -38,7 +38,7 @@ end`;
 const MUTATIONS: readonly Mutation[] = [
   {
     name: "store script: deletes run before sets",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from: STORE_SCRIPT_LOOPS,
     to: `for first = last_check + 1, #ARGV, chunk do
   redis.call('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
@@ -51,7 +51,7 @@ end`,
   },
   {
     name: "store script: deletes dropped",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from: STORE_SCRIPT_LOOPS,
     to: `for first = 3, last_pair, chunk do
   redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
@@ -61,7 +61,7 @@ end`,
   },
   {
     name: "store: sets split into one HSET per field, sent in the same tick",
-    file: "src/storage/redis_storage.ts",
+    file: "src/storage/redis/redis_storage.ts",
     from: `await this.#send(["HSET", this.key, ...sets]);`,
     to: `const pairs = [];
       for (let i = 0; i < sets.length; i += 2) {
@@ -74,7 +74,7 @@ end`,
   {
     name:
       "store: sets and deletes split into HSET + HDEL, sent in the same tick",
-    file: "src/storage/redis_storage.ts",
+    file: "src/storage/redis/redis_storage.ts",
     from: `await this.#run(STORE_SCRIPT, [
         sets.length / 2,
         0,
@@ -113,7 +113,7 @@ end`,
   },
   {
     name: "set script: reads the old value after writing the new one",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from: `local old = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if old`,
@@ -125,7 +125,7 @@ if old`,
   },
   {
     name: "compare-and-set script: writes without comparing",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from: "if unchanged then",
     to: "if true then",
     tests: ["tests/concurrency_test.ts"],
@@ -133,7 +133,7 @@ if old`,
   },
   {
     name: "compare-and-set script: an absent field always counts as unchanged",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from: "unchanged = current == false",
     to: "unchanged = true",
     tests: ["tests/concurrency_test.ts"],
@@ -141,7 +141,7 @@ if old`,
   },
   {
     name: "compare-and-set script: a present field only has to be present",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from: "unchanged = current == ARGV[3]",
     to: "unchanged = current ~= false",
     tests: ["tests/concurrency_test.ts"],
@@ -150,7 +150,7 @@ if old`,
   {
     name:
       "compare-and-set combiner: each update computed from the batch's read",
-    file: "src/storage/_cas_combiner.ts",
+    file: "src/storage/redis/_cas_combiner.ts",
     from: "text = written = encodeValue(this.#property, value);",
     to: "written = encodeValue(this.#property, value);",
     tests: ["tests/concurrency_test.ts"],
@@ -158,7 +158,7 @@ if old`,
   },
   {
     name: "store script: conditions checked but ignored",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from: "if conflict then return replies end",
     to: "",
     tests: ["tests/storage_redis_test.ts", "tests/concurrency_test.ts"],
@@ -230,7 +230,7 @@ if old`,
   {
     name:
       "conditioned store: an unconfirmed attempt that wrote nothing counts as applied",
-    file: "src/storage/redis_storage.ts",
+    file: "src/storage/redis/redis_storage.ts",
     from:
       "if (error instanceof ReplicationError && Array.isArray(error.reply)) {",
     to: "if (false) {",
@@ -238,7 +238,7 @@ if old`,
   },
   {
     name: "compare-and-set retries: no jitter (the whole bound every time)",
-    file: "src/storage/_cas_combiner.ts",
+    file: "src/storage/redis/_cas_combiner.ts",
     from: "{ baseMs: 1, maxMs: 50, floor: 0 }",
     to: "{ baseMs: 1, maxMs: 50, floor: 1 }",
     tests: ["tests/storage_redis_test.ts"],
@@ -254,7 +254,7 @@ if old`,
   },
   {
     name: "scripts: no EVAL fallback on NOSCRIPT",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from:
       `if (!(error instanceof RedisReplyError) || error.code !== "NOSCRIPT") {`,
     to: `if (true) {`,

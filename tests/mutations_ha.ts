@@ -81,7 +81,7 @@ export const HA_MUTATIONS: readonly HaMutation[] = [
   },
   ...["EVAL", "EVALSHA", "HSET", "HDEL", "DEL"].map((command) => ({
     name: `HA waitReplicas: ${command} is not followed by WAIT`,
-    file: "src/storage/_replicated.ts",
+    file: "src/storage/redis/_replicated.ts",
     from: `const WRITES = new Set(["HSET", "HDEL", "DEL", "EVALSHA", "EVAL"]);`,
     to: `const WRITES = new Set(${
       JSON.stringify(

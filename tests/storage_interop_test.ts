@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createRedisStorage } from "../src/storage/redis_storage.ts";
+import { createRedisStorage } from "../src/storage/redis/redis_storage.ts";
 import { KRules } from "../src/subject/krules.ts";
 import { startRedisFixture } from "./helpers_redis.ts";
 

@@ -7,10 +7,10 @@
  *
  * @module
  */
-import type { RedisReply, RedisSender } from "../client/types.ts";
-import { escapeGlob } from "./_glob.ts";
+import type { RedisReply, RedisSender } from "../../client/types.ts";
+import { escapeGlob } from "../_glob.ts";
 import { runScript, SCAN_SCRIPT } from "./scripts.ts";
-import type { SubjectNamesOptions } from "./types.ts";
+import type { SubjectNamesOptions } from "../types.ts";
 
 /** How many keys each `SCAN` call looks at: a page, not a promise. */
 const PAGE = 1000;

@@ -2,19 +2,19 @@ import {
   promiseGiven,
   type SupportedClient,
   toRedisSender,
-} from "../client/adapters/mod.ts";
-import { RedisReplyError } from "../client/errors.ts";
-import { ReplicationError } from "../client/replication.ts";
-import type { RedisArg, RedisReply, RedisSender } from "../client/types.ts";
+} from "../../client/adapters/mod.ts";
+import { RedisReplyError } from "../../client/errors.ts";
+import { ReplicationError } from "../../client/replication.ts";
+import type { RedisArg, RedisReply, RedisSender } from "../../client/types.ts";
 import {
   decodeAll,
   decodeValue,
   encodeValue,
   FieldText,
-} from "../json/codec.ts";
-import { CorruptValueError } from "../json/errors.ts";
-import { checkSubjectName } from "../json/names.ts";
-import { backoffDelay, sleep } from "../async/backoff.ts";
+} from "../../json/codec.ts";
+import { CorruptValueError } from "../../json/errors.ts";
+import { checkSubjectName } from "../../json/names.ts";
+import { backoffDelay, sleep } from "../../async/backoff.ts";
 import {
   checkExpiry,
   checkProperty,
@@ -23,10 +23,10 @@ import {
   type EncodedCheck,
   fieldOf,
   recompute,
-} from "./_checks.ts";
+} from "../_checks.ts";
 import { CasCombiner, CONFLICT_BACKOFF } from "./_cas_combiner.ts";
-import { ConflictError, PropertyNotFoundError } from "./errors.ts";
-import { type Property, PropertyType } from "./property.ts";
+import { ConflictError, PropertyNotFoundError } from "../errors.ts";
+import { type Property, PropertyType } from "../property.ts";
 import {
   EXPIRE_SCRIPT,
   type LuaScript,
@@ -45,7 +45,7 @@ import type {
   StoreChanges,
   SubjectNamesOptions,
   SubjectStorage,
-} from "./types.ts";
+} from "../types.ts";
 
 /** The default of {@linkcode RedisStorageOptions.maxCasAttempts}. */
 export const DEFAULT_MAX_CAS_ATTEMPTS = 100;

@@ -7,13 +7,13 @@
  *
  * @module
  */
-import { backoffDelay, type BackoffPolicy, sleep } from "../async/backoff.ts";
-import type { RedisSender } from "../client/types.ts";
-import { CorruptValueError } from "../json/errors.ts";
-import { decodeValue, encodeValue } from "../json/codec.ts";
-import { ConflictError } from "./errors.ts";
+import { backoffDelay, type BackoffPolicy, sleep } from "../../async/backoff.ts";
+import type { RedisSender } from "../../client/types.ts";
+import { CorruptValueError } from "../../json/errors.ts";
+import { decodeValue, encodeValue } from "../../json/codec.ts";
+import { ConflictError } from "../errors.ts";
 import { CAS_SCRIPT, runScript } from "./scripts.ts";
-import { casMetrics } from "../telemetry/cas_metrics.ts";
+import { casMetrics } from "../../telemetry/cas_metrics.ts";
 
 /**
  * Backoff before trying again after repeated conflicts: full jitter, up to
