@@ -55,13 +55,6 @@ const REPLACEMENT = "\uFFFD";
 // How often a field that keeps changing is checked again before giving up.
 const MAX_BYTE_CHECKS = 10;
 
-// Lets the factory give the storages it opens its one combiner; set in the
-// class's static block, the only code that may touch its private fields.
-let shareCombiner: (
-  storage: SubjectsRedisStorage,
-  combiner: CasCombiner,
-) => void;
-
 /** Options of {@linkcode createRedisStorage} and {@linkcode SubjectsRedisStorage}. */
 export interface RedisStorageOptions {
   /**
@@ -135,13 +128,8 @@ export class SubjectsRedisStorage implements SubjectStorage {
   readonly #subject: string;
   readonly #client: RedisSender;
   readonly #maxCasAttempts: number;
+  /** Joins concurrent function sets of one field; made on first use unless given. */
   #combiner: CasCombiner | undefined;
-
-  static {
-    shareCombiner = (storage, combiner) => {
-      storage.#combiner = combiner;
-    };
-  }
 
   /**
    * Opens the storage of one subject. Nothing is sent until the first call.
@@ -149,11 +137,16 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @param subject The subject name; an empty name throws `TypeError`.
    * @param client The connection to send commands on.
    * @param options The key prefix and compare-and-set limit.
+   * @param combiner For {@linkcode createRedisStorage}, which gives every
+   * storage it opens its one combiner, so that concurrent function sets of
+   * one field join one batch whichever storage they come through. Without
+   * it, the storage makes its own on its first function set.
    */
   constructor(
     subject: string,
     client: RedisSender,
     options?: RedisStorageOptions,
+    combiner?: CasCombiner,
   ) {
     checkSubjectName(subject);
     checkCommands(client);
@@ -165,6 +158,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
       ? replicatedSender(client, waitReplicas, waitTimeoutMs)
       : client;
     this.#maxCasAttempts = maxCasAttempts;
+    this.#combiner = combiner;
   }
 
   /** Sends one command; an error reply comes back naming the key. */
@@ -680,9 +674,7 @@ export function createRedisStorage(
   // sets of one property combine whichever subject object they come from.
   const combiner = new CasCombiner(writer);
   const factory = (name: string, _context?: StorageContext): SubjectStorage => {
-    const storage = new SubjectsRedisStorage(name, writer, checked);
-    shareCombiner(storage, combiner);
-    return storage;
+    return new SubjectsRedisStorage(name, writer, checked, combiner);
   };
   return Object.assign(factory, {
     subjectNames: (options?: SubjectNamesOptions): AsyncIterable<string> =>
