@@ -103,6 +103,7 @@ export {
   RedisError,
   RedisReplyError,
   RedisTimeoutError,
+  RedisUnexpectedReplyError,
 } from "./src/client/errors.ts";
 export { ReplicationError } from "./src/client/replication.ts";
 

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { RedisUnexpectedReplyError } from "../../client/errors.ts";
 import type { RedisReply, RedisSender } from "../../client/types.ts";
 import { escapeGlob } from "../_glob.ts";
 import { runScript, SCAN_SCRIPT } from "./scripts.ts";
@@ -106,9 +107,7 @@ async function masterRoutes(
   }
   const masters = new Set(owners.map((o) => o.master));
   if (masters.size === 0) {
-    throw new TypeError(
-      `Unexpected reply to CLUSTER SLOTS: ${JSON.stringify(reply)}`,
-    );
+    throw new RedisUnexpectedReplyError("CLUSTER SLOTS", reply);
   }
   const routes = new Map<string, string>();
   for (let round = 0; routes.size < masters.size; round++) {
@@ -144,5 +143,5 @@ function scanPage(reply: RedisReply): [cursor: string, keys: string[]] {
   ) {
     return [reply[0], reply[1] as string[]];
   }
-  throw new TypeError(`Unexpected reply to SCAN: ${JSON.stringify(reply)}`);
+  throw new RedisUnexpectedReplyError("SCAN", reply);
 }

@@ -3,7 +3,10 @@ import {
   type SupportedClient,
   toRedisSender,
 } from "../../client/adapters/mod.ts";
-import { RedisReplyError } from "../../client/errors.ts";
+import {
+  RedisReplyError,
+  RedisUnexpectedReplyError,
+} from "../../client/errors.ts";
 import { ReplicationError } from "../../client/replication.ts";
 import type { RedisArg, RedisReply, RedisSender } from "../../client/types.ts";
 import {
@@ -288,9 +291,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
     for (let round = 1; pending.length > 0; round++) {
       const reply = await this.#run(SAME_SCRIPT, pending.flat());
       if (!Array.isArray(reply) || reply.length !== pending.length) {
-        throw new TypeError(
-          `Unexpected reply to the byte-check script: ${JSON.stringify(reply)}`,
-        );
+        throw new RedisUnexpectedReplyError("the byte-check script", reply);
       }
       const changed: [string, string][] = [];
       for (let i = 0; i < pending.length; i++) {
@@ -311,11 +312,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
           }
           changed.push([field, current]);
         } else {
-          throw new TypeError(
-            `Unexpected reply to the byte-check script: ${
-              JSON.stringify(reply)
-            }`,
-          );
+          throw new RedisUnexpectedReplyError("the byte-check script", reply);
         }
       }
       pending = changed;
@@ -396,9 +393,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
       ]).catch(wroteNothing);
       if (reply === 1) return;
       if (!Array.isArray(reply) || reply.length !== checks.length) {
-        throw new TypeError(
-          `Unexpected reply to the store script: ${JSON.stringify(reply)}`,
-        );
+        throw new RedisUnexpectedReplyError("the store script", reply);
       }
       let lost: EncodedCheck | undefined;
       for (let i = 0; i < checks.length; i++) {
@@ -406,9 +401,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
         const check = checks[i];
         const current = (reply[i] as RedisReply[])[0];
         if (typeof current !== "string" && current !== null) {
-          throw new TypeError(
-            `Unexpected reply to the store script: ${JSON.stringify(reply)}`,
-          );
+          throw new RedisUnexpectedReplyError("the store script", reply);
         }
         if (current === check.expected) {
           // The text matched but the bytes did not: bytes that are not
@@ -419,9 +412,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
         recompute(this.key, check, sets, current);
       }
       if (lost === undefined) {
-        throw new TypeError(
-          `Unexpected reply to the store script: ${JSON.stringify(reply)}`,
-        );
+        throw new RedisUnexpectedReplyError("the store script", reply);
       }
       if (attempt >= this.#maxCasAttempts) {
         throw new ConflictError(this.key, lost.name, attempt);
@@ -516,9 +507,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
     if (args.length === 0) return [];
     const reply = await this.#run(SET_MANY_SCRIPT, args);
     if (!Array.isArray(reply) || reply.length !== props.length) {
-      throw new TypeError(
-        `Unexpected reply to the set-many script: ${JSON.stringify(reply)}`,
-      );
+      throw new RedisUnexpectedReplyError("the set-many script", reply);
     }
     return reply.map((old, i) =>
       old === null ? undefined : this.#replaced(args[2 * i], old, undefined)
@@ -567,7 +556,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
   async ttl(): Promise<number | null> {
     const reply = await this.#send(["PTTL", this.key]);
     if (typeof reply !== "number") {
-      throw new TypeError(`Unexpected reply to PTTL: ${JSON.stringify(reply)}`);
+      throw new RedisUnexpectedReplyError("PTTL", reply);
     }
     return reply < 0 ? null : reply;
   }
@@ -739,18 +728,14 @@ function checkOptions(
 
 function hashEntries(reply: RedisReply): string[] {
   if (!Array.isArray(reply) || reply.length % 2 !== 0) {
-    throw new TypeError(
-      `Unexpected reply to HGETALL: ${JSON.stringify(reply)}`,
-    );
+    throw new RedisUnexpectedReplyError("HGETALL", reply);
   }
   return reply.map((item) => expectString(item, "HGETALL"));
 }
 
 function expectString(reply: RedisReply, command: string): string {
   if (typeof reply !== "string") {
-    throw new TypeError(
-      `Unexpected reply to ${command}: ${JSON.stringify(reply)}`,
-    );
+    throw new RedisUnexpectedReplyError(command, reply);
   }
   return reply;
 }
