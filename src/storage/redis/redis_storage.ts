@@ -1,5 +1,4 @@
 import {
-  promiseGiven,
   type SupportedClient,
   toRedisSender,
 } from "../../client/adapters/mod.ts";
@@ -40,6 +39,11 @@ import {
   STORE_SCRIPT,
 } from "./scripts.ts";
 import { scanSubjectNames } from "./_scan.ts";
+import {
+  checkCommands,
+  checkOptions,
+  type RedisStorageOptions,
+} from "./_options.ts";
 import { replicatedSender } from "./_replicated.ts";
 import type {
   EncodedValue,
@@ -50,56 +54,12 @@ import type {
   SubjectStorage,
 } from "../types.ts";
 
-/** The default of {@linkcode RedisStorageOptions.maxCasAttempts}. */
-export const DEFAULT_MAX_CAS_ATTEMPTS = 100;
-
 // What every client decodes bytes that are not UTF-8 to.
 const REPLACEMENT = "\uFFFD";
 // How often a field that keeps changing is checked again before giving up.
 const MAX_BYTE_CHECKS = 10;
 
-/** Options of {@linkcode createRedisStorage} and {@linkcode SubjectsRedisStorage}. */
-export interface RedisStorageOptions {
-  /**
-   * Text between `s:` and the subject name in every key, to keep the subjects
-   * of several applications apart in one database. Use the same prefix as the
-   * Python services that share the data.
-   *
-   * @default {""}
-   */
-  keyPrefix?: string;
-  /**
-   * How many compare-and-set attempts a `set()` with a function value makes
-   * before it gives up with `ConflictError`. Attempts after the second wait
-   * a random delay of up to 50 ms, so the default rides out heavy contention
-   * from many processes for a few seconds.
-   *
-   * @default {100}
-   */
-  maxCasAttempts?: number;
-  /**
-   * Replicas that must acknowledge every write (store, set, function set,
-   * delete, flush) before it resolves. Each write is followed by
-   * `WAIT waitReplicas waitTimeoutMs` on the same connection, in the same
-   * socket write; if fewer replicas acknowledge it in time, the call rejects
-   * with `ReplicationError`: the master applied the write, but a failover
-   * could lose it. With `0`, writes resolve once the master applied them.
-   *
-   * `WAIT` holds back that connection's later replies until the replicas
-   * acknowledge (or the timeout passes), so reads queued behind a write wait
-   * for it too. Needs this module's client (single, cluster or Sentinel), and
-   * a `commandTimeoutMs` longer than `waitTimeoutMs`.
-   *
-   * @default {0}
-   */
-  waitReplicas?: number;
-  /**
-   * Milliseconds `WAIT` waits for `waitReplicas` acknowledgements.
-   *
-   * @default {1000}
-   */
-  waitTimeoutMs?: number;
-}
+export type { RedisStorageOptions } from "./_options.ts";
 
 /**
  * The storage of one subject in one Redis hash, laid out exactly as KRules'
@@ -681,49 +641,6 @@ function wroteNothing(error: unknown): RedisReply {
     return error.reply;
   }
   throw error;
-}
-
-function checkCommands(client: RedisSender): void {
-  const notAwaited = promiseGiven(client);
-  if (notAwaited !== undefined) throw notAwaited;
-  if (
-    typeof client !== "object" || client === null ||
-    typeof client.send !== "function"
-  ) {
-    throw new TypeError(
-      "The Redis storage needs a client with a send(args) method, such as the one createRedisClient() returns.",
-    );
-  }
-}
-
-function checkOptions(
-  options: RedisStorageOptions,
-): Required<RedisStorageOptions> {
-  const keyPrefix = options.keyPrefix ?? "";
-  const maxCasAttempts = options.maxCasAttempts ?? DEFAULT_MAX_CAS_ATTEMPTS;
-  if (typeof keyPrefix !== "string" || !keyPrefix.isWellFormed()) {
-    throw new TypeError(
-      'keyPrefix must be a string of well-formed Unicode, e.g. "app:".',
-    );
-  }
-  if (!Number.isSafeInteger(maxCasAttempts) || maxCasAttempts < 1) {
-    throw new RangeError(
-      `maxCasAttempts must be a positive integer, got ${maxCasAttempts}.`,
-    );
-  }
-  const waitReplicas = options.waitReplicas ?? 0;
-  const waitTimeoutMs = options.waitTimeoutMs ?? 1000;
-  if (!Number.isSafeInteger(waitReplicas) || waitReplicas < 0) {
-    throw new RangeError(
-      `waitReplicas must be an integer ≥ 0, got ${waitReplicas}.`,
-    );
-  }
-  if (!Number.isSafeInteger(waitTimeoutMs) || waitTimeoutMs < 1) {
-    throw new RangeError(
-      `waitTimeoutMs must be a positive integer (WAIT 0 would wait forever), got ${waitTimeoutMs}.`,
-    );
-  }
-  return { keyPrefix, maxCasAttempts, waitReplicas, waitTimeoutMs };
 }
 
 function hashEntries(reply: RedisReply): string[] {
