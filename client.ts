@@ -86,6 +86,7 @@ export {
   RedisError,
   RedisReplyError,
   RedisTimeoutError,
+  RedisUnexpectedReplyError,
 } from "./src/client/errors.ts";
 export type {
   Execution,

@@ -73,7 +73,7 @@ export { PayloadConst, SubjectEventType } from "./src/subject/events.ts";
 export {
   createRedisStorage,
   type RedisStorageOptions,
-} from "./src/storage/redis_storage.ts";
+} from "./src/storage/redis/redis_storage.ts";
 export {
   createMemoryStorage,
   type MemoryStorageOptions,
@@ -108,6 +108,7 @@ export {
   RedisError,
   RedisReplyError,
   RedisTimeoutError,
+  RedisUnexpectedReplyError,
 } from "./src/client/errors.ts";
 export { ReplicationError } from "./src/client/replication.ts";
 

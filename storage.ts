@@ -67,4 +67,4 @@ export {
 } from "./src/storage/errors.ts";
 
 // The Redis backend's storage, for wrapping or inspecting it
-export { SubjectsRedisStorage } from "./src/storage/redis_storage.ts";
+export { SubjectsRedisStorage } from "./src/storage/redis/redis_storage.ts";

@@ -11,7 +11,7 @@
  */
 
 import { createRedisClient } from "../mod.ts";
-import { SET_SCRIPT } from "../src/storage/scripts.ts";
+import { SET_SCRIPT } from "../src/storage/redis/scripts.ts";
 import { startRedisServer } from "../testing.ts";
 import type { MemoryFigures } from "./memory/_measure.ts";
 import type { Row } from "./_table.ts";

@@ -13,7 +13,7 @@ import {
   type RedisClient,
 } from "../mod.ts";
 import { SubjectProperty } from "../storage.ts";
-import { SET_SCRIPT } from "../src/storage/scripts.ts";
+import { SET_SCRIPT } from "../src/storage/redis/scripts.ts";
 import { benchContention } from "./contention.ts";
 import { redisBenchmark } from "./_child.ts";
 import { seedSubjects } from "./_seed.ts";

@@ -21,6 +21,7 @@ import {
   RedisClient,
   RedisConnectionError,
   RedisReplyError,
+  RedisUnexpectedReplyError,
   type StorageFactory,
 } from "../mod.ts";
 import {
@@ -70,6 +71,18 @@ interface Case {
 
 const code = (expected: string) => (error: RedisReplyError) =>
   assert.equal(error.code, expected);
+
+/**
+ * A reply of the wrong shape is the peer's fault, not the caller's: not a
+ * `TypeError`, and since the command ran, not known to be without effect.
+ */
+const unexpected =
+  (command: string, reply: unknown) => (error: RedisUnexpectedReplyError) => {
+    assert.ok(!(error instanceof TypeError), "not the caller's mistake");
+    assert.equal(error.command, command);
+    assert.deepEqual(error.reply, reply);
+    assert.equal(error.executed, "maybe");
+  };
 
 // ---------------------------------------------------------------- URL layer
 
@@ -294,24 +307,46 @@ const respCases: Case[] = [
     name: "an integer where HGETALL returns a hash",
     reply: { bytes: ":5\r\n", close: false },
     act: (ctx) => ctx.storage("s").load(),
-    error: TypeError,
+    error: RedisUnexpectedReplyError,
     message: /^Unexpected reply to HGETALL: 5$/,
+    check: unexpected("HGETALL", 5),
   },
   {
     layer: "resp",
     name: "an odd-length array where HGETALL returns a hash",
     reply: { bytes: "*1\r\n$5\r\npkeep\r\n", close: false },
     act: (ctx) => new KRules({ storage: ctx.storage }).subject("s").get("keep"),
-    error: TypeError,
+    error: RedisUnexpectedReplyError,
     message: /^Unexpected reply to HGETALL: \["pkeep"\]$/,
+    check: unexpected("HGETALL", ["pkeep"]),
   },
   {
     layer: "resp",
     name: "an array where HGET returns a string",
     reply: { bytes: "*0\r\n", close: false },
     act: (ctx) => ctx.storage("s").get(p("keep")),
-    error: TypeError,
+    error: RedisUnexpectedReplyError,
     message: /^Unexpected reply to HGET: \[\]$/,
+    check: unexpected("HGET", []),
+  },
+  {
+    layer: "resp",
+    name: "an array where a function set's HGET returns a string",
+    reply: { bytes: "*0\r\n", close: false },
+    act: (ctx) =>
+      ctx.storage("s").set(p("keep", (n: unknown) => Number(n) + 1)),
+    error: RedisUnexpectedReplyError,
+    message: /Unexpected reply to HGET: \[\]/,
+    check: unexpected("HGET", []),
+  },
+  {
+    layer: "resp",
+    name: "a string where PTTL returns a number",
+    reply: { bytes: "+soon\r\n", close: false },
+    act: (ctx) => ctx.storage("s").ttl!(),
+    error: RedisUnexpectedReplyError,
+    message: /Unexpected reply to PTTL: "soon"/,
+    check: unexpected("PTTL", "soon"),
   },
 ];
 

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type { RedisClient } from "../src/client/client.ts";
 import { SubjectProperty } from "../src/storage/property.ts";
 import type { StoreChanges } from "../src/storage/types.ts";
-import { createRedisStorage } from "../src/storage/redis_storage.ts";
+import { createRedisStorage } from "../src/storage/redis/redis_storage.ts";
 import { KRules } from "../src/subject/krules.ts";
 import { recording, startRedisFixture } from "./helpers_redis.ts";
 import { CLUSTER_CLIENTS } from "./helpers_clients.ts";

@@ -38,6 +38,7 @@ Deno.test("the root export holds at most 60 symbols, the user's", async () => {
       "createRedisClusterClient",
       "createRedisSentinelClient",
       "RedisError",
+      "RedisUnexpectedReplyError",
       "notExecuted",
       "ReplicationError",
       "PropertyNotFoundError",

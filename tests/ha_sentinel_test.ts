@@ -284,8 +284,11 @@ Deno.test("Demotion: a master turned replica answers READONLY; the client asks S
   const { deployment, client } = fixture;
   await client.send(["SET", "before", "1"]);
   const [replica] = deployment.replicas;
-  await using oldMaster = await createRedisClient(deployment.master.url);
-  await using newMaster = await createRedisClient(replica.url);
+  // Dedicated connections: a shared client's send() refuses REPLICAOF.
+  await using oldShared = await createRedisClient(deployment.master.url);
+  await using newShared = await createRedisClient(replica.url);
+  await using oldMaster = await oldShared.duplicate();
+  await using newMaster = await newShared.duplicate();
   // Swap the roles behind the client's back, then tell Sentinel: no
   // +switch-master is ever published, so only READONLY can tell the client.
   await newMaster.send(["REPLICAOF", "NO", "ONE"]);

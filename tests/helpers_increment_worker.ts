@@ -9,7 +9,7 @@
  * @module
  */
 import { createRedisClient } from "../src/client/client.ts";
-import { createRedisStorage } from "../src/storage/redis_storage.ts";
+import { createRedisStorage } from "../src/storage/redis/redis_storage.ts";
 import { KRules } from "../src/subject/krules.ts";
 
 const [url, keyPrefix, subjectName, countText, lanesText] = Deno.args;

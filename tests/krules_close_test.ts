@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
-import { createRedisStorage } from "../src/storage/redis_storage.ts";
+import { createRedisStorage } from "../src/storage/redis/redis_storage.ts";
 import type { StorageFactory, StoreChanges } from "../src/storage/types.ts";
 import { assertAllStored } from "../src/subject/assert_all_stored.ts";
 import { UnstoredChangesError } from "../src/subject/errors.ts";

@@ -36,6 +36,8 @@ const COPIED = [
   "deno.json",
   "deno.lock",
   "mod.ts",
+  "client.ts",
+  "storage.ts",
   "testing.ts",
   "src",
   "tests",

@@ -47,7 +47,7 @@ const STORAGE: readonly Mutation[] = [
   {
     name: "store script: deletes run before sets",
     layer: "storage",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from: STORE_SCRIPT_LOOPS,
     to: `for first = last_pair + 1, #ARGV, chunk do
   redis.call('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
@@ -61,7 +61,7 @@ end`,
   {
     name: "store script: deletes dropped",
     layer: "storage",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from: STORE_SCRIPT_LOOPS,
     to: `for first = 2, last_pair, chunk do
   redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
@@ -72,7 +72,7 @@ end`,
   {
     name: "store: sets split into one HSET per field, sent in the same tick",
     layer: "storage",
-    file: "src/storage/redis_storage.ts",
+    file: "src/storage/redis/redis_storage.ts",
     from: `await this.#send(["HSET", this.key, ...sets]);`,
     to: `const pairs = [];
       for (let i = 0; i < sets.length; i += 2) {
@@ -86,7 +86,7 @@ end`,
     name:
       "store: sets and deletes split into HSET + HDEL, sent in the same tick",
     layer: "storage",
-    file: "src/storage/redis_storage.ts",
+    file: "src/storage/redis/redis_storage.ts",
     from: `await this.#run(STORE_SCRIPT, [
         sets.length / 2,
         ...sets,
@@ -127,7 +127,7 @@ end`,
   {
     name: "set script: reads the old value after writing the new one",
     layer: "storage",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from: `local old = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if old`,
@@ -140,7 +140,7 @@ if old`,
   {
     name: "compare-and-set script: writes without comparing",
     layer: "storage",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from: "if unchanged then",
     to: "if true then",
     tests: ["tests/concurrency_test.ts"],
@@ -149,7 +149,7 @@ if old`,
   {
     name: "compare-and-set script: an absent field always counts as unchanged",
     layer: "storage",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from: "unchanged = current == false",
     to: "unchanged = true",
     tests: ["tests/concurrency_test.ts"],
@@ -158,7 +158,7 @@ if old`,
   {
     name: "compare-and-set script: a present field only has to be present",
     layer: "storage",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from: "unchanged = current == ARGV[3]",
     to: "unchanged = current ~= false",
     tests: ["tests/concurrency_test.ts"],
@@ -168,7 +168,7 @@ if old`,
     name:
       "compare-and-set combiner: each update computed from the batch's read",
     layer: "storage",
-    file: "src/storage/_cas_combiner.ts",
+    file: "src/storage/redis/_cas_combiner.ts",
     from: "text = written = encodeValue(this.#property, value);",
     to: "written = encodeValue(this.#property, value);",
     tests: ["tests/concurrency_test.ts"],
@@ -177,7 +177,7 @@ if old`,
   {
     name: "compare-and-set retries: no jitter (the whole bound every time)",
     layer: "storage",
-    file: "src/storage/_cas_combiner.ts",
+    file: "src/storage/redis/_cas_combiner.ts",
     from: "{ baseMs: 1, maxMs: 50, floor: 0 }",
     to: "{ baseMs: 1, maxMs: 50, floor: 1 }",
     tests: ["tests/storage_redis_test.ts"],
@@ -195,7 +195,7 @@ if old`,
   {
     name: "scripts: no EVAL fallback on NOSCRIPT",
     layer: "storage",
-    file: "src/storage/scripts.ts",
+    file: "src/storage/redis/scripts.ts",
     from:
       `if (!(error instanceof RedisReplyError) || error.code !== "NOSCRIPT") {`,
     to: `if (true) {`,
@@ -407,7 +407,7 @@ const CLIENT: readonly Mutation[] = [
   {
     name: "waitReplicas: no WAIT after EVAL (first run, or after NOSCRIPT)",
     layer: "client",
-    file: "src/storage/_replicated.ts",
+    file: "src/storage/redis/_replicated.ts",
     from: `"EVAL"`,
     to: `"EVAL-not"`,
     tests: WAIT_TESTS,
@@ -416,7 +416,7 @@ const CLIENT: readonly Mutation[] = [
   {
     name: "waitReplicas: no WAIT after EVALSHA",
     layer: "client",
-    file: "src/storage/_replicated.ts",
+    file: "src/storage/redis/_replicated.ts",
     from: `"EVALSHA"`,
     to: `"EVALSHA-not"`,
     tests: WAIT_TESTS,
@@ -425,7 +425,7 @@ const CLIENT: readonly Mutation[] = [
   {
     name: "waitReplicas: no WAIT after HSET",
     layer: "client",
-    file: "src/storage/_replicated.ts",
+    file: "src/storage/redis/_replicated.ts",
     from: `"HSET"`,
     to: `"HSET-not"`,
     tests: WAIT_TESTS,
@@ -434,7 +434,7 @@ const CLIENT: readonly Mutation[] = [
   {
     name: "waitReplicas: no WAIT after HDEL",
     layer: "client",
-    file: "src/storage/_replicated.ts",
+    file: "src/storage/redis/_replicated.ts",
     from: `"HDEL"`,
     to: `"HDEL-not"`,
     tests: WAIT_TESTS,

@@ -40,7 +40,8 @@ export const HA_MUTATIONS: readonly HaMutation[] = [
   {
     name: "HA Sentinel: commands go to the master during a failover",
     file: "src/client/sentinel.ts",
-    from: "if (master !== null && !this.#held && master.client.connected) {",
+    from:
+      "if (master !== null && !this.#failover.held && master.client.connected) {",
     to: "if (master !== null && master.client.connected) {",
     tests: SENTINEL_TESTS,
     filter: SENTINEL_FAKES,
@@ -81,7 +82,7 @@ export const HA_MUTATIONS: readonly HaMutation[] = [
   },
   ...["EVAL", "EVALSHA", "HSET", "HDEL", "DEL"].map((command) => ({
     name: `HA waitReplicas: ${command} is not followed by WAIT`,
-    file: "src/storage/_replicated.ts",
+    file: "src/storage/redis/_replicated.ts",
     from: `const WRITES = new Set(["HSET", "HDEL", "DEL", "EVALSHA", "EVAL"]);`,
     to: `const WRITES = new Set(${
       JSON.stringify(

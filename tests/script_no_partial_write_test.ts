@@ -17,8 +17,12 @@ import { SubjectProperty } from "../src/storage/property.ts";
 import {
   createRedisStorage,
   SubjectsRedisStorage,
-} from "../src/storage/redis_storage.ts";
-import { LuaScript, runScript, SCRIPT_WRITES } from "../src/storage/scripts.ts";
+} from "../src/storage/redis/redis_storage.ts";
+import {
+  LuaScript,
+  runScript,
+  SCRIPT_WRITES,
+} from "../src/storage/redis/scripts.ts";
 import { KRules } from "../src/subject/krules.ts";
 import { recording, startRedisFixture } from "./helpers_redis.ts";
 import type { SubjectStorage } from "../src/storage/types.ts";

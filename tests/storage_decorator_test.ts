@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { CorruptValueError } from "../src/json/errors.ts";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
 import type { Property } from "../src/storage/property.ts";
-import { createRedisStorage } from "../src/storage/redis_storage.ts";
+import { createRedisStorage } from "../src/storage/redis/redis_storage.ts";
 import type {
   StorageFactory,
   StoreChanges,

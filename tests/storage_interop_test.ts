@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { CorruptValueError } from "../src/json/errors.ts";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
-import { createRedisStorage } from "../src/storage/redis_storage.ts";
+import { createRedisStorage } from "../src/storage/redis/redis_storage.ts";
 import { SubjectProperty } from "../src/storage/property.ts";
 import { KRules } from "../src/subject/krules.ts";
 import type { RedisServer } from "../src/testing/redis_server.ts";

@@ -9,7 +9,7 @@ import {
 import {
   createRedisStorage,
   SubjectsRedisStorage,
-} from "../src/storage/redis_storage.ts";
+} from "../src/storage/redis/redis_storage.ts";
 import type { RedisArg, RedisReply, RedisSender } from "../src/client/types.ts";
 import { KRules } from "../src/subject/krules.ts";
 import { registerContracts } from "./contracts.ts";

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { CorruptValueError } from "../src/json/errors.ts";
-import { createRedisStorage } from "../src/storage/redis_storage.ts";
+import { createRedisStorage } from "../src/storage/redis/redis_storage.ts";
 import type { SubjectEvent } from "../src/subject/event_bus.ts";
 import { KRules } from "../src/subject/krules.ts";
 import { startRedisFixture } from "./helpers_redis.ts";

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { createRedisClient } from "../src/client/client.ts";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
-import { createRedisStorage } from "../src/storage/redis_storage.ts";
+import { createRedisStorage } from "../src/storage/redis/redis_storage.ts";
 import type { StorageFactory } from "../src/storage/types.ts";
 import type { SubjectEvent } from "../src/subject/event_bus.ts";
 import { KRules } from "../src/subject/krules.ts";

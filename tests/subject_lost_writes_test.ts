@@ -10,7 +10,7 @@ import { CorruptValueError } from "../src/json/errors.ts";
 import { RedisReplyError } from "../src/client/errors.ts";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
 import { SubjectProperty } from "../src/storage/property.ts";
-import { createRedisStorage } from "../src/storage/redis_storage.ts";
+import { createRedisStorage } from "../src/storage/redis/redis_storage.ts";
 import type { StorageFactory, StoreChanges } from "../src/storage/types.ts";
 import type { SubjectEvent } from "../src/subject/event_bus.ts";
 import { KRules } from "../src/subject/krules.ts";

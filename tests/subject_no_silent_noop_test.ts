@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { createEmptyStorage } from "../src/storage/empty_storage.ts";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
-import { createRedisStorage } from "../src/storage/redis_storage.ts";
+import { createRedisStorage } from "../src/storage/redis/redis_storage.ts";
 import type { StorageFactory } from "../src/storage/types.ts";
 import { UnstoredChangesError } from "../src/subject/errors.ts";
 import { KRules, type KRulesOptions } from "../src/subject/krules.ts";

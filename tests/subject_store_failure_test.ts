@@ -11,7 +11,7 @@ import { createRedisClient } from "../src/client/client.ts";
 import { RedisError } from "../src/client/errors.ts";
 import { ReplicationError } from "../src/client/replication.ts";
 import { createMemoryStorage } from "../src/storage/memory_storage.ts";
-import { createRedisStorage } from "../src/storage/redis_storage.ts";
+import { createRedisStorage } from "../src/storage/redis/redis_storage.ts";
 import type {
   StorageFactory,
   StoreChanges,

@@ -158,3 +158,76 @@ function closeQuietly(socket: Deno.Conn | null): void {
     // Already closed.
   }
 }
+
+/**
+ * The Sentinel events of a failover before its `+switch-master`: any of them
+ * holds commands back. Every step is listed, not only the first, so that a
+ * missed message (a subscription that was reconnecting) is made up by the
+ * next one.
+ */
+const HOLD_EVENTS = new Set([
+  "+try-failover",
+  "+elected-leader",
+  "+failover-state-select-slave",
+  "+selected-slave",
+  "+failover-state-send-slaveof-noone",
+  "+failover-state-wait-promotion",
+  "+promoted-slave",
+  "+failover-state-reconf-slaves",
+]);
+/** The events that end a failover without a `+switch-master`. */
+const END_EVENTS = new Set([
+  "-failover-abort-not-elected",
+  "-failover-abort-no-good-slave",
+  "-failover-abort-slave-timeout",
+  "+failover-end-for-timeout",
+  "+failover-end",
+]);
+
+/** The channels a client following failovers subscribes to. */
+export const FAILOVER_CHANNELS: readonly string[] = [
+  "+switch-master",
+  ...HOLD_EVENTS,
+  ...END_EVENTS,
+];
+
+/**
+ * What a failover event means to a client of one master: a failover began
+ * or goes on (`hold`), it promoted the master at `address` (`switch`), or
+ * it ended without one (`end`).
+ */
+export type FailoverStep =
+  | { readonly kind: "hold" }
+  | { readonly kind: "switch"; readonly address: string }
+  | { readonly kind: "end" };
+
+/**
+ * Reads a message of {@linkcode FAILOVER_CHANNELS}.
+ *
+ * @param channel The channel it came on.
+ * @param payload Its text.
+ * @param masterName The master the client follows.
+ * @returns The step, or `undefined` when the event is about another master.
+ */
+export function failoverStep(
+  channel: string,
+  payload: string,
+  masterName: string,
+): FailoverStep | undefined {
+  const words = payload.split(" ");
+  // "+switch-master <name> <old ip> <old port> <new ip> <new port>";
+  // instance events: "master <name> <ip> <port>" or
+  // "<type> <name> <ip> <port> @ <master name> <ip> <port>".
+  const at = words.indexOf("@");
+  const master = channel === "+switch-master"
+    ? words[0]
+    : at !== -1
+    ? words[at + 1]
+    : words[1];
+  if (master !== masterName) return undefined;
+  if (HOLD_EVENTS.has(channel)) return { kind: "hold" };
+  if (channel === "+switch-master") {
+    return { kind: "switch", address: `${words[3]}:${words[4]}` };
+  }
+  return { kind: "end" };
+}

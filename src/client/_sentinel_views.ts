@@ -6,6 +6,7 @@
  * @module
  */
 
+import { RedisConnectionError, RedisReplyError } from "./errors.ts";
 import type { RedisReply, RedisSender } from "./types.ts";
 
 /** What one Sentinel says of the master. */
@@ -126,4 +127,77 @@ export function replyRecord(reply: RedisReply): Record<string, string> {
     fields[String(reply[i])] = String(reply[i + 1]);
   }
   return fields;
+}
+
+/** The answers of the Sentinels to one round of {@linkcode askSentinel}. */
+export interface Tally {
+  /** The views of those that named a master. */
+  readonly views: SentinelView[];
+  /** The last refusal (an error reply) of a Sentinel, if any. */
+  readonly refusal: unknown;
+  /** The last error of a Sentinel, if any. */
+  readonly lastError: unknown;
+}
+
+/**
+ * Sorts the Sentinels' answers: views, refusals, errors; a Sentinel too slow
+ * to wait for (`undefined`) counts as none.
+ *
+ * @param answers What {@linkcode settleMost} gave.
+ * @returns The views and the errors.
+ */
+export function tally(
+  answers: readonly (PromiseSettledResult<SentinelView | null> | undefined)[],
+): Tally {
+  const views: SentinelView[] = [];
+  let refusal: unknown;
+  let lastError: unknown;
+  for (const answer of answers) {
+    if (answer === undefined) continue;
+    if (answer.status === "rejected") {
+      if (answer.reason instanceof RedisReplyError) refusal = answer.reason;
+      lastError = answer.reason;
+      continue;
+    }
+    if (answer.value !== null) views.push(answer.value);
+  }
+  return { views, refusal, lastError };
+}
+
+/**
+ * The first of `addresses` that answers `ROLE` as a master: the Sentinels
+ * may name a server before its promotion is done.
+ *
+ * @param addresses The candidates, best first.
+ * @param probe Opens a client to ask one candidate; it is closed after.
+ * @param lastError What to throw when `addresses` is empty; a candidate's
+ * own error takes its place.
+ * @returns The master's address.
+ */
+export async function firstMaster(
+  addresses: readonly string[],
+  probe: (address: string) => RedisSender & {
+    readonly url: string;
+    close(): Promise<void>;
+  },
+  lastError: unknown,
+): Promise<string> {
+  for (const address of addresses) {
+    const client = probe(address);
+    try {
+      const role = await client.send(["ROLE"]);
+      if (Array.isArray(role) && role[0] === "master") return address;
+      lastError = new RedisConnectionError(
+        `${client.url} is not a master (ROLE says ${
+          Array.isArray(role) ? role[0] : role
+        }); the Sentinels may not have finished a failover.`,
+      );
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) throw error;
+      lastError = error;
+    } finally {
+      await client.close();
+    }
+  }
+  throw lastError;
 }

@@ -6,21 +6,21 @@
  */
 
 import { backoffDelay, sleep } from "../async/backoff.ts";
-import { Connection, type ConnectionStats, notSent } from "./_connection.ts";
-import { ProtocolError } from "./resp.ts";
+import { Connection, type ConnectionStats } from "./_connection.ts";
+import { handshake, message, openSocket, RETRYABLE } from "./_handshake.ts";
+import { OfflineQueue } from "./_offline_queue.ts";
+import {
+  checkOptions,
+  type RedisClientOptions,
+  type Settings,
+} from "./_options.ts";
 import { refusal } from "./_guard.ts";
-import { escapeBytes, secretsOf } from "./_scrub.ts";
+import { secretsOf } from "./_scrub.ts";
 import {
   type ClientTelemetry,
   clientTelemetry,
-  type TelemetryOptions,
 } from "../telemetry/client_telemetry.ts";
-import {
-  RedisConnectionError,
-  RedisError,
-  RedisReplyError,
-  RedisTimeoutError,
-} from "./errors.ts";
+import { RedisConnectionError, RedisError, RedisReplyError } from "./errors.ts";
 import {
   type RedisClientEvent,
   RedisConnectEvent,
@@ -33,73 +33,7 @@ import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
 import { sendWithWait, writeThenWait } from "./replication.ts";
 import { parseRedisUrl, type RedisEndpoint } from "./url.ts";
 
-/** How the client reconnects after the connection drops. */
-export interface ReconnectOptions {
-  /**
-   * Connection attempts after a drop before waiting commands reject with
-   * `RedisConnectionError`. The next command starts a new round.
-   *
-   * @default {20}
-   */
-  maxAttempts?: number;
-  /**
-   * Delay before the second attempt; it doubles with every attempt, with
-   * jitter, up to `maxDelayMs`. The first attempt is immediate.
-   *
-   * @default {50}
-   */
-  baseDelayMs?: number;
-  /**
-   * Longest delay between two attempts.
-   *
-   * @default {2000}
-   */
-  maxDelayMs?: number;
-}
-
-/** Options of {@linkcode createRedisClient}. */
-export interface RedisClientOptions {
-  /**
-   * Milliseconds to open the socket and finish the handshake (TLS, `AUTH`,
-   * `SELECT`, `CLIENT SETNAME`).
-   *
-   * @default {5000}
-   */
-  connectTimeoutMs?: number;
-  /**
-   * Milliseconds a call may take, from `send()` until it settles, time spent
-   * waiting for a (re)connect included; `0` waits forever. A command that
-   * was sent and got no reply in time rejects with `RedisTimeoutError`; one
-   * that never got a connection rejects with `RedisConnectionError`.
-   *
-   * @default {5000}
-   */
-  commandTimeoutMs?: number;
-  /**
-   * Commands that may wait for a connection while the client is
-   * disconnected or reconnecting. Past this bound `send()` rejects at once
-   * with `RedisConnectionError`; each waiting command still rejects when its
-   * `commandTimeoutMs` runs out.
-   *
-   * @default {10000}
-   */
-  maxPendingCommands?: number;
-  /** TLS settings for `rediss://` URLs. */
-  tls?: {
-    /** PEM certificates trusted in addition to the system's roots. */
-    caCerts?: string[];
-  };
-  /** Name sent with `CLIENT SETNAME` on every (re)connect, shown by `CLIENT LIST`. */
-  clientName?: string;
-  /**
-   * Reconnect after a dropped connection, or `false` to let every later
-   * command reject instead. Defaults to
-   * `{ maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 2000 }`.
-   */
-  reconnect?: false | ReconnectOptions;
-  /** What command spans record when Deno exports telemetry (`OTEL_DENO=true`). */
-  telemetry?: TelemetryOptions;
-}
+export type { ReconnectOptions, RedisClientOptions } from "./_options.ts";
 
 /** Counters of what a client has done, for tests and monitoring. */
 export interface RedisClientStats {
@@ -109,15 +43,6 @@ export interface RedisClientStats {
   readonly writes: number;
   /** Successful reconnects after a dropped connection. */
   readonly reconnects: number;
-}
-
-interface Settings {
-  connectTimeoutMs: number;
-  commandTimeoutMs: number;
-  maxPendingCommands: number;
-  caCerts: string[] | undefined;
-  clientName: string | undefined;
-  reconnect: Required<ReconnectOptions> | false;
 }
 
 /** Set while `duplicate()` constructs a client that skips the guard. */
@@ -168,9 +93,16 @@ export class RedisClient extends RedisEventTarget
   #conn: Connection | null = null;
   #connecting: Promise<Connection> | null = null;
   /** Commands sent while no connection was up, oldest first. */
-  #offline: Waiting[] = [];
-  /** Fires when the oldest waiting command's deadline passes. */
-  #offlineTimer: AbortSignal | null = null;
+  /** Commands sent while no connection was up, oldest first. */
+  readonly #offline = new OfflineQueue(() => {
+    const last = this.#lastConnectError;
+    return new RedisConnectionError(
+      `No connection to ${this.url} within ${this.#settings.commandTimeoutMs} ms; the command was not sent${
+        last === undefined ? "" : ` (last attempt: ${message(last)})`
+      }. The client keeps reconnecting in the background.`,
+      { ...causeOf(last), executed: "no" },
+    );
+  });
   /** Why the last connection attempt failed, for the errors of waiting commands. */
   #lastConnectError: unknown = undefined;
   /** Ends a backoff wait early when a command starts waiting. */
@@ -411,72 +343,15 @@ export class RedisClient extends RedisEventTarget
     const deadline = commandTimeoutMs > 0
       ? performance.now() + commandTimeoutMs
       : Infinity;
-    const { promise, resolve, reject } = Promise.withResolvers<RedisReply>();
-    this.#offline.push({ args, deadline, resolve, reject });
-    if (this.#offline.length === 1) {
-      if (deadline !== Infinity) this.#armOfflineTimer(deadline);
-      // A command that waits wants an attempt now, not after the backoff.
-      this.#wake?.abort();
-    }
+    const promise = this.#offline.add(args, deadline);
+    // A command that waits wants an attempt now, not after the backoff.
+    if (this.#offline.length === 1) this.#wake?.abort();
     this.#connection().catch(() => {});
     return promise;
   }
 
-  #armOfflineTimer(at: number): void {
-    // AbortSignal.timeout rather than setTimeout: see #open.
-    const timer = AbortSignal.timeout(
-      Math.max(0, Math.ceil(at - performance.now())),
-    );
-    timer.addEventListener("abort", this.#onOfflineTimer, { once: true });
-    this.#offlineTimer = timer;
-  }
-
-  #onOfflineTimer = (): void => {
-    this.#offlineTimer = null;
-    const now = performance.now();
-    const waiting = this.#offline;
-    let expired = 0;
-    while (expired < waiting.length && waiting[expired].deadline <= now) {
-      expired++;
-    }
-    if (expired > 0) {
-      const last = this.#lastConnectError;
-      const error = new RedisConnectionError(
-        `No connection to ${this.url} within ${this.#settings.commandTimeoutMs} ms; the command was not sent${
-          last === undefined ? "" : ` (last attempt: ${message(last)})`
-        }. The client keeps reconnecting in the background.`,
-        { ...causeOf(last), executed: "no" },
-      );
-      for (const entry of waiting.splice(0, expired)) entry.reject(error);
-    }
-    if (waiting.length > 0 && waiting[0].deadline !== Infinity) {
-      this.#armOfflineTimer(waiting[0].deadline);
-    }
-  };
-
-  /** Hands every waiting command to the new connection, in the order they were sent. */
-  #flushWaiting(conn: Connection): void {
-    const waiting = this.#offline;
-    if (waiting.length === 0) return;
-    this.#offline = [];
-    this.#stopOfflineTimer();
-    for (const entry of waiting) {
-      conn.send(entry.args, entry.deadline).then(entry.resolve, entry.reject);
-    }
-  }
-
   #failWaiting(error: unknown): void {
-    const waiting = this.#offline;
-    this.#offline = [];
-    this.#stopOfflineTimer();
-    // None of them reached a socket, whatever the error says of the connection.
-    const unsent = notSent(error);
-    for (const entry of waiting) entry.reject(unsent);
-  }
-
-  #stopOfflineTimer(): void {
-    this.#offlineTimer?.removeEventListener("abort", this.#onOfflineTimer);
-    this.#offlineTimer = null;
+    this.#offline.failAll(error);
   }
 
   #connection(): Promise<Connection> {
@@ -553,7 +428,7 @@ export class RedisClient extends RedisEventTarget
         this.#lastConnectError = undefined;
         this.#conn = conn;
         // Now, before any later send() can write ahead of them.
-        this.#flushWaiting(conn);
+        this.#offline.handTo(conn);
         this.#emit(
           new RedisConnectEvent({ address: this.#address, reconnect }),
         );
@@ -582,52 +457,12 @@ export class RedisClient extends RedisEventTarget
 
   /** Opens a socket and runs the handshake, within `connectTimeoutMs`. */
   async #open(): Promise<Connection> {
-    const { hostname, port, tls } = this.#endpoint;
-    const { connectTimeoutMs } = this.#settings;
-    const deadline = performance.now() + connectTimeoutMs;
-    // AbortSignal.timeout rather than setTimeout: the first setTimeout of a
-    // process costs milliseconds of lazy set-up, which a cold worker would
-    // pay before its first reply. The signal's timer keeps nothing alive.
-    const timeout = AbortSignal.timeout(connectTimeoutMs);
-    const signal = AbortSignal.any([timeout, this.#abort.signal]);
-    let socket: Deno.Conn;
-    let handshaking = false;
-    try {
-      // TCP_NODELAY is Deno's default, which a request/reply protocol wants.
-      const tcp = await abortable(Deno.connect({ hostname, port }), signal);
-      // Keepalive probes let the kernel notice a peer that vanished while the
-      // connection was idle.
-      tcp.setKeepAlive(true);
-      if (tls) {
-        handshaking = true;
-        // TLS over the socket set up above: Deno.connectTls has no keepalive.
-        const tlsConn = await abortable(
-          Deno.startTls(tcp, { hostname, caCerts: this.#settings.caCerts }),
-          signal,
-          tcp,
-        );
-        socket = tlsConn;
-        // Verify the certificate now, so a bad one fails the connect, not a command.
-        await abortable(tlsConn.handshake(), signal, tlsConn);
-      } else {
-        socket = tcp;
-      }
-    } catch (cause) {
-      if (cause instanceof Deno.errors.NotCapable) throw cause;
-      let why = !timeout.aborted
-        ? message(cause)
-        : handshaking
-        ? `no TLS handshake within ${connectTimeoutMs} ms`
-        : `no connection within ${connectTimeoutMs} ms`;
-      if (
-        handshaking && (timeout.aborted || !/certificate|issuer/i.test(why))
-      ) {
-        why += "; the server may not speak TLS; use redis://";
-      }
-      throw new RedisConnectionError(`Cannot connect to ${this.url}: ${why}`, {
-        cause,
-      });
-    }
+    const deadline = performance.now() + this.#settings.connectTimeoutMs;
+    const socket = await openSocket(
+      this.#endpoint,
+      this.#settings,
+      this.#abort.signal,
+    );
     const conn = new Connection(socket, {
       label: this.url,
       timeoutMs: this.#settings.commandTimeoutMs,
@@ -646,102 +481,8 @@ export class RedisClient extends RedisEventTarget
         }
       },
     });
-    let pong: RedisReply;
-    try {
-      pong = await this.#handshake(conn, deadline);
-    } catch (error) {
-      await conn.close();
-      throw this.#handshakeError(error, conn);
-    }
-    if (pong !== "PONG") {
-      await conn.close();
-      throw new RedisConnectionError(
-        `Cannot connect to ${this.url}: the peer answered PING with ${
-          conn.scrub(JSON.stringify(pong))
-        }, not "PONG"; is this a Redis port?`,
-      );
-    }
+    await handshake(conn, this.#endpoint, this.#settings, deadline);
     return conn;
-  }
-
-  /**
-   * Sends `AUTH`, `SELECT` and `CLIENT SETNAME` as needed, then `PING`, all
-   * in one write: the `PONG` proves the peer speaks Redis, at no extra round
-   * trip.
-   */
-  async #handshake(conn: Connection, deadline: number): Promise<RedisReply> {
-    const { username, password, db } = this.#endpoint;
-    const steps: Promise<RedisReply>[] = [];
-    const names: string[] = [];
-    if (password !== undefined) {
-      steps.push(
-        conn.send(
-          username === undefined
-            ? ["AUTH", password]
-            : ["AUTH", username, password],
-          deadline,
-        ),
-      );
-      names.push("AUTH");
-    }
-    if (db !== 0) {
-      steps.push(conn.send(["SELECT", db], deadline));
-      names.push("SELECT");
-    }
-    if (this.#settings.clientName !== undefined) {
-      steps.push(
-        conn.send(["CLIENT", "SETNAME", this.#settings.clientName], deadline),
-      );
-      names.push("CLIENT SETNAME");
-    }
-    steps.push(conn.send(["PING"], deadline));
-    names.push("PING");
-    const results = await Promise.allSettled(steps);
-    for (const [i, result] of results.entries()) {
-      if (result.status === "fulfilled") continue;
-      const error = result.reason;
-      if (error instanceof RedisReplyError) {
-        // A newcomer's URL often lacks the password the server asks for.
-        const hint = error.code === "NOAUTH" && password === undefined
-          ? " (the server requires a password; put the password in the URL: redis://:password@host)"
-          : "";
-        throw new RedisReplyError(error.reply, {
-          context: `${names[i]} failed on ${this.url}${hint}`,
-          cause: error,
-        });
-      }
-      throw error;
-    }
-    return (results.at(-1) as PromiseFulfilledResult<RedisReply>).value;
-  }
-
-  /** Says what the peer did instead of completing the handshake, and what to try. */
-  #handshakeError(error: unknown, conn: Connection): unknown {
-    const { tls } = this.#endpoint;
-    const tryTls = tls ? "" : " If the server speaks TLS, use rediss://.";
-    if (error instanceof RedisTimeoutError) {
-      return new RedisConnectionError(
-        `Cannot connect to ${this.url}: the peer accepted the connection but did not answer PING within ${this.#settings.connectTimeoutMs} ms. Is this a Redis port?${tryTls}`,
-        { cause: error },
-      );
-    }
-    if (!(error instanceof RedisConnectionError)) return error;
-    if (!(error.cause instanceof ProtocolError) || conn.seen === null) {
-      return new RedisConnectionError(
-        `Cannot connect to ${this.url}: the connection ended before the peer answered (${error.message}).${tryTls}`,
-        { cause: error },
-      );
-    }
-    const seen = conn.seen;
-    const hint = !tls && (seen[0] === 0x15 || seen[0] === 0x16)
-      ? " The server speaks TLS; use rediss://."
-      : " Is this a Redis port?";
-    return new RedisConnectionError(
-      `Cannot connect to ${this.url}: the peer answered ${
-        JSON.stringify(conn.scrub(firstLine(seen)))
-      }, which is not the Redis protocol.${hint}`,
-      { cause: error },
-    );
   }
 }
 
@@ -814,141 +555,7 @@ export async function createRedisClient(
   return client;
 }
 
-function checkOptions(options: RedisClientOptions): Settings {
-  const connectTimeoutMs = checkNumber(
-    "connectTimeoutMs",
-    options.connectTimeoutMs,
-    5000,
-    1,
-  );
-  const commandTimeoutMs = checkNumber(
-    "commandTimeoutMs",
-    options.commandTimeoutMs,
-    5000,
-    0,
-  );
-  const maxPendingCommands = checkNumber(
-    "maxPendingCommands",
-    options.maxPendingCommands,
-    10_000,
-    1,
-  );
-  if (!Number.isSafeInteger(maxPendingCommands)) {
-    throw new TypeError(
-      `maxPendingCommands must be an integer ≥ 1, got ${maxPendingCommands}.`,
-    );
-  }
-  const caCerts = options.tls?.caCerts;
-  if (
-    caCerts !== undefined &&
-    (!Array.isArray(caCerts) || caCerts.some((c) => typeof c !== "string"))
-  ) {
-    throw new TypeError("tls.caCerts must be an array of PEM strings.");
-  }
-  if (
-    options.clientName !== undefined && !/^[!-~]+$/.test(options.clientName)
-  ) {
-    throw new TypeError(
-      "clientName must be printable ASCII without spaces, as CLIENT SETNAME requires.",
-    );
-  }
-  let reconnect: Settings["reconnect"] = false;
-  if (options.reconnect !== false) {
-    const r = options.reconnect ?? {};
-    reconnect = {
-      maxAttempts: checkNumber("reconnect.maxAttempts", r.maxAttempts, 20, 1),
-      baseDelayMs: checkNumber("reconnect.baseDelayMs", r.baseDelayMs, 50, 0),
-      maxDelayMs: checkNumber("reconnect.maxDelayMs", r.maxDelayMs, 2000, 0),
-    };
-  }
-  return {
-    connectTimeoutMs,
-    commandTimeoutMs,
-    maxPendingCommands,
-    caCerts,
-    clientName: options.clientName,
-    reconnect,
-  };
-}
-
-/** A command waiting for a connection. */
-interface Waiting {
-  readonly args: readonly RedisArg[];
-  /** `performance.now()` by which it must settle; `Infinity` for never. */
-  readonly deadline: number;
-  readonly resolve: (reply: RedisReply) => void;
-  readonly reject: (error: Error) => void;
-}
-
-/** Handshake refusals that a later attempt may not get: the server is starting or busy. */
-const RETRYABLE = new Set(["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN"]);
-
-/** The first line of what a peer sent, printable, for a message. */
-function firstLine(bytes: Uint8Array): string {
-  let end = bytes.findIndex((b) => b === 13 || b === 10);
-  if (end === -1) end = bytes.length;
-  const text = escapeBytes(bytes.subarray(0, Math.min(end, 60)));
-  return end > 60 ? text + "…" : text;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** `{ cause }` when there is one, so that an error without one has no `cause` key. */
 function causeOf(cause: unknown): ErrorOptions | undefined {
   return cause === undefined ? undefined : { cause };
-}
-
-function checkNumber(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
-    throw new TypeError(`${name} must be a number ≥ ${min}, got ${value}.`);
-  }
-  return value;
-}
-
-/** Settles with `promise`, or rejects when `signal` aborts; a late socket is closed. */
-function abortable<T>(
-  promise: Promise<T>,
-  signal: AbortSignal,
-  owned?: Deno.Conn,
-): Promise<T> {
-  if (signal.aborted) {
-    promise.then((v) => closeQuietly(owned ?? v), () => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    let lost = false;
-    const onAbort = () => {
-      lost = true;
-      if (owned) closeQuietly(owned);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        if (lost) closeQuietly(owned ?? value);
-        else resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener("abort", onAbort);
-        if (!lost) reject(error);
-      },
-    );
-  });
-}
-
-function closeQuietly(value: unknown): void {
-  try {
-    (value as Deno.Conn | undefined)?.close?.();
-  } catch {
-    // Already closed.
-  }
 }

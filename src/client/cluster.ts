@@ -12,6 +12,10 @@ import {
   RedisClient,
   type RedisClientOptions,
 } from "./client.ts";
+import {
+  clusterSettings,
+  type RedisClusterClientOptions,
+} from "./_cluster_options.ts";
 import { commandSlot } from "./_slot.ts";
 import {
   type ClusterNode,
@@ -32,34 +36,8 @@ import { forwardClientEvents, RedisEventTarget } from "./events.ts";
 import { retryWithinDeadline, Unsent } from "./_retry.ts";
 import { sendWithWait } from "./replication.ts";
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
-import { parseRedisUrl, redactUrl } from "./url.ts";
 
-/** Options of {@linkcode createRedisClusterClient}. */
-export interface RedisClusterClientOptions extends RedisClientOptions {
-  /**
-   * `MOVED` and `ASK` redirects one command may follow before it rejects; a
-   * healthy cluster needs one or two while slots migrate.
-   *
-   * @default {16}
-   */
-  maxRedirects?: number;
-  /**
-   * Milliseconds between reads of the slot map in the background, so a
-   * failover is learnt even when no command failed; 0 turns it off. The map
-   * is also read after redirects, connection errors, timeouts and
-   * `CLUSTERDOWN`, at most once per 500 ms.
-   *
-   * @default {5000}
-   */
-  slotsRefreshIntervalMs?: number;
-  /**
-   * How each node's connection reconnects after a drop. Fewer attempts than a
-   * single-server client makes, so commands for a dead master's slots reject
-   * quickly instead of waiting out a long backoff. Defaults to
-   * `{ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 500 }`.
-   */
-  reconnect?: RedisClientOptions["reconnect"];
-}
+export type { RedisClusterClientOptions } from "./_cluster_options.ts";
 
 /** Counters of what a cluster client has done, for tests and monitoring. */
 export interface RedisClusterClientStats {
@@ -77,9 +55,6 @@ export interface RedisClusterClientStats {
   readonly refreshes: number;
 }
 
-const DEFAULT_RECONNECT = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 500 };
-const DEFAULT_MAX_REDIRECTS = 16;
-const DEFAULT_SLOTS_REFRESH_INTERVAL_MS = 5000;
 /**
  * The wait before a command that was not executed (`CLUSTERDOWN`,
  * `TRYAGAIN`, or no connection to its node) tries again: 25–50 ms at first,
@@ -130,8 +105,8 @@ export class RedisClusterClient extends RedisEventTarget
   readonly #seeds: NodeAddress[];
   readonly #seedUrls: string[];
   readonly #seedLabel: string;
-  /** `redis[s]://[user:password@]`, the scheme and credentials every node shares. */
-  readonly #urlPrefix: string;
+  /** A node's URL, with the scheme and credentials every node shares. */
+  readonly #nodeUrl: (address: NodeAddress) => string;
   readonly #nodeOptions: RedisClientOptions;
   readonly #maxRedirects: number;
   /** Milliseconds a command may take, retries included; 0 waits forever. */
@@ -167,57 +142,16 @@ export class RedisClusterClient extends RedisEventTarget
     options?: RedisClusterClientOptions,
   ) {
     super();
-    const list = typeof seeds === "string" || seeds instanceof URL
-      ? [seeds]
-      : [...seeds];
-    if (list.length === 0) {
-      throw new TypeError(
-        "createRedisClusterClient needs at least one seed URL, e.g. redis://127.0.0.1:7000.",
-      );
-    }
-    this.#seeds = list.map((seed) => {
-      const endpoint = parseRedisUrl(seed);
-      if (endpoint.db !== 0) {
-        throw new TypeError(
-          `Redis URL "${endpoint.redacted}" selects database ${endpoint.db}; Redis Cluster has only database 0.`,
-        );
-      }
-      return { hostname: endpoint.hostname, port: endpoint.port };
-    });
-    this.#seedUrls = list.map((s) => redactUrl(s));
+    const settings = clusterSettings(seeds, options);
+    this.#seeds = settings.seeds;
+    this.#seedUrls = settings.seedUrls;
     this.#seedLabel = this.#seedUrls.join(", ");
-    const first = new URL(typeof list[0] === "string" ? list[0] : list[0].href);
-    const auth = userinfo(first);
-    this.#urlPrefix = `${first.protocol}//${auth}`;
+    this.#nodeUrl = settings.nodeUrl;
     this.#given = { seeds, options: { ...options } };
-    const { maxRedirects, slotsRefreshIntervalMs, ...clientOptions } =
-      options ?? {};
-    if (
-      maxRedirects !== undefined &&
-      (!Number.isSafeInteger(maxRedirects) || maxRedirects < 0)
-    ) {
-      throw new TypeError(
-        `maxRedirects must be an integer ≥ 0, got ${maxRedirects}.`,
-      );
-    }
-    this.#maxRedirects = maxRedirects ?? DEFAULT_MAX_REDIRECTS;
-    const interval = slotsRefreshIntervalMs ??
-      DEFAULT_SLOTS_REFRESH_INTERVAL_MS;
-    if (
-      typeof interval !== "number" || !Number.isFinite(interval) || interval < 0
-    ) {
-      throw new TypeError(
-        `slotsRefreshIntervalMs must be a number ≥ 0, got ${slotsRefreshIntervalMs}.`,
-      );
-    }
-    this.#refreshIntervalMs = interval;
-    this.#timeoutMs = clientOptions.commandTimeoutMs ?? 5000;
-    this.#nodeOptions = {
-      ...clientOptions,
-      reconnect: clientOptions.reconnect ?? DEFAULT_RECONNECT,
-    };
-    // Fail on bad client options now, before any connection.
-    new RedisClient(this.#nodeUrl(this.#seeds[0]), this.#nodeOptions);
+    this.#maxRedirects = settings.maxRedirects;
+    this.#refreshIntervalMs = settings.refreshIntervalMs;
+    this.#timeoutMs = settings.timeoutMs;
+    this.#nodeOptions = settings.nodeOptions;
     this.#map = new SlotMap(this.#pool());
   }
 
@@ -639,11 +573,6 @@ export class RedisClusterClient extends RedisEventTarget
     }
     return node;
   }
-
-  #nodeUrl({ hostname, port }: NodeAddress): string {
-    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-    return `${this.#urlPrefix}${host}:${port}`;
-  }
 }
 
 /**
@@ -688,12 +617,6 @@ export async function createRedisClusterClient(
     throw error;
   }
   return client;
-}
-
-/** The percent-encoded `user:password@` part of a URL, or "". */
-function userinfo(url: URL): string {
-  if (url.username === "" && url.password === "") return "";
-  return `${url.username}:${url.password}@`;
 }
 
 /** Set while `duplicate()` constructs a cluster client of dedicated node clients. */

@@ -185,3 +185,55 @@ export class RedisTimeoutError extends RedisError {
     this.name = "RedisTimeoutError";
   }
 }
+
+/**
+ * A reply the protocol or this module did not expect: a script, a command
+ * or a foreign client answered with something of another shape than Redis
+ * sends (a proxy that rewrites replies, a script of the same name changed by
+ * hand, a server too old for the command). The command ran, but what it did
+ * is not known from its answer, so `executed` is `"maybe"` and it is not sent
+ * again.
+ *
+ * @example Tell a misbehaving peer from a refused command
+ * ```ts
+ * import { RedisUnexpectedReplyError } from "@x/redis-subjects";
+ *
+ * function describe(error: unknown): string {
+ *   return error instanceof RedisUnexpectedReplyError
+ *     ? `${error.command} answered oddly; is something between us and Redis?`
+ *     : String(error);
+ * }
+ * ```
+ */
+export class RedisUnexpectedReplyError extends RedisError {
+  /** What answered, e.g. `PTTL` or `the store script`; never its arguments. */
+  readonly command: string;
+  /** The reply as it came, e.g. a string where a number was due. */
+  readonly reply: unknown;
+
+  /**
+   * Creates an unexpected-reply error.
+   *
+   * @param command What answered: a command's name or a script's.
+   * @param reply The reply as it came.
+   * @param options Standard error options, and whether the command was
+   * executed (default `"maybe"`).
+   */
+  constructor(command: string, reply: unknown, options?: RedisErrorOptions) {
+    super(`Unexpected reply to ${command}: ${shown(reply)}`, options);
+    this.name = "RedisUnexpectedReplyError";
+    this.command = command;
+    this.reply = reply;
+  }
+}
+
+/** A reply as JSON text, or its type when JSON cannot show it. */
+function shown(reply: unknown): string {
+  try {
+    const text = JSON.stringify(reply);
+    if (text !== undefined) return text;
+  } catch {
+    // A bigint or a cycle: its type says enough.
+  }
+  return `a ${typeof reply}`;
+}

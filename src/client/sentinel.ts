@@ -8,7 +8,15 @@
 
 import { backoffDelay, sleep } from "../async/backoff.ts";
 import { beforeDeadline } from "../async/deadline.ts";
-import { SentinelEvents } from "./_sentinel_events.ts";
+import {
+  FAILOVER_CHANNELS,
+  failoverStep,
+  SentinelEvents,
+} from "./_sentinel_events.ts";
+import {
+  type RedisSentinelClientOptions,
+  sentinelSettings,
+} from "./_sentinel_options.ts";
 import { RedisClient, type RedisClientOptions } from "./client.ts";
 import { forwardClientEvents, RedisEventTarget } from "./events.ts";
 import {
@@ -19,34 +27,23 @@ import {
 } from "./errors.ts";
 import { sendWithWait } from "./replication.ts";
 import { retryWithinDeadline, Unsent } from "./_retry.ts";
+import { Waiters } from "./_waiters.ts";
+import { FailoverHold } from "./_failover_hold.ts";
 import {
   askSentinel,
   candidates,
+  firstMaster,
   replyRecord,
-  type SentinelView,
   settleMost,
+  tally,
 } from "./_sentinel_views.ts";
 
 // The throwaway Sentinels of ./testing read `SENTINEL MASTER` with it.
 export { replyRecord };
 import type { RedisArg, RedisReply, RedisSender } from "./types.ts";
-import { parseRedisUrl, type RedisEndpoint } from "./url.ts";
+import type { RedisEndpoint } from "./url.ts";
 
-/** Options of {@linkcode createRedisSentinelClient}. */
-export interface RedisSentinelClientOptions extends RedisClientOptions {
-  /** The name the Sentinels know the master by (`sentinel monitor <name> …`). */
-  masterName: string;
-  /** ACL user name on the data nodes; the Sentinels' own is in their URLs. */
-  username?: string;
-  /** Password of the data nodes; the Sentinels' own is in their URLs. */
-  password?: string;
-  /**
-   * Database selected on the master.
-   *
-   * @default {0}
-   */
-  db?: number;
-}
+export type { RedisSentinelClientOptions } from "./_sentinel_options.ts";
 
 /** Counters of what a Sentinel client has done, for tests and monitoring. */
 export interface RedisSentinelClientStats {
@@ -65,44 +62,8 @@ interface Master {
   readonly client: RedisClient;
 }
 
-/** A command waiting for a master to be known. */
-interface Waiter {
-  resolve(master: Master): void;
-  reject(error: Error): void;
-}
-
 type Operation = (client: RedisClient) => Promise<RedisReply>;
 
-/**
- * The Sentinel events of a failover before its `+switch-master`: any of them
- * holds commands back. Every step is listed, not only the first, so that a
- * missed message (a subscription that was reconnecting) is made up by the
- * next one.
- */
-const HOLD_EVENTS = new Set([
-  "+try-failover",
-  "+elected-leader",
-  "+failover-state-select-slave",
-  "+selected-slave",
-  "+failover-state-send-slaveof-noone",
-  "+failover-state-wait-promotion",
-  "+promoted-slave",
-  "+failover-state-reconf-slaves",
-]);
-/** The events that end a failover without a `+switch-master`. */
-const END_EVENTS = new Set([
-  "-failover-abort-not-elected",
-  "-failover-abort-no-good-slave",
-  "-failover-abort-slave-timeout",
-  "+failover-end-for-timeout",
-  "+failover-end",
-]);
-const CHANNELS = ["+switch-master", ...HOLD_EVENTS, ...END_EVENTS];
-/**
- * Sentinel's own default `failover-timeout`: how long a hold lasts until a
- * Sentinel's answer tells the configured one.
- */
-const DEFAULT_FAILOVER_TIMEOUT_MS = 180_000;
 const RESOLVE_BACKOFF = { baseMs: 50, maxMs: 500, floor: 0.5 };
 /**
  * Once a majority of Sentinels answered, the others get this long more: a
@@ -150,9 +111,7 @@ export class RedisSentinelClient extends RedisEventTarget
   readonly #sentinels: RedisEndpoint[];
   readonly #sentinelClients: RedisClient[];
   readonly #events: SentinelEvents[];
-  /** `redis[s]://[user:password@]`, shared by the data nodes. */
-  readonly #urlPrefix: string;
-  readonly #dbPath: string;
+  readonly #nodeUrl: (address: string) => string;
   readonly #nodeOptions: RedisClientOptions;
   /** For `ROLE` probes of a candidate master: short timeouts, no reconnects. */
   readonly #probeOptions: RedisClientOptions;
@@ -163,18 +122,19 @@ export class RedisSentinelClient extends RedisEventTarget
   #announced: string | undefined;
   /** The address of the last master in use, to count moves to another. */
   #lastAddress: string | undefined;
-  /** Set while a failover is under way: new commands wait for its end. */
-  #held = false;
-  /** `performance.now()` when the hold began. */
-  #heldSince = -Infinity;
-  #holdTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The Sentinels' `failover-timeout`, once an answer told it. */
-  #failoverTimeoutMs = DEFAULT_FAILOVER_TIMEOUT_MS;
+  /** Holds new commands back while a failover is under way. */
+  readonly #failover = new FailoverHold(() => {
+    // The master in use may be the one replaced: found again, by epoch.
+    const master = this.#master;
+    if (master !== null) this.#suspect(master);
+    this.#release();
+  });
   #resolving: Promise<void> | null = null;
   #lastCheckAt = -Infinity;
   /** Aborted to cut a resolution's backoff short when an event arrives. */
   #wake = new AbortController();
-  readonly #waiters = new Set<Waiter>();
+  /** Commands waiting for a master to be known. */
+  readonly #waiters = new Waiters<Master>();
   #lastError: unknown;
   #closed = false;
   #closing: Promise<void> | null = null;
@@ -197,75 +157,22 @@ export class RedisSentinelClient extends RedisEventTarget
     options: RedisSentinelClientOptions,
   ) {
     super();
-    const list = typeof sentinels === "string" || sentinels instanceof URL
-      ? [sentinels]
-      : [...sentinels];
-    if (list.length === 0) {
-      throw new TypeError(
-        "createRedisSentinelClient needs at least one Sentinel URL, e.g. redis://127.0.0.1:26379.",
-      );
-    }
-    const { masterName, username, password, db, ...clientOptions } = options ??
-      {} as RedisSentinelClientOptions;
-    if (typeof masterName !== "string" || !/^\S+$/.test(masterName)) {
-      throw new TypeError(
-        "masterName must be the name the Sentinels monitor the master by (sentinel monitor <name> …), without spaces.",
-      );
-    }
-    if (db !== undefined && (!Number.isSafeInteger(db) || db < 0)) {
-      throw new TypeError(`db must be an integer ≥ 0, got ${db}.`);
-    }
-    for (
-      const [name, value] of [["username", username], ["password", password]]
-    ) {
-      if (value !== undefined && typeof value !== "string") {
-        throw new TypeError(`${name} must be a string.`);
-      }
-    }
-    this.#masterName = masterName;
-    this.#sentinels = list.map((url) => parseRedisUrl(url));
-    const auth = password === undefined
-      ? ""
-      : `${encodeURIComponent(username ?? "")}:${
-        encodeURIComponent(password)
-      }@`;
-    this.#urlPrefix = `${
-      this.#sentinels[0].tls ? "rediss" : "redis"
-    }://${auth}`;
-    this.#dbPath = `/${db ?? 0}`;
-    this.#nodeOptions = {
-      ...clientOptions,
-      // Reconnecting to a master that is gone is this client's job: it asks
-      // the Sentinels where the master is now.
-      reconnect: clientOptions.reconnect === false
-        ? false
-        : { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200 },
-    };
-    // Fail on bad client options now, before any connection.
-    new RedisClient(this.#nodeUrl("127.0.0.1:6379"), this.#nodeOptions);
-    this.#timeoutMs = clientOptions.commandTimeoutMs ?? 5000;
-    const connectTimeoutMs = clientOptions.connectTimeoutMs ?? 5000;
-    const sentinelOptions: RedisClientOptions = {
-      connectTimeoutMs,
-      commandTimeoutMs: Math.min(connectTimeoutMs, 2000),
-      tls: clientOptions.tls,
-      reconnect: { maxAttempts: 1 },
-    };
-    this.#probeOptions = {
-      ...this.#nodeOptions,
-      connectTimeoutMs: sentinelOptions.commandTimeoutMs,
-      commandTimeoutMs: sentinelOptions.commandTimeoutMs,
-      reconnect: false,
-    };
-    this.#sentinelClients = list.map((url) =>
-      new RedisClient(url, sentinelOptions)
+    const settings = sentinelSettings(sentinels, options);
+    this.#masterName = settings.masterName;
+    this.#sentinels = settings.sentinels;
+    this.#nodeUrl = settings.nodeUrl;
+    this.#nodeOptions = settings.nodeOptions;
+    this.#probeOptions = settings.probeOptions;
+    this.#timeoutMs = settings.timeoutMs;
+    this.#sentinelClients = settings.sentinelUrls.map((url) =>
+      new RedisClient(url, settings.sentinelOptions)
     );
     const subscribed = new Set<number>();
     this.#events = this.#sentinels.map((endpoint, i) =>
       new SentinelEvents(endpoint, {
-        connectTimeoutMs,
-        caCerts: clientOptions.tls?.caCerts,
-        channels: CHANNELS,
+        connectTimeoutMs: settings.connectTimeoutMs,
+        caCerts: settings.caCerts,
+        channels: FAILOVER_CHANNELS,
         onMessage: (channel, payload) => this.#onEvent(channel, payload),
         onSubscribed: () => {
           // Events may have been missed while this subscription was down.
@@ -378,7 +285,11 @@ export class RedisSentinelClient extends RedisEventTarget
     return `RedisSentinelClient ${
       JSON.stringify({
         ...this.toJSON(),
-        state: this.#closed ? "closed" : this.#held ? "failing over" : "open",
+        state: this.#closed
+          ? "closed"
+          : this.#failover.held
+          ? "failing over"
+          : "open",
       })
     }`;
   }
@@ -387,7 +298,7 @@ export class RedisSentinelClient extends RedisEventTarget
     if (this.#closed) return Promise.reject(this.#closedError());
     const deadline = this.#deadline(performance.now());
     const master = this.#master;
-    if (master !== null && !this.#held && master.client.connected) {
+    if (master !== null && !this.#failover.held && master.client.connected) {
       return op(master.client).catch((error) =>
         this.#retry(args, op, deadline, master, error)
       );
@@ -517,23 +428,14 @@ export class RedisSentinelClient extends RedisEventTarget
 
   #onEvent(channel: string, payload: string): void {
     if (this.#closed) return;
-    const words = payload.split(" ");
-    // "+switch-master <name> <old ip> <old port> <new ip> <new port>";
-    // instance events: "master <name> <ip> <port>" or
-    // "<type> <name> <ip> <port> @ <master name> <ip> <port>".
-    const at = words.indexOf("@");
-    const master = channel === "+switch-master"
-      ? words[0]
-      : at !== -1
-      ? words[at + 1]
-      : words[1];
-    if (master !== this.#masterName) return;
-    if (HOLD_EVENTS.has(channel)) {
+    const step = failoverStep(channel, payload, this.#masterName);
+    if (step === undefined) return;
+    if (step.kind === "hold") {
       this.#hold();
-    } else if (channel === "+switch-master") {
+    } else if (step.kind === "switch") {
       // The old master may take writes for a while yet, which its demotion
       // would discard: nothing more goes there.
-      this.#announced = `${words[3]}:${words[4]}`;
+      this.#announced = step.address;
       const old = this.#master;
       if (old !== null && old.address !== this.#announced) this.#suspect(old);
       this.#release();
@@ -553,59 +455,34 @@ export class RedisSentinelClient extends RedisEventTarget
    * `failover-timeout`, by which Sentinel has ended or aborted it.
    */
   #hold(): void {
-    if (!this.#held) this.#heldSince = performance.now();
-    this.#held = true;
-    clearTimeout(this.#holdTimer);
-    this.#holdTimer = setTimeout(() => {
-      // The master in use may be the one replaced: found again, by epoch.
-      const master = this.#master;
-      if (master !== null) this.#suspect(master);
-      this.#release();
-    }, this.#failoverTimeoutMs);
+    this.#failover.begin();
   }
 
   #release(): void {
-    clearTimeout(this.#holdTimer);
-    this.#held = false;
+    this.#failover.end();
     this.#resolve();
   }
 
   /** Resolves with a usable master, waiting for one until `deadline`. */
   #ready(name: string, deadline: number, timeoutMs: number): Promise<Master> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    if (this.#master !== null && !this.#held) {
+    if (this.#master !== null && !this.#failover.held) {
       return Promise.resolve(this.#master);
     }
     this.#resolve();
-    return new Promise<Master>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const waiter: Waiter = {
-        resolve: (master) => {
-          clearTimeout(timer);
-          resolve(master);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
-      this.#waiters.add(waiter);
-      if (deadline !== Infinity) {
-        timer = setTimeout(() => {
-          this.#waiters.delete(waiter);
-          reject(this.#notSent(name, timeoutMs));
-        }, Math.max(0, deadline - performance.now()));
-      }
-    });
+    return this.#waiters.wait(
+      deadline,
+      () => this.#notSent(name, timeoutMs),
+    );
   }
 
   /** Why a command that waited for a master until its deadline was never sent. */
   #notSent(name: string, timeoutMs: number): Error {
     const last = this.#lastError;
-    if (this.#held) {
+    if (this.#failover.held) {
       return new RedisTimeoutError(
         `${name} was not executed: a failover of "${this.#masterName}" was under way for ${
-          Math.round(performance.now() - this.#heldSince)
+          Math.round(performance.now() - this.#failover.since)
         } ms and did not end within the command's ${timeoutMs} ms, so it was never sent. It is safe to send again.`,
         { executed: "no", cause: last },
       );
@@ -640,13 +517,10 @@ export class RedisSentinelClient extends RedisEventTarget
           return;
         }
         // Both at once: no command may reach the old master in between.
-        if (holdOver && this.#held) {
-          clearTimeout(this.#holdTimer);
-          this.#held = false;
-        }
+        if (holdOver && this.#failover.held) this.#failover.end();
         this.#install(found);
         // Held commands wait for the failover's end: keep asking.
-        if (!this.#held || this.#waiters.size === 0) return;
+        if (!this.#failover.held || this.#waiters.size === 0) return;
       } catch (error) {
         this.#lastError = error;
       }
@@ -672,28 +546,18 @@ export class RedisSentinelClient extends RedisEventTarget
   async #discover(): Promise<{ master: Master; holdOver: boolean }> {
     this.#counts.resolutions++;
     const startedAt = performance.now();
-    const answers = await settleMost(
-      this.#sentinelClients.map((client) =>
-        askSentinel(client, this.#masterName)
+    const { views, refusal, lastError: asked } = tally(
+      await settleMost(
+        this.#sentinelClients.map((client) =>
+          askSentinel(client, this.#masterName)
+        ),
+        QUORUM_GRACE_MS,
       ),
-      QUORUM_GRACE_MS,
     );
-    const views: SentinelView[] = [];
-    let refusal: unknown;
-    let lastError: unknown;
-    for (const answer of answers) {
-      if (answer === undefined) continue; // A Sentinel too slow to wait for.
-      if (answer.status === "rejected") {
-        if (answer.reason instanceof RedisReplyError) refusal = answer.reason;
-        lastError = answer.reason;
-        continue;
-      }
-      if (answer.value !== null) views.push(answer.value);
-    }
     const timeouts = views.map((v) => v.failoverTimeoutMs).filter((ms) =>
       ms > 0
     );
-    if (timeouts.length > 0) this.#failoverTimeoutMs = Math.max(...timeouts);
+    if (timeouts.length > 0) this.#failover.timeoutMs = Math.max(...timeouts);
     if (views.some((view) => view.promoting)) {
       // Seen here even when its events were missed.
       this.#hold();
@@ -701,7 +565,7 @@ export class RedisSentinelClient extends RedisEventTarget
         `A failover of "${this.#masterName}" is under way: a Sentinel is promoting a replica.`,
       );
     }
-    const holdOver = startedAt > this.#heldSince &&
+    const holdOver = startedAt > this.#failover.since &&
       views.length > this.#sentinelClients.length / 2;
     const addresses = candidates(views, this.#announced);
     // Once every Sentinel names it, the announcement has done its job.
@@ -709,7 +573,7 @@ export class RedisSentinelClient extends RedisEventTarget
       this.#announced = undefined;
     }
     if (addresses.length === 0) {
-      const why = refusal ?? lastError;
+      const why = refusal ?? asked;
       throw new RedisConnectionError(
         `No Sentinel at ${
           this.sentinels.join(", ")
@@ -719,38 +583,19 @@ export class RedisSentinelClient extends RedisEventTarget
         { cause: why },
       );
     }
-    for (const address of addresses) {
+    const address = await firstMaster(
+      addresses,
       // A short-lived probe, so that a hung candidate costs the Sentinel
       // query timeout, not the command timeout.
-      const probe = new RedisClient(this.#nodeUrl(address), this.#probeOptions);
-      try {
-        const role = await probe.send(["ROLE"]);
-        if (Array.isArray(role) && role[0] === "master") {
-          const current = this.#master;
-          if (current?.address === address) {
-            return { master: current, holdOver };
-          }
-          const client = new RedisClient(
-            this.#nodeUrl(address),
-            this.#nodeOptions,
-          );
-          // The master's events reach this client's listeners, naming it.
-          forwardClientEvents(client, this);
-          return { master: { address, client }, holdOver };
-        }
-        lastError = new RedisConnectionError(
-          `${probe.url} is not a master (ROLE says ${
-            Array.isArray(role) ? role[0] : role
-          }); the Sentinels may not have finished a failover.`,
-        );
-      } catch (error) {
-        if (error instanceof Deno.errors.NotCapable) throw error;
-        lastError = error;
-      } finally {
-        await probe.close();
-      }
-    }
-    throw lastError;
+      (address) => new RedisClient(this.#nodeUrl(address), this.#probeOptions),
+      asked,
+    );
+    const current = this.#master;
+    if (current?.address === address) return { master: current, holdOver };
+    const client = new RedisClient(this.#nodeUrl(address), this.#nodeOptions);
+    // The master's events reach this client's listeners, naming it.
+    forwardClientEvents(client, this);
+    return { master: { address, client }, holdOver };
   }
 
   /** Makes `master` the one in use, and sends it the waiting commands unless a failover holds them. */
@@ -766,19 +611,8 @@ export class RedisSentinelClient extends RedisEventTarget
       this.#counts.failovers++;
     }
     this.#lastAddress = master.address;
-    if (this.#held) return;
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const waiter of waiters) waiter.resolve(master);
-  }
-
-  #nodeUrl(address: string): string {
-    const colon = address.lastIndexOf(":");
-    const host = address.slice(0, colon);
-    const port = address.slice(colon + 1);
-    return `${this.#urlPrefix}${
-      host.includes(":") ? `[${host}]` : host
-    }:${port}${this.#dbPath}`;
+    if (this.#failover.held) return;
+    this.#waiters.resolveAll(master);
   }
 
   #closedError(): RedisConnectionError {
@@ -789,11 +623,10 @@ export class RedisSentinelClient extends RedisEventTarget
 
   async #shutdown(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#holdTimer);
+    this.#failover.end();
     this.#wake.abort();
     const error = this.#closedError();
-    for (const waiter of this.#waiters) waiter.reject(error);
-    this.#waiters.clear();
+    this.#waiters.rejectAll(error);
     await this.#resolving;
     const master = this.#master;
     this.#master = null;

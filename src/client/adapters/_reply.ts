@@ -5,6 +5,7 @@
  * @module
  */
 
+import { RedisUnexpectedReplyError } from "../errors.ts";
 import type { RedisArg, RedisReply } from "../types.ts";
 import { type ForeignErrors, toRedisError } from "./_errors.ts";
 
@@ -78,5 +79,8 @@ function toReply(
     }
     return flat;
   }
-  throw new TypeError(`Cannot convert a ${typeof value} reply.`);
+  throw new RedisUnexpectedReplyError(
+    typeof args[0] === "string" ? args[0].toUpperCase() : "the command",
+    value,
+  );
 }

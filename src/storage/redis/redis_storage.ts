@@ -1,21 +1,23 @@
 import {
-  promiseGiven,
   type SupportedClient,
   toRedisSender,
-} from "../client/adapters/mod.ts";
-import { RedisReplyError } from "../client/errors.ts";
-import { ReplicationError } from "../client/replication.ts";
-import type { RedisArg, RedisReply, RedisSender } from "../client/types.ts";
+} from "../../client/adapters/mod.ts";
+import {
+  RedisReplyError,
+  RedisUnexpectedReplyError,
+} from "../../client/errors.ts";
+import { ReplicationError } from "../../client/replication.ts";
+import type { RedisArg, RedisReply, RedisSender } from "../../client/types.ts";
 import {
   decodeAll,
   decodeValue,
   encodeValue,
   FieldText,
   type UnsafeIntegers,
-} from "../json/codec.ts";
-import { CorruptValueError } from "../json/errors.ts";
-import { checkSubjectName } from "../json/names.ts";
-import { backoffDelay, sleep } from "../async/backoff.ts";
+} from "../../json/codec.ts";
+import { CorruptValueError } from "../../json/errors.ts";
+import { checkSubjectName } from "../../json/names.ts";
+import { backoffDelay, sleep } from "../../async/backoff.ts";
 import {
   checkExpiry,
   checkProperty,
@@ -24,10 +26,10 @@ import {
   type EncodedCheck,
   fieldOf,
   recompute,
-} from "./_checks.ts";
+} from "../_checks.ts";
 import { CasCombiner, CONFLICT_BACKOFF } from "./_cas_combiner.ts";
-import { ConflictError, PropertyNotFoundError } from "./errors.ts";
-import { type Property, PropertyType } from "./property.ts";
+import { ConflictError, PropertyNotFoundError } from "../errors.ts";
+import { type Property, PropertyType } from "../property.ts";
 import {
   EXPIRE_SCRIPT,
   type LuaScript,
@@ -38,6 +40,11 @@ import {
   STORE_SCRIPT,
 } from "./scripts.ts";
 import { scanSubjectNames } from "./_scan.ts";
+import {
+  checkCommands,
+  checkOptions,
+  type RedisStorageOptions,
+} from "./_options.ts";
 import { replicatedSender } from "./_replicated.ts";
 import type {
   EncodedValue,
@@ -46,75 +53,14 @@ import type {
   StoreChanges,
   SubjectNamesOptions,
   SubjectStorage,
-} from "./types.ts";
-
-/** The default of {@linkcode RedisStorageOptions.maxCasAttempts}. */
-export const DEFAULT_MAX_CAS_ATTEMPTS = 100;
+} from "../types.ts";
 
 // What every client decodes bytes that are not UTF-8 to.
 const REPLACEMENT = "\uFFFD";
 // How often a field that keeps changing is checked again before giving up.
 const MAX_BYTE_CHECKS = 10;
 
-// Lets the factory give the storages it opens its one combiner; set in the
-// class's static block, the only code that may touch its private fields.
-let shareCombiner: (
-  storage: SubjectsRedisStorage,
-  combiner: CasCombiner,
-) => void;
-
-/** Options of {@linkcode createRedisStorage} and {@linkcode SubjectsRedisStorage}. */
-export interface RedisStorageOptions {
-  /**
-   * Text between `s:` and the subject name in every key, to keep the subjects
-   * of several applications apart in one database. Use the same prefix as the
-   * Python services that share the data.
-   *
-   * @default {""}
-   */
-  keyPrefix?: string;
-  /**
-   * How many compare-and-set attempts a `set()` with a function value makes
-   * before it gives up with `ConflictError`. Attempts after the second wait
-   * a random delay of up to 50 ms, so the default rides out heavy contention
-   * from many processes for a few seconds.
-   *
-   * @default {100}
-   */
-  maxCasAttempts?: number;
-  /**
-   * Replicas that must acknowledge every write (store, set, function set,
-   * delete, flush) before it resolves. Each write is followed by
-   * `WAIT waitReplicas waitTimeoutMs` on the same connection, in the same
-   * socket write; if fewer replicas acknowledge it in time, the call rejects
-   * with `ReplicationError`: the master applied the write, but a failover
-   * could lose it. With `0`, writes resolve once the master applied them.
-   *
-   * `WAIT` holds back that connection's later replies until the replicas
-   * acknowledge (or the timeout passes), so reads queued behind a write wait
-   * for it too. Needs this module's client (single, cluster or Sentinel), and
-   * a `commandTimeoutMs` longer than `waitTimeoutMs`.
-   *
-   * @default {0}
-   */
-  waitReplicas?: number;
-  /**
-   * Milliseconds `WAIT` waits for `waitReplicas` acknowledgements.
-   *
-   * @default {1000}
-   */
-  waitTimeoutMs?: number;
-  /**
-   * What to do with integers beyond ±(2^53 − 1), which Python writes for
-   * its big `int`s: `"reject"` refuses to read one a number would round
-   * (`CorruptValueError`, reason `"unsafe-integer"`) and refuses to store a
-   * `BigInt`; `"bigint"` reads them exactly as `BigInt` and writes `BigInt`
-   * values as JSON integers. See {@linkcode UnsafeIntegers}.
-   *
-   * @default {"reject"}
-   */
-  unsafeIntegers?: UnsafeIntegers;
-}
+export type { RedisStorageOptions } from "./_options.ts";
 
 /**
  * The storage of one subject in one Redis hash, laid out exactly as KRules'
@@ -148,13 +94,8 @@ export class SubjectsRedisStorage implements SubjectStorage {
   readonly #subject: string;
   readonly #client: RedisSender;
   readonly #maxCasAttempts: number;
+  /** Joins concurrent function sets of one field; made on first use unless given. */
   #combiner: CasCombiner | undefined;
-
-  static {
-    shareCombiner = (storage, combiner) => {
-      storage.#combiner = combiner;
-    };
-  }
 
   /**
    * Opens the storage of one subject. Nothing is sent until the first call.
@@ -162,11 +103,16 @@ export class SubjectsRedisStorage implements SubjectStorage {
    * @param subject The subject name; an empty name throws `TypeError`.
    * @param client The connection to send commands on.
    * @param options The key prefix and compare-and-set limit.
+   * @param combiner For {@linkcode createRedisStorage}, which gives every
+   * storage it opens its one combiner, so that concurrent function sets of
+   * one field join one batch whichever storage they come through. Without
+   * it, the storage makes its own on its first function set.
    */
   constructor(
     subject: string,
     client: RedisSender,
     options?: RedisStorageOptions,
+    combiner?: CasCombiner,
   ) {
     checkSubjectName(subject);
     checkCommands(client);
@@ -184,6 +130,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
       ? replicatedSender(client, waitReplicas, waitTimeoutMs)
       : client;
     this.#maxCasAttempts = maxCasAttempts;
+    this.#combiner = combiner;
   }
 
   /** Sends one command; an error reply comes back naming the key. */
@@ -322,9 +269,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
     for (let round = 1; pending.length > 0; round++) {
       const reply = await this.#run(SAME_SCRIPT, pending.flat());
       if (!Array.isArray(reply) || reply.length !== pending.length) {
-        throw new TypeError(
-          `Unexpected reply to the byte-check script: ${JSON.stringify(reply)}`,
-        );
+        throw new RedisUnexpectedReplyError("the byte-check script", reply);
       }
       const changed: [string, string][] = [];
       for (let i = 0; i < pending.length; i++) {
@@ -345,11 +290,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
           }
           changed.push([field, current]);
         } else {
-          throw new TypeError(
-            `Unexpected reply to the byte-check script: ${
-              JSON.stringify(reply)
-            }`,
-          );
+          throw new RedisUnexpectedReplyError("the byte-check script", reply);
         }
       }
       pending = changed;
@@ -432,9 +373,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
       ]).catch(wroteNothing);
       if (reply === 1) return;
       if (!Array.isArray(reply) || reply.length !== checks.length) {
-        throw new TypeError(
-          `Unexpected reply to the store script: ${JSON.stringify(reply)}`,
-        );
+        throw new RedisUnexpectedReplyError("the store script", reply);
       }
       let lost: EncodedCheck | undefined;
       for (let i = 0; i < checks.length; i++) {
@@ -442,9 +381,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
         const check = checks[i];
         const current = (reply[i] as RedisReply[])[0];
         if (typeof current !== "string" && current !== null) {
-          throw new TypeError(
-            `Unexpected reply to the store script: ${JSON.stringify(reply)}`,
-          );
+          throw new RedisUnexpectedReplyError("the store script", reply);
         }
         if (current === check.expected) {
           // The text matched but the bytes did not: bytes that are not
@@ -455,9 +392,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
         recompute(this.key, check, sets, current, this.unsafeIntegers);
       }
       if (lost === undefined) {
-        throw new TypeError(
-          `Unexpected reply to the store script: ${JSON.stringify(reply)}`,
-        );
+        throw new RedisUnexpectedReplyError("the store script", reply);
       }
       if (attempt >= this.#maxCasAttempts) {
         throw new ConflictError(this.key, lost.name, attempt);
@@ -555,9 +490,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
     if (args.length === 0) return [];
     const reply = await this.#run(SET_MANY_SCRIPT, args);
     if (!Array.isArray(reply) || reply.length !== props.length) {
-      throw new TypeError(
-        `Unexpected reply to the set-many script: ${JSON.stringify(reply)}`,
-      );
+      throw new RedisUnexpectedReplyError("the set-many script", reply);
     }
     return reply.map((old, i) =>
       old === null ? undefined : this.#replaced(args[2 * i], old, undefined)
@@ -611,7 +544,7 @@ export class SubjectsRedisStorage implements SubjectStorage {
   async ttl(): Promise<number | null> {
     const reply = await this.#send(["PTTL", this.key]);
     if (typeof reply !== "number") {
-      throw new TypeError(`Unexpected reply to PTTL: ${JSON.stringify(reply)}`);
+      throw new RedisUnexpectedReplyError("PTTL", reply);
     }
     return reply < 0 ? null : reply;
   }
@@ -722,9 +655,7 @@ export function createRedisStorage<
   // sets of one property combine whichever subject object they come from.
   const combiner = new CasCombiner(writer, checked.unsafeIntegers);
   const factory = (name: string, _context?: StorageContext): SubjectStorage => {
-    const storage = new SubjectsRedisStorage(name, writer, checked);
-    shareCombiner(storage, combiner);
-    return storage;
+    return new SubjectsRedisStorage(name, writer, checked, combiner);
   };
   return Object.assign(factory, {
     subjectNames: (options?: SubjectNamesOptions): AsyncIterable<string> =>
@@ -745,77 +676,16 @@ function wroteNothing(error: unknown): RedisReply {
   throw error;
 }
 
-function checkCommands(client: RedisSender): void {
-  const notAwaited = promiseGiven(client);
-  if (notAwaited !== undefined) throw notAwaited;
-  if (
-    typeof client !== "object" || client === null ||
-    typeof client.send !== "function"
-  ) {
-    throw new TypeError(
-      "The Redis storage needs a client with a send(args) method, such as the one createRedisClient() returns.",
-    );
-  }
-}
-
-function checkOptions(
-  options: RedisStorageOptions,
-): Required<RedisStorageOptions> {
-  const keyPrefix = options.keyPrefix ?? "";
-  const maxCasAttempts = options.maxCasAttempts ?? DEFAULT_MAX_CAS_ATTEMPTS;
-  if (typeof keyPrefix !== "string" || !keyPrefix.isWellFormed()) {
-    throw new TypeError(
-      'keyPrefix must be a string of well-formed Unicode, e.g. "app:".',
-    );
-  }
-  if (!Number.isSafeInteger(maxCasAttempts) || maxCasAttempts < 1) {
-    throw new RangeError(
-      `maxCasAttempts must be a positive integer, got ${maxCasAttempts}.`,
-    );
-  }
-  const waitReplicas = options.waitReplicas ?? 0;
-  const waitTimeoutMs = options.waitTimeoutMs ?? 1000;
-  if (!Number.isSafeInteger(waitReplicas) || waitReplicas < 0) {
-    throw new RangeError(
-      `waitReplicas must be an integer ≥ 0, got ${waitReplicas}.`,
-    );
-  }
-  if (!Number.isSafeInteger(waitTimeoutMs) || waitTimeoutMs < 1) {
-    throw new RangeError(
-      `waitTimeoutMs must be a positive integer (WAIT 0 would wait forever), got ${waitTimeoutMs}.`,
-    );
-  }
-  const unsafeIntegers = options.unsafeIntegers ?? "reject";
-  if (unsafeIntegers !== "reject" && unsafeIntegers !== "bigint") {
-    throw new TypeError(
-      `unsafeIntegers must be "reject" or "bigint", got ${
-        JSON.stringify(unsafeIntegers)
-      }.`,
-    );
-  }
-  return {
-    keyPrefix,
-    maxCasAttempts,
-    waitReplicas,
-    waitTimeoutMs,
-    unsafeIntegers,
-  };
-}
-
 function hashEntries(reply: RedisReply): string[] {
   if (!Array.isArray(reply) || reply.length % 2 !== 0) {
-    throw new TypeError(
-      `Unexpected reply to HGETALL: ${JSON.stringify(reply)}`,
-    );
+    throw new RedisUnexpectedReplyError("HGETALL", reply);
   }
   return reply.map((item) => expectString(item, "HGETALL"));
 }
 
 function expectString(reply: RedisReply, command: string): string {
   if (typeof reply !== "string") {
-    throw new TypeError(
-      `Unexpected reply to ${command}: ${JSON.stringify(reply)}`,
-    );
+    throw new RedisUnexpectedReplyError(command, reply);
   }
   return reply;
 }

@@ -7,17 +7,22 @@
  *
  * @module
  */
-import { backoffDelay, type BackoffPolicy, sleep } from "../async/backoff.ts";
-import type { RedisSender } from "../client/types.ts";
-import { CorruptValueError } from "../json/errors.ts";
+import {
+  backoffDelay,
+  type BackoffPolicy,
+  sleep,
+} from "../../async/backoff.ts";
+import type { RedisSender } from "../../client/types.ts";
+import { RedisUnexpectedReplyError } from "../../client/errors.ts";
+import { CorruptValueError } from "../../json/errors.ts";
 import {
   decodeValue,
   encodeValue,
   type UnsafeIntegers,
-} from "../json/codec.ts";
-import { ConflictError } from "./errors.ts";
+} from "../../json/codec.ts";
+import { ConflictError } from "../errors.ts";
 import { CAS_SCRIPT, runScript } from "./scripts.ts";
-import { casMetrics } from "../telemetry/cas_metrics.ts";
+import { casMetrics } from "../../telemetry/cas_metrics.ts";
 
 /**
  * Backoff before trying again after repeated conflicts: full jitter, up to
@@ -216,10 +221,9 @@ class FieldUpdater {
       }
       const current = Array.isArray(reply) ? reply[0] : undefined;
       if (typeof current !== "string" && current !== null) {
-        throw new TypeError(
-          `Unexpected reply to the compare-and-set script: ${
-            JSON.stringify(reply)
-          }`,
+        throw new RedisUnexpectedReplyError(
+          "the compare-and-set script",
+          reply,
         );
       }
       if (current === raw) {
@@ -256,9 +260,7 @@ class FieldUpdater {
   async #read(): Promise<string | null> {
     const reply = await this.#client.send(["HGET", this.#key, this.#field]);
     if (typeof reply !== "string" && reply !== null) {
-      throw new TypeError(
-        `Unexpected reply to HGET: ${JSON.stringify(reply)}`,
-      );
+      throw new RedisUnexpectedReplyError("HGET", reply);
     }
     return reply;
   }

@@ -7,10 +7,11 @@
  *
  * @module
  */
-import type { RedisReply, RedisSender } from "../client/types.ts";
-import { escapeGlob } from "./_glob.ts";
+import { RedisUnexpectedReplyError } from "../../client/errors.ts";
+import type { RedisReply, RedisSender } from "../../client/types.ts";
+import { escapeGlob } from "../_glob.ts";
 import { runScript, SCAN_SCRIPT } from "./scripts.ts";
-import type { SubjectNamesOptions } from "./types.ts";
+import type { SubjectNamesOptions } from "../types.ts";
 
 /** How many keys each `SCAN` call looks at: a page, not a promise. */
 const PAGE = 1000;
@@ -106,9 +107,7 @@ async function masterRoutes(
   }
   const masters = new Set(owners.map((o) => o.master));
   if (masters.size === 0) {
-    throw new TypeError(
-      `Unexpected reply to CLUSTER SLOTS: ${JSON.stringify(reply)}`,
-    );
+    throw new RedisUnexpectedReplyError("CLUSTER SLOTS", reply);
   }
   const routes = new Map<string, string>();
   for (let round = 0; routes.size < masters.size; round++) {
@@ -144,5 +143,5 @@ function scanPage(reply: RedisReply): [cursor: string, keys: string[]] {
   ) {
     return [reply[0], reply[1] as string[]];
   }
-  throw new TypeError(`Unexpected reply to SCAN: ${JSON.stringify(reply)}`);
+  throw new RedisUnexpectedReplyError("SCAN", reply);
 }

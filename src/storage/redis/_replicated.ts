@@ -5,8 +5,8 @@
  * @module
  */
 
-import { canWait, sendWithWait } from "../client/replication.ts";
-import type { RedisArg, RedisReply, RedisSender } from "../client/types.ts";
+import { canWait, sendWithWait } from "../../client/replication.ts";
+import type { RedisArg, RedisReply, RedisSender } from "../../client/types.ts";
 
 /** What the storage sends that changes data. */
 const WRITES = new Set(["HSET", "HDEL", "DEL", "EVALSHA", "EVAL"]);

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { RedisReplyError } from "../client/errors.ts";
-import type { RedisArg, RedisReply, RedisSender } from "../client/types.ts";
+import { RedisReplyError } from "../../client/errors.ts";
+import type { RedisArg, RedisReply, RedisSender } from "../../client/types.ts";
 
 /** A Lua script with the SHA1 Redis knows it by, computed once on first use. */
 export class LuaScript {
