@@ -541,7 +541,6 @@ Deno.test("redis: function sets of one field queued while a compare-and-set is i
   await using redis = await startRedisFixture();
   const WAVES = 5;
   const PER_WAVE = 20;
-  let storage: ReturnType<ReturnType<typeof createRedisStorage>>;
   const pending: Promise<[unknown, unknown]>[] = [];
   let waves = 0;
   // Each compare-and-set, as it leaves, queues the next wave of increments.
@@ -553,7 +552,7 @@ Deno.test("redis: function sets of one field queued while a compare-and-set is i
       }
     }
   });
-  storage = createRedisStorage(port)("s");
+  const storage = createRedisStorage(port)("s");
   for (let i = 0; i < PER_WAVE; i++) {
     pending.push(storage.set(p("n", (n: unknown) => Number(n ?? 0) + 1)));
   }
