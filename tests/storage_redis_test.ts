@@ -537,6 +537,37 @@ Deno.test("redis: after a backoff wait the compare-and-set goes on the value the
   assert.equal(await redis.client.send(["HGET", "s:s", "pn"]), "201");
 });
 
+Deno.test("redis: an update that throws on the value seen before a backoff wait is run again on a fresh read, not failed on the old value", async () => {
+  await using redis = await startRedisFixture();
+  const other = await redis.connect();
+  await createRedisStorage(redis.client)("s").set(p("n", 0));
+  // The first two compare-and-sets conflict (a wait follows the second), and
+  // the second's reply is already out of date: the field moved to 201 after
+  // the script saw 200.
+  let evals = 0;
+  const port: RedisSender = {
+    async send(args: readonly RedisArg[]): Promise<RedisReply> {
+      const isCas = String(args[0]).startsWith("EVAL");
+      if (isCas && ++evals <= 2) {
+        await other.send(["HINCRBY", "s:s", "pn", 100]);
+      }
+      const reply = await redis.client.send(args);
+      if (isCas && evals === 2) await other.send(["HSET", "s:s", "pn", "201"]);
+      return reply;
+    },
+  };
+  const storage = createRedisStorage(port)("s");
+  const seen: unknown[] = [];
+  const result = await storage.set(p("n", (n: number) => {
+    seen.push(n);
+    if (n === 200) throw new RangeError("200 is refused");
+    return n + 1;
+  }));
+  assert.deepEqual(result, [202, 201]);
+  assert.deepEqual(seen, [0, 100, 200, 201]);
+  assert.equal(await redis.client.send(["HGET", "s:s", "pn"]), "202");
+});
+
 Deno.test("redis: function sets of one field queued while a compare-and-set is in flight go in the next one, on the value just written, with no read", async () => {
   await using redis = await startRedisFixture();
   const WAVES = 5;

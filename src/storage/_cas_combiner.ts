@@ -181,6 +181,10 @@ class FieldUpdater {
     // a compare-and-set on it wins if no one else wrote meanwhile, and if
     // someone did, its reply is as good as a read.
     let raw = this.#known !== undefined ? this.#known : await this.#read();
+    // Whether `raw` came from the last round trip, rather than from before a
+    // wait or from the previous batch: only then may an update that threw on
+    // it be settled without a compare-and-set to confirm the value.
+    let fresh = this.#known === undefined;
     this.#known = undefined;
     // Conflicts since the last wait: the first is retried at once on the
     // value the script returned, the second waits.
@@ -207,6 +211,14 @@ class FieldUpdater {
         }
       }
       if (written === undefined) {
+        if (!fresh) {
+          // Every update threw, on a value that may have changed since:
+          // read it, and run them again as this same attempt.
+          for (const job of jobs) job.attempts--;
+          raw = await this.#read();
+          fresh = true;
+          continue;
+        }
         this.#known = raw;
         settle(jobs, outcomes);
         return;
@@ -237,7 +249,8 @@ class FieldUpdater {
         throw new CorruptValueError(this.#key, this.#field);
       }
       raw = current;
-      jobs = jobs.filter((job) => {
+      fresh = true;
+      jobs = state.jobs = jobs.filter((job) => {
         if (job.attempts < job.maxAttempts) return true;
         job.reject(new ConflictError(this.#key, this.#property, job.attempts));
         return false;
@@ -249,6 +262,7 @@ class FieldUpdater {
         // field went quiet meanwhile it wins, and if not, its reply is the
         // fresh value the attempt after it goes on at once.
         await sleep(backoffDelay(++waits, CONFLICT_BACKOFF));
+        fresh = false;
       }
       // Updates queued meanwhile join the retry instead of waiting for it,
       // so that each round trip carries every function queued so far.
