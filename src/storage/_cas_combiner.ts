@@ -17,17 +17,17 @@ import { casMetrics } from "../telemetry/cas_metrics.ts";
 
 /**
  * The wait after a second conflict in a row: full jitter, from 8 ms doubling
- * up to 32 ms. A conflict returns the current value, so the first one is
+ * up to 64 ms. A conflict returns the current value, so the first one is
  * retried at once; losing again means other writers keep winning, and the
  * wait spreads the attempts of many writers out so that few are in flight at
- * once: with 64 writers of one field at 0.5 ms a round trip, a 1 ms base
- * kept them in step, and their traffic stretched each round trip to 2–5 ms
- * (bench/contention.ts). The 32 ms bound keeps the last writers of a burst
- * from sleeping long after it ended.
+ * once. With 64 writers of one field at +0.5 ms (bench/contention.ts), their
+ * own traffic stretched a round trip to 2-4 ms when they waited less: a cap
+ * of 32 ms made more compare-and-sets per increment and fewer increments per
+ * second than one of 64 ms.
  */
 export const CONFLICT_BACKOFF: BackoffPolicy = {
   baseMs: 8,
-  maxMs: 32,
+  maxMs: 64,
   floor: 0,
 };
 
