@@ -35,14 +35,18 @@ const WORKERS = 64;
 interface CasTally {
   writes: number;
   conflicts: number;
+  /** Round trip of every compare-and-set, in milliseconds. */
+  times: number[];
 }
 
 /** A sender that counts compare-and-set outcomes by inspecting script replies. */
 function casCounter(client: RedisSender, tally: CasTally): RedisSender {
   return {
     async send(args: readonly RedisArg[]): Promise<RedisReply> {
+      const started = performance.now();
       const reply = await client.send(args);
       if (String(args[0]).startsWith("EVAL")) {
+        tally.times.push(performance.now() - started);
         if (reply === 1) tally.writes++;
         else tally.conflicts++;
       }
@@ -120,8 +124,8 @@ export async function benchContention(
     }
     await using shared = await createRedisClient(url);
     let exact = true;
-    const combined: CasTally = { writes: 0, conflicts: 0 };
-    const fair: CasTally = { writes: 0, conflicts: 0 };
+    const combined: CasTally = { writes: 0, conflicts: 0, times: [] };
+    const fair: CasTally = { writes: 0, conflicts: 0, times: [] };
     let theirRetries = 0;
     let gaveUp = 0;
     let theirCount = 0;
@@ -220,7 +224,9 @@ export async function benchContention(
         ((tally.writes + tally.conflicts) / total).toFixed(3)
       } CAS calls and ${
         (tally.conflicts / total).toFixed(3)
-      } conflicts per increment; ${theirNote}`,
+      } conflicts per increment, a compare-and-set taking ${
+        tally.times.length === 0 ? "-" : median(tally.times).toFixed(2)
+      } ms (median); ${theirNote}`,
     });
     const rows = [
       row(

@@ -572,24 +572,25 @@ Deno.test("redis: subjectNames on a standalone server learns once per client tha
 Deno.test("redis: compare-and-set retries after repeated conflicts wait a random part of a doubling bound, so contending writers fall out of step", async () => {
   await using redis = await startRedisFixture();
   const other = await redis.connect();
-  const TRIALS = 20;
+  const TRIALS = 40;
   const ATTEMPTS = 8;
-  // Waits before retries 1..6 have bounds 1, 2, 4, 8, 16, 32 ms; the last
-  // one is the one measured.
+  // Conflicts 1, 3, 5 and 7 are retried at once; 2, 4 and 6 wait, with
+  // bounds 8, 16 and 32 ms. The first and last waits are the ones measured.
+  const WAIT_AFTER = [2, 4, 6];
   const LAST_BOUND = 32;
   let writes = 0;
   let lastReply = 0;
-  let waits: number[] = [];
+  let gaps: number[] = [];
+  let reads = 0;
   // Another writer changes the field just before every compare-and-set, so
-  // every attempt conflicts; the wait is from a conflict's reply to the read
-  // that starts the next attempt.
+  // every attempt conflicts; a gap is from a conflict's reply to the next
+  // compare-and-set.
   const port: RedisSender = {
     async send(args: readonly RedisArg[]): Promise<RedisReply> {
       const command = String(args[0]);
-      if (command === "HGET" && lastReply > 0) {
-        waits.push(performance.now() - lastReply);
-      }
+      if (command === "HGET") reads++;
       if (command.startsWith("EVAL")) {
+        if (lastReply > 0) gaps.push(performance.now() - lastReply);
         await other.send(["HSET", "s:s", "pn", String(++writes)]);
       }
       const reply = await redis.client.send(args);
@@ -601,18 +602,20 @@ Deno.test("redis: compare-and-set retries after repeated conflicts wait a random
   const firstWaits: number[] = [];
   const lastWaits: number[] = [];
   for (let trial = 0; trial < TRIALS; trial++) {
-    waits = [];
+    gaps = [];
     lastReply = 0;
+    reads = 0;
     const before = writes;
     await assert.rejects(
       storage.set(p("n", (n: unknown) => Number(n ?? 0) + 1)),
       ConflictError,
     );
     assert.equal(writes - before, ATTEMPTS, "one compare-and-set per attempt");
-    // The first conflict retries at once on the value the script returned.
-    assert.equal(waits.length, ATTEMPTS - 2);
-    firstWaits.push(waits[0]);
-    lastWaits.push(waits.at(-1)!);
+    // Every retry goes on the value the last conflict returned: one read.
+    assert.equal(reads, 1);
+    assert.equal(gaps.length, ATTEMPTS - 1);
+    firstWaits.push(gaps[WAIT_AFTER[0] - 1]);
+    lastWaits.push(gaps[WAIT_AFTER.at(-1)! - 1]);
   }
   const sorted = (list: number[]) => list.sort((a, b) => a - b);
   const [first, last] = [sorted(firstWaits), sorted(lastWaits)];
@@ -626,9 +629,99 @@ Deno.test("redis: compare-and-set retries after repeated conflicts wait a random
     quartile(last, 0.75) - quartile(last, 0.25) > LAST_BOUND / 5,
     `the waits do not spread: ${summary}`,
   );
-  // And the bound grows: half of 32 ms against half of 1 ms.
+  // And the bound grows: medians of about 16 ms against about 4 ms.
   assert.ok(
-    quartile(last, 0.5) - quartile(first, 0.5) > LAST_BOUND / 4,
+    quartile(last, 0.5) - quartile(first, 0.5) > LAST_BOUND / 8,
     `the waits do not grow: ${first.join(", ")} then ${summary}`,
+  );
+});
+
+Deno.test("redis: after a backoff wait the compare-and-set goes on the value the last conflict returned, with no read: a field that went quiet is won in that one round trip", async () => {
+  await using redis = await startRedisFixture();
+  const other = await redis.connect();
+  await createRedisStorage(redis.client)("s").set(p("n", 0));
+  // Another writer gets in before the first two compare-and-sets only: the
+  // first conflict retries at once, the second waits, then the field is quiet.
+  let interferences = 2;
+  const port = recording(redis.client, async (args) => {
+    if (String(args[0]).startsWith("EVAL") && interferences > 0) {
+      interferences--;
+      await other.send(["HINCRBY", "s:s", "pn", 100]);
+    }
+  });
+  const storage = createRedisStorage(port)("s");
+  assert.deepEqual(await storage.set(p("n", (n: number) => n + 1)), [201, 200]);
+  const commands = port.log.map((args) => String(args[0]));
+  assert.deepEqual(
+    commands.map((c) => c.startsWith("EVAL") ? "CAS" : c),
+    ["HGET", "CAS", "CAS", "CAS"],
+  );
+  assert.equal(await redis.client.send(["HGET", "s:s", "pn"]), "201");
+});
+
+Deno.test("redis: an update that throws on the value seen before a backoff wait is run again on a fresh read, not failed on the old value", async () => {
+  await using redis = await startRedisFixture();
+  const other = await redis.connect();
+  await createRedisStorage(redis.client)("s").set(p("n", 0));
+  // The first two compare-and-sets conflict (a wait follows the second), and
+  // the second's reply is already out of date: the field moved to 201 after
+  // the script saw 200.
+  let evals = 0;
+  const port: RedisSender = {
+    async send(args: readonly RedisArg[]): Promise<RedisReply> {
+      const isCas = String(args[0]).startsWith("EVAL");
+      if (isCas && ++evals <= 2) {
+        await other.send(["HINCRBY", "s:s", "pn", 100]);
+      }
+      const reply = await redis.client.send(args);
+      if (isCas && evals === 2) await other.send(["HSET", "s:s", "pn", "201"]);
+      return reply;
+    },
+  };
+  const storage = createRedisStorage(port)("s");
+  const seen: unknown[] = [];
+  const result = await storage.set(p("n", (n: number) => {
+    seen.push(n);
+    if (n === 200) throw new RangeError("200 is refused");
+    return n + 1;
+  }));
+  assert.deepEqual(result, [202, 201]);
+  assert.deepEqual(seen, [0, 100, 200, 201]);
+  assert.equal(await redis.client.send(["HGET", "s:s", "pn"]), "202");
+});
+
+Deno.test("redis: function sets of one field queued while a compare-and-set is in flight go in the next one, on the value just written, with no read", async () => {
+  await using redis = await startRedisFixture();
+  const WAVES = 5;
+  const PER_WAVE = 20;
+  const pending: Promise<[unknown, unknown]>[] = [];
+  let waves = 0;
+  // Each compare-and-set, as it leaves, queues the next wave of increments.
+  const port = recording(redis.client, (args) => {
+    if (String(args[0]).startsWith("EVAL") && waves < WAVES - 1) {
+      waves++;
+      for (let i = 0; i < PER_WAVE; i++) {
+        pending.push(storage.set(p("n", (n: unknown) => Number(n ?? 0) + 1)));
+      }
+    }
+  });
+  const storage = createRedisStorage(port)("s");
+  for (let i = 0; i < PER_WAVE; i++) {
+    pending.push(storage.set(p("n", (n: unknown) => Number(n ?? 0) + 1)));
+  }
+  // The array grows while the earlier waves run: each wave is queued before
+  // the one in flight settles.
+  const results: [unknown, unknown][] = [];
+  for (let i = 0; i < pending.length; i++) results.push(await pending[i]);
+  assert.equal(results.length, WAVES * PER_WAVE);
+  // Exactly once each: the old values are 0..99, each new = old + 1.
+  const olds = results.map(([, old]) => Number(old ?? 0)).sort((a, b) => a - b);
+  assert.deepEqual(olds, Array.from({ length: WAVES * PER_WAVE }, (_, i) => i));
+  for (const [value, old] of results) assert.equal(value, Number(old ?? 0) + 1);
+  assert.equal(await redis.client.send(["HGET", "s:s", "pn"]), "100");
+  const commands = port.log.map((args) => String(args[0]));
+  assert.deepEqual(
+    commands.map((c) => c.startsWith("EVAL") ? "CAS" : c),
+    ["HGET", ...Array(WAVES).fill("CAS")],
   );
 });

@@ -25,12 +25,18 @@ import { CAS_SCRIPT, runScript } from "./scripts.ts";
 import { casMetrics } from "../../telemetry/cas_metrics.ts";
 
 /**
- * Backoff before trying again after repeated conflicts: full jitter, up to
- * 50 ms. The storage's conditioned store() uses it too.
+ * The wait after a second conflict in a row: full jitter, from 8 ms doubling
+ * up to 64 ms. A conflict returns the current value, so the first one is
+ * retried at once; losing again means other writers keep winning, and the
+ * wait spreads the attempts of many writers out so that few are in flight at
+ * once. With 64 writers of one field at +0.5 ms (bench/contention.ts), their
+ * own traffic stretched a round trip to 2-4 ms when they waited less: a cap
+ * of 32 ms made more compare-and-sets per increment and fewer increments per
+ * second than one of 64 ms.
  */
 export const CONFLICT_BACKOFF: BackoffPolicy = {
-  baseMs: 1,
-  maxMs: 50,
+  baseMs: 8,
+  maxMs: 64,
   floor: 0,
 };
 
@@ -134,6 +140,8 @@ class FieldUpdater {
   readonly #onIdle: () => void;
   #queue: Job[] = [];
   #running = false;
+  /** The field's text as of this updater's last round trip, while it runs. */
+  #known: string | null | undefined;
 
   constructor(
     client: RedisSender,
@@ -165,6 +173,8 @@ class FieldUpdater {
       this.#queue = [];
       await this.#runBatch(batch);
     }
+    // While idle the field may change at will: the next run reads it first.
+    this.#known = undefined;
     this.#running = false;
     this.#onIdle();
   }
@@ -176,14 +186,26 @@ class FieldUpdater {
       await this.#attempt(state);
     } catch (error) {
       // A connection or server error: every job in the batch failed alike.
+      this.#known = undefined;
       for (const job of state.jobs) job.reject(error);
     }
   }
 
   async #attempt(state: { jobs: Job[] }): Promise<void> {
     let jobs = state.jobs;
-    let raw = await this.#read();
-    let conflicts = 0;
+    // The value this updater last wrote or saw, when a batch follows another:
+    // a compare-and-set on it wins if no one else wrote meanwhile, and if
+    // someone did, its reply is as good as a read.
+    let raw = this.#known !== undefined ? this.#known : await this.#read();
+    // Whether `raw` came from the last round trip, rather than from before a
+    // wait or from the previous batch: only then may an update that threw on
+    // it be settled without a compare-and-set to confirm the value.
+    let fresh = this.#known === undefined;
+    this.#known = undefined;
+    // Conflicts since the last wait: the first is retried at once on the
+    // value the script returned, the second waits.
+    let losses = 0;
+    let waits = 0;
     while (true) {
       const outcomes = jobs.map((): Outcome => ({ ok: false, error: null }));
       // The jobs run in arrival order, each seeing the previous one's result,
@@ -205,6 +227,15 @@ class FieldUpdater {
         }
       }
       if (written === undefined) {
+        if (!fresh) {
+          // Every update threw, on a value that may have changed since:
+          // read it, and run them again as this same attempt.
+          for (const job of jobs) job.attempts--;
+          raw = await this.#read();
+          fresh = true;
+          continue;
+        }
+        this.#known = raw;
         settle(jobs, outcomes);
         return;
       }
@@ -216,6 +247,7 @@ class FieldUpdater {
       ]);
       casMetrics?.round(jobs.length, reply !== 1);
       if (reply === 1) {
+        this.#known = written;
         settle(jobs, outcomes);
         return;
       }
@@ -231,30 +263,29 @@ class FieldUpdater {
         // are not valid UTF-8, so no read can ever match it.
         throw new CorruptValueError(this.#key, this.#field);
       }
-      conflicts++;
-      const remaining: Job[] = [];
-      for (const job of jobs) {
-        if (job.attempts >= job.maxAttempts) {
-          job.reject(
-            new ConflictError(this.#key, this.#property, job.attempts),
-          );
-        } else {
-          remaining.push(job);
-        }
+      raw = current;
+      fresh = true;
+      jobs = state.jobs = jobs.filter((job) => {
+        if (job.attempts < job.maxAttempts) return true;
+        job.reject(new ConflictError(this.#key, this.#property, job.attempts));
+        return false;
+      });
+      if (++losses === 2) {
+        losses = 0;
+        if (jobs.length === 0 && this.#queue.length === 0) break;
+        // The next attempt goes on the value seen before the wait: if the
+        // field went quiet meanwhile it wins, and if not, its reply is the
+        // fresh value the attempt after it goes on at once.
+        await sleep(backoffDelay(++waits, CONFLICT_BACKOFF));
+        fresh = false;
       }
-      // Updates queued meanwhile join the retry instead of waiting for it.
-      jobs = state.jobs = remaining.concat(this.#queue);
+      // Updates queued meanwhile join the retry instead of waiting for it,
+      // so that each round trip carries every function queued so far.
+      jobs = state.jobs = jobs.concat(this.#queue);
       this.#queue = [];
-      if (jobs.length === 0) return;
-      if (conflicts === 1) {
-        // The script returned the value it saw; retrying on it at once wins
-        // whenever the other writer has finished.
-        raw = current;
-      } else {
-        await sleep(backoffDelay(conflicts - 1, CONFLICT_BACKOFF));
-        raw = await this.#read();
-      }
+      if (jobs.length === 0) break;
     }
+    this.#known = raw;
   }
 
   async #read(): Promise<string | null> {

@@ -22,10 +22,12 @@ export interface RedisStorageOptions {
    */
   keyPrefix?: string;
   /**
-   * How many compare-and-set attempts a `set()` with a function value makes
-   * before it gives up with `ConflictError`. Attempts after the second wait
-   * a random delay of up to 50 ms, so the default rides out heavy contention
-   * from many processes for a few seconds.
+   * How many compare-and-set attempts a `set()` with a function value (and a
+   * `store()` of cached function sets) makes before it gives up with
+   * `ConflictError`. The first conflict is retried at once on the value the
+   * script returned; every second conflict in a row waits a random delay of
+   * up to 8 ms, doubling to 64 ms. The default rides out about a second and a
+   * half of continuous conflicts.
    *
    * @default {100}
    */
