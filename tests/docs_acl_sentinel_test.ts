@@ -8,11 +8,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  createRedisSentinelClient,
-  RedisConnectionError,
-  RedisErrorEvent,
-} from "../mod.ts";
+import { createRedisSentinelClient, RedisConnectionError } from "../mod.ts";
+import type { RedisErrorEvent } from "../src/client/events.ts";
 import { RedisSentinelClient } from "../src/client/sentinel.ts";
 import { ask } from "../src/testing/_ask.ts";
 import {
@@ -76,18 +73,20 @@ Deno.test("docs ACL: the Sentinel line of docs/troubleshooting.md lets the clien
 
   // Without any one permission, the client does not start. All at once, so
   // the run stays short however many permissions the line has.
-  const outcomes = await Promise.all(variants.map(({ name }) =>
-    createRedisSentinelClient(urls(deployment, name), {
-      masterName: deployment.masterName,
-      connectTimeoutMs: 3000,
-    }).then(
-      async (client) => {
-        await client.close();
-        return undefined;
-      },
-      (error: unknown) => error,
-    )
-  ));
+  const outcomes = await Promise.all(
+    variants.map(({ name }) =>
+      createRedisSentinelClient(urls(deployment, name), {
+        masterName: deployment.masterName,
+        connectTimeoutMs: 3000,
+      }).then(
+        async (client) => {
+          await client.close();
+          return undefined;
+        },
+        (error: unknown) => error,
+      )
+    ),
+  );
   variants.forEach(({ missing }, i) => {
     const error = outcomes[i];
     assert.ok(
@@ -141,4 +140,3 @@ Deno.test("Sentinel client: a refused subscription is an error event and a count
   }
   assert.equal(client.stats.subscriptionsRefused, 2);
 });
-

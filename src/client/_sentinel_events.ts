@@ -11,6 +11,8 @@ import { backoffDelay, sleep } from "../async/backoff.ts";
 import { encodeCommand, ErrorReply, ReplyParser } from "./resp.ts";
 import type { RedisArg, RedisReply } from "./types.ts";
 import type { RedisEndpoint } from "./url.ts";
+import { RedisConnectionError, RedisReplyError } from "./errors.ts";
+import { RedisErrorEvent } from "./events.ts";
 
 /** Settings of a {@linkcode SentinelEvents}. */
 export interface SentinelEventsOptions {
@@ -27,7 +29,16 @@ export interface SentinelEventsOptions {
    * events may have been missed while it was down.
    */
   onSubscribed(): void;
+  /**
+   * Called with the error reply when the Sentinel refuses the `SUBSCRIBE`
+   * (an ACL without `+subscribe` or a channel): once, until a later attempt
+   * is confirmed. Attempts go on, in case the ACL is fixed.
+   */
+  onRefused(reply: string): void;
 }
+
+/** How the first attempt to subscribe ended. */
+export type FirstAttempt = "subscribed" | "refused" | "failed";
 
 const BACKOFF = { baseMs: 100, maxMs: 2000, floor: 0.5 };
 
@@ -38,6 +49,13 @@ export class SentinelEvents {
   readonly #abort = new AbortController();
   #socket: Deno.Conn | null = null;
   readonly #running: Promise<void>;
+  /** Whether the last attempt was refused, so a refusal is reported once. */
+  #refused = false;
+  #settleFirst!: (outcome: FirstAttempt) => void;
+  /** How the first attempt ended; "failed" if closed before it did. */
+  readonly firstAttempt: Promise<FirstAttempt> = new Promise((resolve) => {
+    this.#settleFirst = resolve;
+  });
 
   /**
    * Starts subscribing at once.
@@ -54,6 +72,7 @@ export class SentinelEvents {
   /** Stops subscribing and closes the connection. */
   async close(): Promise<void> {
     this.#abort.abort();
+    this.#settleFirst("failed");
     closeQuietly(this.#socket);
     await this.#running;
   }
@@ -68,6 +87,8 @@ export class SentinelEvents {
         if (error instanceof Deno.errors.NotCapable) throw error;
         failures++;
       }
+      // A first attempt that was neither confirmed nor refused failed.
+      this.#settleFirst("failed");
       if (signal.aborted) return;
       await sleep(backoffDelay(Math.max(1, failures), BACKOFF), signal);
     }
@@ -120,18 +141,30 @@ export class SentinelEvents {
       const parser = new ReplyParser();
       const buf = new Uint8Array(16 * 1024);
       let confirmed = 0;
+      // AUTH's reply comes first; an error after it is SUBSCRIBE's.
+      let authReplies = commands.length - 1;
       while (true) {
         const n = await socket.read(buf);
         if (n === null) return;
         parser.feed(buf.subarray(0, n), (reply) => {
+          if (authReplies > 0) {
+            authReplies--;
+            // A refused AUTH: nothing to do but try again later.
+            if (reply instanceof ErrorReply) throw new Error(reply.message);
+            return;
+          }
           if (reply instanceof ErrorReply) {
-            // A refused AUTH, say; nothing to do but try again later.
+            if (!this.#refused) this.#options.onRefused(reply.message);
+            this.#refused = true;
+            this.#settleFirst("refused");
             throw new Error(reply.message);
           }
           const [kind, channel, payload] = asStrings(reply);
           if (kind === "subscribe") {
             if (++confirmed === this.#options.channels.length) {
               clearTimeout(confirmTimer);
+              this.#refused = false;
+              this.#settleFirst("subscribed");
               this.#options.onSubscribed();
             }
           } else if (kind === "message") {
@@ -145,6 +178,124 @@ export class SentinelEvents {
       closeQuietly(socket);
     }
   }
+}
+
+/** Settings of {@linkcode SentinelSubscriptions}. */
+export interface SentinelSubscriptionsOptions {
+  /** The master whose failovers are followed, for messages. */
+  masterName: string;
+  /** Milliseconds to connect and get a subscription confirmed. */
+  connectTimeoutMs: number;
+  /** PEM certificates trusted for `rediss://` Sentinels. */
+  caCerts: string[] | undefined;
+  /** Whether {@linkcode SentinelSubscriptions.firstAttempts} reports a refusal by every Sentinel. */
+  requireFailoverEvents: boolean;
+  /** Called with each failover event's channel and payload. */
+  onMessage(channel: string, payload: string): void;
+  /** Called when a subscription is confirmed again: events may have been missed. */
+  onResubscribed(): void;
+  /** Called when a Sentinel refuses the subscription, with an error naming it. */
+  onRefused(event: RedisErrorEvent): void;
+}
+
+/**
+ * The subscriptions of a Sentinel client to the failover events of every
+ * Sentinel. A Sentinel that refuses the subscription (an ACL without
+ * `+subscribe` or one of the channels) is reported, not skipped silently:
+ * without the events, failovers go unseen and writes are not held back.
+ */
+export class SentinelSubscriptions {
+  readonly #events: SentinelEvents[];
+  #refusals = 0;
+  #lastRefusal: RedisReplyError | undefined;
+  readonly #masterName: string;
+  readonly #require: boolean;
+
+  /**
+   * Starts subscribing to every Sentinel at once.
+   *
+   * @param sentinels The Sentinels, with their own credentials.
+   * @param options Timeouts, TLS and callbacks.
+   */
+  constructor(
+    sentinels: readonly RedisEndpoint[],
+    options: SentinelSubscriptionsOptions,
+  ) {
+    this.#masterName = options.masterName;
+    this.#require = options.requireFailoverEvents;
+    this.#events = sentinels.map((endpoint) => {
+      const address = endpointAddress(endpoint);
+      let subscribed = false;
+      return new SentinelEvents(endpoint, {
+        connectTimeoutMs: options.connectTimeoutMs,
+        caCerts: options.caCerts,
+        channels: FAILOVER_CHANNELS,
+        onMessage: options.onMessage,
+        onSubscribed: () => {
+          if (subscribed) options.onResubscribed();
+          subscribed = true;
+        },
+        onRefused: (reply) => {
+          const error = new RedisReplyError(reply, {
+            command: "SUBSCRIBE",
+            context: `Sentinel ${address} refused the subscription to the ` +
+              `failover events of "${options.masterName}", so failovers go ` +
+              "unseen and writes are not held back during one",
+          });
+          this.#refusals++;
+          this.#lastRefusal = error;
+          options.onRefused(new RedisErrorEvent({ address, error }));
+        },
+      });
+    });
+  }
+
+  /**
+   * Waits until a Sentinel confirms the subscription, or every Sentinel's
+   * first attempt ended.
+   *
+   * @returns An error saying what to grant when failover events are required,
+   * no Sentinel subscribed and at least one refused; `undefined` otherwise (Sentinels that could not be
+   * reached are tried again in the background).
+   */
+  async firstAttempts(): Promise<RedisConnectionError | undefined> {
+    const outcomes = this.#events.map((events) => events.firstAttempt);
+    const anySubscribed = new Promise<undefined>((resolve) => {
+      for (const outcome of outcomes) {
+        outcome.then((o) => o === "subscribed" && resolve(undefined));
+      }
+    });
+    const settled = await Promise.race([anySubscribed, Promise.all(outcomes)]);
+    if (
+      !this.#require || settled === undefined ||
+      settled.includes("subscribed") || !settled.includes("refused")
+    ) {
+      return undefined;
+    }
+    const refusal = this.#lastRefusal;
+    return new RedisConnectionError(
+      `No Sentinel of "${this.#masterName}" accepted the subscription to its ` +
+        `failover events (${refusal?.message}). Without them the client cannot ` +
+        "hold writes back during a failover. Grant the Sentinel user " +
+        "+subscribe and the failover channels (see the Sentinel ACL line in " +
+        "docs/troubleshooting.md), or set requireFailoverEvents: false.",
+      { cause: refusal, executed: "no" },
+    );
+  }
+
+  /** Refusals reported so far: once per Sentinel until it accepts again. */
+  get refusals(): number {
+    return this.#refusals;
+  }
+
+  /** Stops every subscription. */
+  async close(): Promise<void> {
+    await Promise.all(this.#events.map((events) => events.close()));
+  }
+}
+
+function endpointAddress({ hostname, port }: RedisEndpoint): string {
+  return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
 }
 
 function asStrings(reply: RedisReply): string[] {

@@ -23,6 +23,16 @@ export interface RedisSentinelClientOptions extends RedisClientOptions {
    * @default {0}
    */
   db?: number;
+  /**
+   * Whether the client refuses to start when no Sentinel accepts its
+   * subscription to the failover events (an ACL without `+subscribe` or one
+   * of the channels). Without them it cannot hold writes back during a
+   * failover; set `false` to start anyway. A refusal is an `error` event
+   * either way.
+   *
+   * @default {true}
+   */
+  requireFailoverEvents?: boolean;
 }
 
 /** A Sentinel client's options, checked, and the settings derived from them. */
@@ -42,6 +52,7 @@ export interface SentinelSettings {
   readonly timeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly caCerts: string[] | undefined;
+  readonly requireFailoverEvents: boolean;
   /**
    * The URL of a data node, with the data nodes' credentials and database.
    *
@@ -70,8 +81,14 @@ export function sentinelSettings(
       "createRedisSentinelClient needs at least one Sentinel URL, e.g. redis://127.0.0.1:26379.",
     );
   }
-  const { masterName, username, password, db, ...clientOptions } = options ??
-    {} as RedisSentinelClientOptions;
+  const {
+    masterName,
+    username,
+    password,
+    db,
+    requireFailoverEvents,
+    ...clientOptions
+  } = options ?? {} as RedisSentinelClientOptions;
   if (typeof masterName !== "string" || !/^\S+$/.test(masterName)) {
     throw new TypeError(
       "masterName must be the name the Sentinels monitor the master by (sentinel monitor <name> …), without spaces.",
@@ -86,6 +103,12 @@ export function sentinelSettings(
     if (value !== undefined && typeof value !== "string") {
       throw new TypeError(`${name} must be a string.`);
     }
+  }
+  if (
+    requireFailoverEvents !== undefined &&
+    typeof requireFailoverEvents !== "boolean"
+  ) {
+    throw new TypeError("requireFailoverEvents must be true or false.");
   }
   const endpoints = list.map((url) => parseRedisUrl(url));
   const auth = password === undefined
@@ -133,6 +156,7 @@ export function sentinelSettings(
     timeoutMs: clientOptions.commandTimeoutMs ?? 5000,
     connectTimeoutMs,
     caCerts: clientOptions.tls?.caCerts,
+    requireFailoverEvents: requireFailoverEvents ?? true,
     nodeUrl,
   };
 }

@@ -8,11 +8,7 @@
 
 import { backoffDelay, sleep } from "../async/backoff.ts";
 import { beforeDeadline } from "../async/deadline.ts";
-import {
-  FAILOVER_CHANNELS,
-  failoverStep,
-  SentinelEvents,
-} from "./_sentinel_events.ts";
+import { failoverStep, SentinelSubscriptions } from "./_sentinel_events.ts";
 import {
   type RedisSentinelClientOptions,
   sentinelSettings,
@@ -53,6 +49,8 @@ export interface RedisSentinelClientStats {
   readonly resolutions: number;
   /** Commands sent again because the server answered `READONLY` or `LOADING`. */
   readonly retries: number;
+  /** Times a Sentinel refused the subscription to failover events (once per Sentinel until it accepts). */
+  readonly subscriptionsRefused: number;
 }
 
 /** The master in use and the client connected to it. */
@@ -110,7 +108,7 @@ export class RedisSentinelClient extends RedisEventTarget
   readonly #masterName: string;
   readonly #sentinels: RedisEndpoint[];
   readonly #sentinelClients: RedisClient[];
-  readonly #events: SentinelEvents[];
+  readonly #events: SentinelSubscriptions;
   readonly #nodeUrl: (address: string) => string;
   readonly #nodeOptions: RedisClientOptions;
   /** For `ROLE` probes of a candidate master: short timeouts, no reconnects. */
@@ -167,20 +165,13 @@ export class RedisSentinelClient extends RedisEventTarget
     this.#sentinelClients = settings.sentinelUrls.map((url) =>
       new RedisClient(url, settings.sentinelOptions)
     );
-    const subscribed = new Set<number>();
-    this.#events = this.#sentinels.map((endpoint, i) =>
-      new SentinelEvents(endpoint, {
-        connectTimeoutMs: settings.connectTimeoutMs,
-        caCerts: settings.caCerts,
-        channels: FAILOVER_CHANNELS,
-        onMessage: (channel, payload) => this.#onEvent(channel, payload),
-        onSubscribed: () => {
-          // Events may have been missed while this subscription was down.
-          if (subscribed.has(i)) this.#check();
-          subscribed.add(i);
-        },
-      })
-    );
+    this.#events = new SentinelSubscriptions(this.#sentinels, {
+      ...settings,
+      onMessage: (channel, payload) => this.#onEvent(channel, payload),
+      // Events may have been missed while a subscription was down.
+      onResubscribed: () => this.#check(),
+      onRefused: (event) => this.dispatchEvent(event),
+    });
   }
 
   /** The name the Sentinels know the master by. */
@@ -200,7 +191,7 @@ export class RedisSentinelClient extends RedisEventTarget
 
   /** Counts of failovers followed, resolutions and retried commands so far. */
   get stats(): RedisSentinelClientStats {
-    return { ...this.#counts };
+    return { ...this.#counts, subscriptionsRefused: this.#events.refusals };
   }
 
   /** Whether `close()` has been called. */
@@ -216,7 +207,11 @@ export class RedisSentinelClient extends RedisEventTarget
    */
   async connect(): Promise<this> {
     const timeoutMs = this.#nodeOptions.connectTimeoutMs ?? 5000;
-    await this.#ready("connect", performance.now() + timeoutMs, timeoutMs);
+    const [, refused] = await Promise.all([
+      this.#ready("connect", performance.now() + timeoutMs, timeoutMs),
+      this.#events.firstAttempts(),
+    ]);
+    if (refused !== undefined) throw refused;
     return this;
   }
 
@@ -631,7 +626,7 @@ export class RedisSentinelClient extends RedisEventTarget
     const master = this.#master;
     this.#master = null;
     await Promise.all([
-      ...this.#events.map((events) => events.close()),
+      this.#events.close(),
       ...this.#sentinelClients.map((client) => client.close()),
       master?.client.close(),
     ]);
