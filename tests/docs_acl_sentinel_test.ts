@@ -96,6 +96,12 @@ Deno.test("docs ACL: the Sentinel line of docs/troubleshooting.md lets the clien
     const text = `${error.message} ${String(error.cause)}`;
     assert.match(text, /NOPERM/, `without ${missing}: ${text}`);
     assert.ok(!text.includes(":pw@"), text);
+    if (missing === "+subscribe" || missing.startsWith("&")) {
+      // It says why it matters and what to grant.
+      assert.match(error.message, /accepted the subscription/, text);
+      assert.match(error.message, /\+subscribe and the failover channels/);
+      assert.match(error.message, /requireFailoverEvents: false/);
+    }
   });
 
   // With the documented line, it follows a failover and writes reach the
@@ -139,4 +145,12 @@ Deno.test("Sentinel client: a refused subscription is an error event and a count
     assert.ok(!event.error.message.includes("pw"), event.error.message);
   }
   assert.equal(client.stats.subscriptionsRefused, 2);
+  assert.throws(
+    () =>
+      new RedisSentinelClient(deployment.sentinelUrls, {
+        masterName: deployment.masterName,
+        requireFailoverEvents: "no" as unknown as boolean,
+      }),
+    TypeError,
+  );
 });
