@@ -252,20 +252,33 @@ export class SentinelSubscriptions {
 
   /**
    * Waits until a Sentinel confirms the subscription, or every Sentinel's
-   * first attempt ended.
+   * first attempt ended, or `timeoutMs` passed.
    *
+   * @param timeoutMs The longest wait.
    * @returns An error saying what to grant when failover events are required,
    * no Sentinel subscribed and at least one refused; `undefined` otherwise (Sentinels that could not be
    * reached are tried again in the background).
    */
-  async firstAttempts(): Promise<RedisConnectionError | undefined> {
+  async firstAttempts(
+    timeoutMs: number,
+  ): Promise<RedisConnectionError | undefined> {
     const outcomes = this.#events.map((events) => events.firstAttempt);
     const anySubscribed = new Promise<undefined>((resolve) => {
       for (const outcome of outcomes) {
         outcome.then((o) => o === "subscribed" && resolve(undefined));
       }
     });
-    const settled = await Promise.race([anySubscribed, Promise.all(outcomes)]);
+    // A connect to an address that drops packets may outlast its timeout:
+    // start-up does not wait for it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    const settled = await Promise.race([
+      anySubscribed,
+      Promise.all(outcomes),
+      timeout,
+    ]).finally(() => clearTimeout(timer));
     if (
       !this.#require || settled === undefined ||
       settled.includes("subscribed") || !settled.includes("refused")

@@ -209,7 +209,7 @@ export class RedisSentinelClient extends RedisEventTarget
     const timeoutMs = this.#nodeOptions.connectTimeoutMs ?? 5000;
     const [, refused] = await Promise.all([
       this.#ready("connect", performance.now() + timeoutMs, timeoutMs),
-      this.#events.firstAttempts(),
+      this.#events.firstAttempts(timeoutMs),
     ]);
     if (refused !== undefined) throw refused;
     return this;
