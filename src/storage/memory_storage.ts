@@ -10,6 +10,7 @@ import {
   checkProperty,
   encodeChanges,
   fieldOf,
+  propertyText,
   recompute,
 } from "./_checks.ts";
 import { globMatcher } from "./_glob.ts";
@@ -201,8 +202,8 @@ class MemorySubjectStorage implements SubjectStorage {
     return settle(() => {
       // Everything is encoded before the first write, as in store().
       const encoded = props.map((prop) => {
-        checkProperty(prop);
-        return [fieldOf(prop), encodeValue(prop.name, prop.value)];
+        const text = propertyText(prop);
+        return [fieldOf(prop), text];
       });
       if (encoded.length === 0) return [];
       const fields = this.#fieldsForWrite();

@@ -18,6 +18,7 @@ import {
   type EncodedChanges,
   type EncodedCheck,
   fieldOf,
+  propertyText,
   recompute,
 } from "./_checks.ts";
 import { CasCombiner, CONFLICT_BACKOFF } from "./_cas_combiner.ts";
@@ -511,8 +512,8 @@ export class SubjectsRedisStorage implements SubjectStorage {
   async setMany(props: readonly Property[]): Promise<unknown[]> {
     const args: string[] = [];
     for (const prop of props) {
-      checkProperty(prop);
-      args.push(fieldOf(prop), encodeValue(prop.name, prop.value));
+      const text = propertyText(prop);
+      args.push(fieldOf(prop), text);
     }
     if (args.length === 0) return [];
     const reply = await this.#run(SET_MANY_SCRIPT, args);

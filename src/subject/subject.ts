@@ -4,6 +4,7 @@ import { checkPropertyName, checkSubjectName } from "../json/names.ts";
 import { setOwn, toRecord } from "../json/record.ts";
 import { notExecuted, PropertyNotFoundError } from "../storage/errors.ts";
 import {
+  EncodedProperty,
   PropertyType,
   type PropertyTypeValue,
   SubjectExtProperty,
@@ -129,13 +130,30 @@ export interface ExtOptions {
 
 interface CacheSection {
   readonly values: Map<string, unknown>;
-  // Names whose cached value storage does not have yet, by what store() must do.
-  readonly created: Set<string>;
-  readonly updated: Set<string>;
-  readonly deleted: Set<string>;
-  // Created or updated names whose every set since the load was a function:
-  // store() writes them only over the text those functions started from.
-  readonly chains: Map<string, Chain>;
+  // Names whose cached value storage does not have yet, with what store()
+  // must do: one record per property, so a set touches one entry here.
+  readonly changes: Map<string, Change>;
+}
+
+const CREATED = 0;
+const UPDATED = 1;
+const DELETED = 2;
+
+/** What `store()` must do for one property. */
+interface Change {
+  /** Whether it inserts, updates or deletes the field. */
+  kind: typeof CREATED | typeof UPDATED | typeof DELETED;
+  /**
+   * The value's encoding (`""` for a delete), made once, when `set()`
+   * checked the value: `store()` writes this text.
+   */
+  text: string;
+  /**
+   * For a created or updated property whose every set since the load was a
+   * function: `store()` writes it only over the text those functions
+   * started from.
+   */
+  chain: Chain | undefined;
 }
 
 /** The function sets of one property since the cache loaded. */
@@ -287,6 +305,10 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * `old_value` and `value` are those of the cache. A plain cached set of
    * the property ends that: the last writer wins, as in Python.
    *
+   * A cached value is encoded when it is set, and `store()` writes that
+   * encoding: changing an object after setting it changes neither what
+   * `store()` writes nor, until it is set again, anything in storage.
+   *
    * @param prop The property name.
    * @param value A function from the old value to the new one.
    * @param options Events and cache use.
@@ -356,14 +378,10 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       PropertyType.DEFAULT,
       values,
       options?.useCache,
+      options?.muted !== true &&
+        this.#events.listens(SubjectEventType.PROPERTY_CHANGED),
     );
-    if (
-      options?.muted === true ||
-      !this.#events.listens(SubjectEventType.PROPERTY_CHANGED)
-    ) {
-      return;
-    }
-    for (const [name, newValue, oldValue] of changes) {
+    for (const [name, newValue, oldValue] of changes ?? []) {
       await this.#emitChanged(name, newValue, oldValue, options?.extra);
     }
   }
@@ -380,7 +398,12 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     values: Record<string, unknown>,
     options?: ExtOptions,
   ): Promise<void> {
-    await this.#setMany(PropertyType.EXTENDED, values, options?.useCache);
+    await this.#setMany(
+      PropertyType.EXTENDED,
+      values,
+      options?.useCache,
+      false,
+    );
   }
 
   /**
@@ -530,22 +553,27 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     const deletes: Property[] = [];
     const conditions: StoreCondition[] = [];
     for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-      const section = cache[type];
-      for (const [name, chain] of section.chains) {
-        conditions.push({
-          prop: makeProperty(type, name),
-          expected: chain.expected,
-          update: applyAll(name, chain.updates),
-        });
-      }
-      for (const name of section.created) {
-        inserts.push(makeProperty(type, name, section.values.get(name)));
-      }
-      for (const name of section.updated) {
-        updates.push(makeProperty(type, name, section.values.get(name)));
-      }
-      for (const name of section.deleted) {
-        deletes.push(makeProperty(type, name));
+      const { values, changes } = cache[type];
+      for (const [name, change] of changes) {
+        if (change.kind === DELETED) {
+          deletes.push(makeProperty(type, name));
+          continue;
+        }
+        const prop = new EncodedProperty(
+          type,
+          name,
+          values.get(name),
+          change.text,
+        );
+        (change.kind === CREATED ? inserts : updates).push(prop);
+        const chain = change.chain;
+        if (chain !== undefined) {
+          conditions.push({
+            prop,
+            expected: chain.expected,
+            update: applyAll(name, chain.updates),
+          });
+        }
       }
     }
     // Dropped before the write, so that changes made while it is in flight
@@ -706,12 +734,16 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     );
   }
 
-  /** Sets several properties; returns `[name, new value, old value]` for each. */
+  /**
+   * Sets several properties; with `wantOld`, returns `[name, new value, old
+   * value]` for each (the old values are read only for that).
+   */
   async #setMany(
     type: PropertyTypeValue,
     values: object,
     useCache: boolean | undefined,
-  ): Promise<[string, unknown, unknown][]> {
+    wantOld: boolean,
+  ): Promise<[string, unknown, unknown][] | undefined> {
     if (
       typeof values !== "object" || values === null || Array.isArray(values)
     ) {
@@ -719,15 +751,20 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
         'setMany() takes an object of property values, e.g. { email: "a@b.c", logins: 1 }.',
       );
     }
-    const entries = Object.entries(values);
-    // Every name and value is checked before anything changes.
-    for (const [name, value] of entries) {
+    const names = Object.keys(values);
+    const record = values as Record<string, unknown>;
+    const news = new Array<unknown>(names.length);
+    const texts = new Array<string>(names.length);
+    // Every name and value is checked before anything changes, and each
+    // value encoded once: store() writes these texts.
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
       checkPropertyName(name);
-      encodeValue(name, value);
+      texts[i] = encodeValue(name, news[i] = record[name]);
     }
     if (!(useCache ?? this.#useCacheDefault)) {
-      const props = entries.map(([name, value]) =>
-        makeProperty(type, name, value)
+      const props = names.map((name, i) =>
+        new EncodedProperty(type, name, news[i], texts[i])
       );
       let olds: unknown[];
       try {
@@ -735,24 +772,28 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
           ? await this.#storage.setMany(props)
           : await setOneByOne(this.#storage, props);
       } catch (error) {
-        if (!notExecuted(error)) {
-          this.#unsure(type, entries.map(([name]) => name));
-        }
+        if (!notExecuted(error)) this.#unsure(type, names);
         throw error;
       }
-      return entries.map(([name, value], i) => {
-        this.#settle(type, name, true, value);
-        return [name, value, olds[i]];
-      });
+      for (let i = 0; i < names.length; i++) {
+        this.#settle(type, names[i], true, news[i]);
+      }
+      return wantOld
+        ? names.map((name, i) => [name, news[i], olds[i]])
+        : undefined;
     }
-    return await this.#mutation(
-      this.#withCache((cache) =>
-        entries.map(([name, value]) => {
-          const [newValue, oldValue] = recordCached(cache[type], name, value);
-          return [name, newValue, oldValue];
-        })
-      ),
-    );
+    return await this.#mutation(this.#withCache((cache) => {
+      const section = cache[type];
+      // Read before any change, so that an old value that cannot be
+      // decoded changes nothing.
+      const olds = wantOld
+        ? names.map((name) => section.values.get(name))
+        : undefined;
+      for (let i = 0; i < names.length; i++) {
+        recordCached(section, names[i], news[i], texts[i]);
+      }
+      return olds?.map((old, i) => [names[i], news[i], old]);
+    }));
   }
 
   async #get(
@@ -855,10 +896,18 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       }
       const oldValue = section.values.get(prop);
       section.values.delete(prop);
-      section.created.delete(prop);
-      section.updated.delete(prop);
-      section.deleted.add(prop);
-      section.chains.delete(prop);
+      const change = section.changes.get(prop);
+      if (change === undefined) {
+        section.changes.set(prop, {
+          kind: DELETED,
+          text: "",
+          chain: undefined,
+        });
+      } else {
+        change.kind = DELETED;
+        change.text = "";
+        change.chain = undefined;
+      }
       return oldValue;
     }));
   }
@@ -1056,33 +1105,21 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   }
 }
 
-function* pendingNames(section: CacheSection): Iterable<string> {
-  yield* section.created;
-  yield* section.updated;
-  yield* section.deleted;
+function pendingNames(section: CacheSection): Iterable<string> {
+  return section.changes.keys();
 }
 
 function hasPending(cache: Cache): boolean {
-  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-    const section = cache[type];
-    if (
-      section.created.size > 0 || section.updated.size > 0 ||
-      section.deleted.size > 0
-    ) return true;
-  }
-  return false;
+  return cache[PropertyType.DEFAULT].changes.size > 0 ||
+    cache[PropertyType.EXTENDED].changes.size > 0;
 }
 
 function isPending(section: CacheSection, prop: string): boolean {
-  return section.created.has(prop) || section.updated.has(prop) ||
-    section.deleted.has(prop);
+  return section.changes.has(prop);
 }
 
 function endChange(section: CacheSection, prop: string): void {
-  section.created.delete(prop);
-  section.updated.delete(prop);
-  section.deleted.delete(prop);
-  section.chains.delete(prop);
+  section.changes.delete(prop);
 }
 
 /**
@@ -1093,20 +1130,21 @@ function mergeUnder(cache: Cache, older: Cache): void {
   for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
     const section = cache[type];
     const old = older[type];
-    for (const names of [old.created, old.updated]) {
-      for (const name of names) {
-        if (isPending(section, name)) continue;
-        const present = section.values.has(name);
-        section.values.set(name, old.values.get(name));
-        (present ? section.updated : section.created).add(name);
-        const chain = old.chains.get(name);
-        if (chain !== undefined) section.chains.set(name, chain);
-      }
-    }
-    for (const name of old.deleted) {
+    for (const [name, change] of old.changes) {
       if (isPending(section, name)) continue;
-      section.values.delete(name);
-      section.deleted.add(name);
+      // A record of its own: the older batch's is not shared with the cache.
+      if (change.kind === DELETED) {
+        section.values.delete(name);
+        section.changes.set(name, { ...change });
+        continue;
+      }
+      const present = section.values.has(name);
+      section.values.set(name, old.values.get(name));
+      section.changes.set(name, {
+        kind: present ? UPDATED : CREATED,
+        text: change.text,
+        chain: change.chain,
+      });
     }
   }
 }
@@ -1132,50 +1170,59 @@ function setCached(
 ): [unknown, unknown] {
   // Read first, as before any change: a corrupt old value fails here.
   const oldValue = section.values.get(prop);
-  const newValue = typeof value === "function"
-    ? value(section.values.has(prop) ? copyValue(oldValue) : undefined)
-    : value;
-  // Checked now so the error points at this call, not at a later store().
-  encodeValue(prop, newValue);
   if (typeof value !== "function") {
-    return recordCached(section, prop, newValue);
+    // Checked now so the error points at this call, not at a later store(),
+    // and kept: store() writes this text.
+    recordCached(section, prop, value, encodeValue(prop, value));
+    return [value, oldValue];
   }
+  const newValue = value(
+    section.values.has(prop) ? copyValue(oldValue) : undefined,
+  );
+  const text = encodeValue(prop, newValue);
   // A function over a value this subject set or deleted itself computes
   // from that value whatever storage holds: only one over the loaded value
   // (or over functions since) is a read-modify-write of storage.
-  let chain = section.chains.get(prop);
-  if (chain === undefined && !isPending(section, prop)) {
-    chain = { expected: storedText(section.values, prop), updates: [] };
-  }
-  const result = recordCached(section, prop, newValue);
+  const pending = section.changes.get(prop);
+  const chain = pending === undefined
+    ? { expected: storedText(section.values, prop), updates: [] }
+    : pending.chain;
+  const change = recordCached(section, prop, newValue, text);
   if (chain !== undefined) {
     chain.updates.push(value as (old: unknown) => unknown);
-    section.chains.set(prop, chain);
+    change.chain = chain;
   }
-  return result;
+  return [newValue, oldValue];
 }
 
 /**
- * Puts an already checked value in a loaded cache section and records the
- * change for store(): setMany() checks all its values before it changes
- * anything, so it need not encode each of them a second time here. A plain
- * value ends any function chain: the last writer wins, as in Python.
+ * Puts a checked value and its encoding in a loaded cache section and
+ * records the change for store(). A plain value ends any function chain:
+ * the last writer wins, as in Python.
+ *
+ * @returns The property's change record.
  */
 function recordCached(
   section: CacheSection,
   prop: string,
   newValue: unknown,
-): [unknown, unknown] {
-  const present = section.values.has(prop);
-  const oldValue = section.values.get(prop);
-  if (!section.created.has(prop)) {
-    if (present || section.deleted.has(prop)) section.updated.add(prop);
-    else section.created.add(prop);
+  text: string,
+): Change {
+  let change = section.changes.get(prop);
+  if (change === undefined) {
+    change = {
+      kind: section.values.has(prop) ? UPDATED : CREATED,
+      text,
+      chain: undefined,
+    };
+    section.changes.set(prop, change);
+  } else {
+    if (change.kind === DELETED) change.kind = UPDATED;
+    change.text = text;
+    change.chain = undefined;
   }
-  section.deleted.delete(prop);
-  if (section.chains.size > 0) section.chains.delete(prop);
   section.values.set(prop, newValue);
-  return [newValue, oldValue];
+  return change;
 }
 
 /**
@@ -1213,13 +1260,7 @@ function applyAll(
 }
 
 function newSection(values: Map<string, unknown>): CacheSection {
-  return {
-    values,
-    created: new Set(),
-    updated: new Set(),
-    deleted: new Set(),
-    chains: new Map(),
-  };
+  return { values, changes: new Map() };
 }
 
 function toMap(values: Record<string, unknown>): Map<string, unknown> {
