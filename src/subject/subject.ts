@@ -11,7 +11,11 @@ import {
   SubjectProperty,
 } from "../storage/property.ts";
 import type { Property } from "../storage/property.ts";
-import type { StoreCondition, SubjectStorage } from "../storage/types.ts";
+import type {
+  EncodedValue,
+  StoreCondition,
+  SubjectStorage,
+} from "../storage/types.ts";
 import { LazyValues } from "./_lazy_values.ts";
 import { PayloadConst, SubjectEventType } from "./events.ts";
 
@@ -941,8 +945,8 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       const loaded: Promise<[Map<string, unknown>, Map<string, unknown>]> =
         storage.loadLazy !== undefined
           ? storage.loadLazy().then(([props, extProps]) => [
-            new LazyValues(props),
-            new LazyValues(extProps),
+            lazyValues(props),
+            lazyValues(extProps),
           ])
           : storage.load().then(([props, extProps]) => [
             toMap(props),
@@ -1261,6 +1265,11 @@ function applyAll(
 
 function newSection(values: Map<string, unknown>): CacheSection {
   return { values, changes: new Map() };
+}
+
+/** The cache of a lazy load: a plain map when there is nothing to decode. */
+function lazyValues(encoded: Map<string, EncodedValue>): Map<string, unknown> {
+  return encoded.size === 0 ? new Map() : new LazyValues(encoded);
 }
 
 function toMap(values: Record<string, unknown>): Map<string, unknown> {
