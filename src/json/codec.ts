@@ -67,23 +67,47 @@ export function decodeValue(key: string, field: string, text: string): unknown {
 /**
  * A field's JSON text, decoded only when read: what a storage's `loadLazy()`
  * hands out, so that loading a wide subject does not decode every field.
+ * It keeps the property name (the load's map key) rather than the field, so
+ * a loaded subject holds one string per name.
  */
 export class FieldText {
   /**
    * Keeps a field's text with what a decoding error must name.
    *
    * @param key The key (or memory-storage subject key) holding the field.
-   * @param field The field, type letter included.
+   * @param type The field's type letter, `"p"` or `"e"`.
+   * @param name The property name: the field without its type letter.
    * @param text The field's JSON text.
-   * @param utf8 `false` when the stored bytes are not UTF-8, so `text` holds
-   *   replacement characters and must not be used.
    */
   constructor(
     readonly key: string,
-    readonly field: string,
+    readonly type: string,
+    readonly name: string,
     readonly text: string,
-    readonly utf8: boolean = true,
   ) {}
+
+  /**
+   * A field whose stored bytes are not UTF-8: every decoding of it throws
+   * `CorruptValueError`, and its `text` (empty) must not be used.
+   *
+   * @param key The key holding the field.
+   * @param type The field's type letter.
+   * @param name The property name.
+   * @returns The field's stand-in.
+   */
+  static notUtf8(key: string, type: string, name: string): FieldText {
+    return new NotUtf8(key, type, name, "");
+  }
+
+  /** The field, type letter included. */
+  get field(): string {
+    return this.type + this.name;
+  }
+
+  /** `false` when the stored bytes are not UTF-8, so `text` must not be used. */
+  get utf8(): boolean {
+    return true;
+  }
 
   /**
    * Decodes the text.
@@ -94,6 +118,14 @@ export class FieldText {
   decode(): unknown {
     if (!this.utf8) throw new CorruptValueError(this.key, this.field);
     return decodeValue(this.key, this.field, this.text);
+  }
+}
+
+// A getter on the prototype rather than a field: a flag on each of the
+// millions of fields a process may hold costs memory for the rare one.
+class NotUtf8 extends FieldText {
+  override get utf8(): boolean {
+    return false;
   }
 }
 

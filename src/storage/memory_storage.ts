@@ -264,7 +264,8 @@ class MemorySubjectStorage implements SubjectStorage {
     const extProps = new Map<string, FieldText>();
     for (const [field, text] of this.#fields() ?? []) {
       const target = field[0] === PropertyType.DEFAULT ? props : extProps;
-      target.set(field.slice(1), new FieldText(this.#key, field, text));
+      const name = field.slice(1);
+      target.set(name, new FieldText(this.#key, field[0], name, text));
     }
     return [props, extProps];
   }

@@ -255,16 +255,20 @@ export class SubjectsRedisStorage implements SubjectStorage {
       if (text.includes(REPLACEMENT)) {
         (suspects ??= new Map()).set(field, text);
       }
-      target.set(field.slice(1), new FieldText(this.key, field, text));
+      const name = field.slice(1);
+      target.set(name, new FieldText(this.key, field[0], name, text));
     }
     if (suspects !== undefined) {
       for (const [field, text] of await this.#checkBytes(suspects)) {
         const target = field[0] === PropertyType.DEFAULT ? props : extProps;
-        if (text === null) target.delete(field.slice(1));
+        const name = field.slice(1);
+        if (text === null) target.delete(name);
         else {
           target.set(
-            field.slice(1),
-            new FieldText(this.key, field, text ?? "", text !== undefined),
+            name,
+            text === undefined
+              ? FieldText.notUtf8(this.key, field[0], name)
+              : new FieldText(this.key, field[0], name, text),
           );
         }
       }

@@ -136,7 +136,18 @@ interface CacheSection {
   readonly values: Map<string, unknown>;
   // Names whose cached value storage does not have yet, with what store()
   // must do: one record per property, so a set touches one entry here.
-  readonly changes: Map<string, Change>;
+  // NO_CHANGES until the first change (see changesToWrite).
+  changes: ReadonlyMap<string, Change>;
+}
+
+// The changes of every section without any: a loaded subject that is only
+// read allocates no map for them.
+const NO_CHANGES: ReadonlyMap<string, Change> = new Map();
+
+/** The section's changes, to add one to. */
+function changesToWrite(section: CacheSection): Map<string, Change> {
+  if (section.changes === NO_CHANGES) section.changes = new Map();
+  return section.changes as Map<string, Change>;
 }
 
 const CREATED = 0;
@@ -208,23 +219,25 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   readonly name: string;
   readonly #storage: SubjectStorage;
   readonly #events: EventSink;
-  readonly #eventInfo: Record<string, unknown>;
+  #eventInfo: Record<string, unknown> | undefined;
   readonly #useCacheDefault: boolean;
   #cache: Cache | null = null;
   #loading: Promise<void> | null = null;
   // Cached sets and deletes still waiting for the first load: store() waits
   // for them, so a forgotten await cannot leave a change out of the batch.
-  readonly #mutations = new Set<Promise<unknown>>();
+  // (Created when first needed, as the other collections here: a loaded
+  // subject should cost little more than its data.)
+  #mutations: Set<Promise<unknown>> | undefined;
   // Batches whose store() is in flight; a direct write of a property ends
   // its change in them too, so a failed batch cannot bring it back.
   // By the number of their store(), which grows with every store().
-  readonly #storing = new Map<Cache, number>();
+  #storing: Map<Cache, number> | undefined;
   #stores = 0;
   // Properties (type letter + name) written by a store() that finished while
   // an older one was in flight, with its number: if the older one fails, it
   // must not bring back what the newer one wrote. Cleared when none is in
   // flight.
-  readonly #newerWrites = new Map<string, number>();
+  #newerWrites: Map<string, number> | undefined;
   // A failed batch waiting for the next load to be merged under it.
   #unstored: Cache | null = null;
   // Set when a write that ran, or may have, failed: until a load reads what
@@ -246,7 +259,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     this.name = name;
     this.#storage = options.storage;
     this.#events = options.events;
-    this.#eventInfo = options.eventInfo ?? {};
+    this.#eventInfo = options.eventInfo;
     this.#useCacheDefault = options.useCacheDefault ?? true;
   }
 
@@ -543,7 +556,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * storage holds.
    */
   async store(): Promise<void> {
-    while (this.#mutations.size > 0) {
+    while (this.#mutations !== undefined && this.#mutations.size > 0) {
       await Promise.allSettled(this.#mutations);
     }
     // A failed batch waiting for a load is written too: load, and it merges.
@@ -585,7 +598,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     this.#cache = null;
     this.#generation++;
     const number = ++this.#stores;
-    this.#storing.set(cache, number);
+    (this.#storing ??= new Map()).set(cache, number);
     try {
       await this.#storage.store(
         conditions.length === 0
@@ -601,7 +614,10 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       throw error;
     } finally {
       this.#storing.delete(cache);
-      if (this.#storing.size === 0) this.#newerWrites.clear();
+      if (this.#storing.size === 0) {
+        this.#storing = undefined;
+        this.#newerWrites = undefined;
+      }
     }
   }
 
@@ -698,7 +714,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    * @returns The `eventInfo` given to `KRules.subject()`, or `{}`.
    */
   eventInfo(): Record<string, unknown> {
-    return this.#eventInfo;
+    return this.#eventInfo ??= {};
   }
 
   /**
@@ -902,7 +918,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       section.values.delete(prop);
       const change = section.changes.get(prop);
       if (change === undefined) {
-        section.changes.set(prop, {
+        changesToWrite(section).set(prop, {
           kind: DELETED,
           text: "",
           chain: undefined,
@@ -919,8 +935,9 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   /** Keeps a cached change that waits for the load in view of store(). */
   #mutation<T>(change: Promise<T>): Promise<T> {
     if (this.#cache !== null) return change;
-    this.#mutations.add(change);
-    const done = () => this.#mutations.delete(change);
+    const mutations = this.#mutations ??= new Set();
+    mutations.add(change);
+    const done = () => mutations.delete(change);
     change.then(done, done);
     return change;
   }
@@ -1012,7 +1029,9 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
 
   /** Ends a property's change in the batches being stored and the failed one. */
   #endPending(type: PropertyTypeValue, prop: string): void {
-    for (const batch of this.#storing.keys()) endChange(batch[type], prop);
+    for (const batch of this.#storing?.keys() ?? []) {
+      endChange(batch[type], prop);
+    }
     if (this.#unstored !== null) endChange(this.#unstored[type], prop);
   }
 
@@ -1058,14 +1077,15 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
   /** Remembers what a store() wrote while an older one is still in flight. */
   #noteWritten(batch: Cache, number: number): void {
     let older = false;
-    for (const other of this.#storing.values()) older ||= other < number;
+    for (const other of this.#storing?.values() ?? []) older ||= other < number;
     if (!older) return;
     for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
       for (const name of pendingNames(batch[type])) {
         const key = type + name;
-        this.#newerWrites.set(
+        const newerWrites = this.#newerWrites ??= new Map();
+        newerWrites.set(
           key,
-          Math.max(this.#newerWrites.get(key) ?? 0, number),
+          Math.max(newerWrites.get(key) ?? 0, number),
         );
       }
     }
@@ -1078,7 +1098,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
    */
   #restore(failed: Cache, number: number): void {
     let newer = false;
-    for (const [batch, other] of this.#storing) {
+    for (const [batch, other] of this.#storing ?? []) {
       if (other <= number) continue;
       newer = true;
       for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
@@ -1087,7 +1107,7 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
         }
       }
     }
-    for (const [key, other] of this.#newerWrites) {
+    for (const [key, other] of this.#newerWrites ?? []) {
       if (other <= number) continue;
       newer = true;
       endChange(failed[key[0] as PropertyTypeValue], key.slice(1));
@@ -1123,7 +1143,7 @@ function isPending(section: CacheSection, prop: string): boolean {
 }
 
 function endChange(section: CacheSection, prop: string): void {
-  section.changes.delete(prop);
+  if (section.changes.size > 0) changesToWrite(section).delete(prop);
 }
 
 /**
@@ -1139,12 +1159,12 @@ function mergeUnder(cache: Cache, older: Cache): void {
       // A record of its own: the older batch's is not shared with the cache.
       if (change.kind === DELETED) {
         section.values.delete(name);
-        section.changes.set(name, { ...change });
+        changesToWrite(section).set(name, { ...change });
         continue;
       }
       const present = section.values.has(name);
       section.values.set(name, old.values.get(name));
-      section.changes.set(name, {
+      changesToWrite(section).set(name, {
         kind: present ? UPDATED : CREATED,
         text: change.text,
         chain: change.chain,
@@ -1219,7 +1239,7 @@ function recordCached(
       text,
       chain: undefined,
     };
-    section.changes.set(prop, change);
+    changesToWrite(section).set(prop, change);
   } else {
     if (change.kind === DELETED) change.kind = UPDATED;
     change.text = text;
@@ -1264,7 +1284,7 @@ function applyAll(
 }
 
 function newSection(values: Map<string, unknown>): CacheSection {
-  return { values, changes: new Map() };
+  return { values, changes: NO_CHANGES };
 }
 
 /** The cache of a lazy load: a plain map when there is nothing to decode. */
