@@ -48,6 +48,19 @@ export function encodeValue(property: string, value: unknown): string {
 }
 
 /**
+ * Whether a value is a string, boolean, `null` or finite number: one that
+ * `encodeValue` accepts without looking further, and that cannot change.
+ *
+ * @param value The value.
+ * @returns Whether it is such a scalar.
+ */
+export function isJsonScalar(value: unknown): boolean {
+  const type = typeof value;
+  return type === "string" || type === "boolean" || value === null ||
+    (type === "number" && Number.isFinite(value));
+}
+
+/**
  * Decodes the JSON text of one field.
  *
  * @param key The key holding the field, for the error message.

@@ -1,4 +1,9 @@
-import { copyValue, encodeValue, FieldText } from "../json/codec.ts";
+import {
+  copyValue,
+  encodeValue,
+  FieldText,
+  isJsonScalar,
+} from "../json/codec.ts";
 import { jsonEqual } from "../json/equal.ts";
 import { checkPropertyName, checkSubjectName } from "../json/names.ts";
 import { setOwn, toRecord } from "../json/record.ts";
@@ -136,18 +141,50 @@ interface CacheSection {
   readonly values: Map<string, unknown>;
   // Names whose cached value storage does not have yet, with what store()
   // must do: one record per property, so a set touches one entry here.
-  // NO_CHANGES until the first change (see changesToWrite).
-  changes: ReadonlyMap<string, Change>;
+  // NO_CHANGES until the first change (see changesToWrite). A property
+  // created by plain sets only, the common case of a batch, is just its
+  // Created entry: no record to allocate.
+  changes: ReadonlyMap<string, Change | Created>;
 }
+
+/**
+ * A property created by plain sets only: the text of its value, or SCALAR
+ * when the value is a string, number, boolean or null.
+ */
+type Created = string | typeof SCALAR;
+
+/**
+ * Stands for the text of a scalar value: store() encodes it, as cheaply as
+ * set() could have, and it cannot change meanwhile. Not keeping it spares
+ * the garbage collector a string per property for the whole batch.
+ */
+const SCALAR = 0;
 
 // The changes of every section without any: a loaded subject that is only
 // read allocates no map for them.
-const NO_CHANGES: ReadonlyMap<string, Change> = new Map();
+const NO_CHANGES: ReadonlyMap<string, Change | Created> = new Map();
 
 /** The section's changes, to add one to. */
-function changesToWrite(section: CacheSection): Map<string, Change> {
+function changesToWrite(
+  section: CacheSection,
+): Map<string, Change | Created> {
   if (section.changes === NO_CHANGES) section.changes = new Map();
-  return section.changes as Map<string, Change>;
+  return section.changes as Map<string, Change | Created>;
+}
+
+/**
+ * Checks a value to cache and returns what to keep of its encoding: its
+ * text, made once here and written by store(), or SCALAR.
+ *
+ * @throws {InvalidValueError} When the value does not survive JSON.
+ */
+function checkedText(prop: string, value: unknown): Created {
+  return isJsonScalar(value) ? SCALAR : encodeValue(prop, value);
+}
+
+/** The text store() writes for a value checkedText() kept `text` of. */
+function textOf(prop: string, value: unknown, text: Created): string {
+  return text === SCALAR ? encodeValue(prop, value) : text;
 }
 
 const CREATED = 0;
@@ -159,10 +196,10 @@ interface Change {
   /** Whether it inserts, updates or deletes the field. */
   kind: typeof CREATED | typeof UPDATED | typeof DELETED;
   /**
-   * The value's encoding (`""` for a delete), made once, when `set()`
-   * checked the value: `store()` writes this text.
+   * What `checkedText()` kept of the value's encoding when `set()` checked
+   * it (SCALAR for a delete).
    */
-  text: string;
+  text: Created;
   /**
    * For a created or updated property whose every set since the load was a
    * function: `store()` writes it only over the text those functions
@@ -572,15 +609,23 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
       const { values, changes } = cache[type];
       for (const [name, change] of changes) {
+        if (typeof change !== "object") {
+          const value = values.get(name);
+          inserts.push(
+            new EncodedProperty(type, name, value, textOf(name, value, change)),
+          );
+          continue;
+        }
         if (change.kind === DELETED) {
           deletes.push(makeProperty(type, name));
           continue;
         }
+        const value = values.get(name);
         const prop = new EncodedProperty(
           type,
           name,
-          values.get(name),
-          change.text,
+          value,
+          textOf(name, value, change.text),
         );
         (change.kind === CREATED ? inserts : updates).push(prop);
         const chain = change.chain;
@@ -774,17 +819,22 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
     const names = Object.keys(values);
     const record = values as Record<string, unknown>;
     const news = new Array<unknown>(names.length);
-    const texts = new Array<string>(names.length);
+    const texts = new Array<Created>(names.length);
     // Every name and value is checked before anything changes, and each
     // value encoded once: store() writes these texts.
     for (let i = 0; i < names.length; i++) {
       const name = names[i];
       checkPropertyName(name);
-      texts[i] = encodeValue(name, news[i] = record[name]);
+      texts[i] = checkedText(name, news[i] = record[name]);
     }
     if (!(useCache ?? this.#useCacheDefault)) {
       const props = names.map((name, i) =>
-        new EncodedProperty(type, name, news[i], texts[i])
+        new EncodedProperty(
+          type,
+          name,
+          news[i],
+          textOf(name, news[i], texts[i]),
+        )
       );
       let olds: unknown[];
       try {
@@ -917,15 +967,15 @@ export class Subject<Props extends SubjectProps = Record<string, unknown>> {
       const oldValue = section.values.get(prop);
       section.values.delete(prop);
       const change = section.changes.get(prop);
-      if (change === undefined) {
+      if (typeof change !== "object") {
         changesToWrite(section).set(prop, {
           kind: DELETED,
-          text: "",
+          text: SCALAR,
           chain: undefined,
         });
       } else {
         change.kind = DELETED;
-        change.text = "";
+        change.text = SCALAR;
         change.chain = undefined;
       }
       return oldValue;
@@ -1157,18 +1207,21 @@ function mergeUnder(cache: Cache, older: Cache): void {
     for (const [name, change] of old.changes) {
       if (isPending(section, name)) continue;
       // A record of its own: the older batch's is not shared with the cache.
-      if (change.kind === DELETED) {
+      if (typeof change === "object" && change.kind === DELETED) {
         section.values.delete(name);
         changesToWrite(section).set(name, { ...change });
         continue;
       }
+      const text = typeof change === "object" ? change.text : change;
+      const chain = typeof change === "object" ? change.chain : undefined;
       const present = section.values.has(name);
       section.values.set(name, old.values.get(name));
-      changesToWrite(section).set(name, {
-        kind: present ? UPDATED : CREATED,
-        text: change.text,
-        chain: change.chain,
-      });
+      changesToWrite(section).set(
+        name,
+        present || chain !== undefined
+          ? { kind: present ? UPDATED : CREATED, text, chain }
+          : text,
+      );
     }
   }
 }
@@ -1195,26 +1248,29 @@ function setCached(
   // Read first, as before any change: a corrupt old value fails here.
   const oldValue = section.values.get(prop);
   if (typeof value !== "function") {
-    // Checked now so the error points at this call, not at a later store(),
-    // and kept: store() writes this text.
-    recordCached(section, prop, value, encodeValue(prop, value));
+    // Checked now so the error points at this call, not at a later store().
+    recordCached(section, prop, value, checkedText(prop, value));
     return [value, oldValue];
   }
   const newValue = value(
     section.values.has(prop) ? copyValue(oldValue) : undefined,
   );
-  const text = encodeValue(prop, newValue);
+  const text = checkedText(prop, newValue);
   // A function over a value this subject set or deleted itself computes
   // from that value whatever storage holds: only one over the loaded value
   // (or over functions since) is a read-modify-write of storage.
   const pending = section.changes.get(prop);
   const chain = pending === undefined
     ? { expected: storedText(section.values, prop), updates: [] }
-    : pending.chain;
+    : typeof pending === "object"
+    ? pending.chain
+    : undefined;
   const change = recordCached(section, prop, newValue, text);
   if (chain !== undefined) {
     chain.updates.push(value as (old: unknown) => unknown);
-    change.chain = chain;
+    if (typeof change !== "object") {
+      changesToWrite(section).set(prop, { kind: CREATED, text, chain });
+    } else change.chain = chain;
   }
   return [newValue, oldValue];
 }
@@ -1224,26 +1280,25 @@ function setCached(
  * records the change for store(). A plain value ends any function chain:
  * the last writer wins, as in Python.
  *
- * @returns The property's change record.
+ * @returns The property's change: its record, or its text while it is
+ *   created by plain sets only.
  */
 function recordCached(
   section: CacheSection,
   prop: string,
   newValue: unknown,
-  text: string,
-): Change {
+  text: Created,
+): Change | Created {
   let change = section.changes.get(prop);
-  if (change === undefined) {
-    change = {
-      kind: section.values.has(prop) ? UPDATED : CREATED,
-      text,
-      chain: undefined,
-    };
-    changesToWrite(section).set(prop, change);
-  } else {
+  if (typeof change === "object") {
     if (change.kind === DELETED) change.kind = UPDATED;
     change.text = text;
     change.chain = undefined;
+  } else {
+    change = change === undefined && section.values.has(prop)
+      ? { kind: UPDATED, text, chain: undefined }
+      : text;
+    changesToWrite(section).set(prop, change);
   }
   section.values.set(prop, newValue);
   return change;
