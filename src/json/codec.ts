@@ -12,6 +12,19 @@ import { CorruptValueError, InvalidValueError } from "./errors.ts";
 import { setOwn } from "./record.ts";
 
 /**
+ * Whether a value is a string, boolean, `null` or finite number: one that
+ * `encodeValue` accepts without looking further, and that cannot change.
+ *
+ * @param value The value.
+ * @returns Whether it is such a scalar.
+ */
+export function isJsonScalar(value: unknown): boolean {
+  const type = typeof value;
+  return type === "string" || type === "boolean" || value === null ||
+    (type === "number" && Number.isFinite(value));
+}
+
+/**
  * Encodes a property value as JSON text, rejecting anything that would not
  * read back unchanged.
  *
@@ -45,19 +58,6 @@ export function encodeValue(property: string, value: unknown): string {
     );
   }
   return JSON.stringify(value);
-}
-
-/**
- * Whether a value is a string, boolean, `null` or finite number: one that
- * `encodeValue` accepts without looking further, and that cannot change.
- *
- * @param value The value.
- * @returns Whether it is such a scalar.
- */
-export function isJsonScalar(value: unknown): boolean {
-  const type = typeof value;
-  return type === "string" || type === "boolean" || value === null ||
-    (type === "number" && Number.isFinite(value));
 }
 
 /**
