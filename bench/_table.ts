@@ -6,6 +6,7 @@
  *
  * @module
  */
+import process from "node:process";
 
 /** One measured scenario in one run of the table. Higher is better unless `lowerIsBetter` is set. */
 export interface Row {
@@ -83,6 +84,57 @@ export async function alternate<K extends string>(
     for (const name of order) results[name].push(await contenders[name]());
   }
   return results;
+}
+
+/**
+ * Like {@linkcode alternate}, but each run is cut into `slices` turns that
+ * alternate between the contenders (the order flipping every turn), so that
+ * a shared machine whose load changes within a run slows every contender
+ * alike. Each contender does `1/slices` of its work per turn (`run(turn)`
+ * returns that turn's rate); a run's figure is its operations over the time
+ * of all its turns. Also the process CPU per turn, in ms, to tell time spent
+ * working from time spent waiting on a busy machine.
+ */
+export async function interleave<K extends string>(
+  runs: number,
+  slices: number,
+  contenders: Record<K, (turn: number) => Promise<number>>,
+): Promise<{ rates: Record<K, number[]>; cpu: Record<K, number[]> }> {
+  const names = Object.keys(contenders) as K[];
+  const empty = () =>
+    Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<
+      K,
+      number[]
+    >;
+  const rates = empty();
+  const cpu = empty();
+  for (let r = 0; r < runs; r++) {
+    const seconds = Object.fromEntries(names.map((n) => [n, 0])) as Record<
+      K,
+      number
+    >;
+    const cpuMs = { ...seconds };
+    for (let turn = 0; turn < slices; turn++) {
+      const order = turn % 2 === 0 ? names : [...names].reverse();
+      for (const name of order) {
+        const before = processCpuMs();
+        // A turn's rate is ops/s for 1/slices of the work.
+        seconds[name] += 1 / (await contenders[name](turn));
+        cpuMs[name] += processCpuMs() - before;
+      }
+    }
+    for (const name of names) {
+      rates[name].push(slices / seconds[name]);
+      cpu[name].push(cpuMs[name]);
+    }
+  }
+  return { rates, cpu };
+}
+
+/** User and system CPU time of this process so far, in ms. */
+function processCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 /** The median of a list of numbers. */

@@ -187,19 +187,6 @@ const otherCases: Case[] = [
     message: /Promise.*synchronously/,
   },
   {
-    name: "a Subject's cached value mutated into a Map before store()",
-    act: async (ctx) => {
-      const subject = new KRules({ storage: ctx.storage }).subject("s");
-      const value: Record<string, unknown> = { ok: true };
-      await subject.set("ok", 1);
-      await subject.set("v", value);
-      value.inner = new Map();
-      await subject.store();
-    },
-    error: InvalidValueError,
-    message: /value\.inner.*Map/,
-  },
-  {
     name: "an empty subject name",
     act: (ctx) => ctx.storage(""),
     error: TypeError,

@@ -307,3 +307,24 @@ Deno.test('interop: the memory storage takes unsafeIntegers too: BigInt refused 
     123456789012345678900n,
   );
 });
+Deno.test("interop: a cached function set over a field Python wrote, read first or not, stores in one command over the exact text it read", async () => {
+  await using redis = await startRedisFixture();
+  const key = "s:myapp:user-123";
+  await redis.client.send(["HSET", key, "ptags", '["a", "b"]', "pn", "1.0"]);
+  const subject = new KRules({
+    storage: createRedisStorage(redis.client, { keyPrefix: "myapp:" }),
+  }).subject("user-123");
+  // Read first: the cache keeps the text the value was decoded from.
+  assert.deepEqual(await subject.get("tags"), ["a", "b"]);
+  await subject.set("tags", (tags: string[]) => [...tags, "c"]);
+  await subject.set("n", (n: number) => n + 1);
+  const before = redis.client.stats.commands;
+  await subject.store();
+  // One store script, no conflict and no second attempt: its condition
+  // named Python's spelling, not this module's re-encoding ("[\"a\",\"b\"]", "1").
+  assert.equal(redis.client.stats.commands - before, 1);
+  assert.deepEqual(await redis.client.send(["HMGET", key, "ptags", "pn"]), [
+    '["a","b","c"]',
+    "2",
+  ]);
+});

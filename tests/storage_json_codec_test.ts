@@ -130,7 +130,7 @@ Deno.test("codec: an integer a JavaScript number cannot hold exactly is a Corrup
       "unsafe-integer",
     );
     assertCorrupt(
-      () => new FieldText("s:u", "pbig", ` ${text} `).decode(),
+      () => new FieldText("s:u", "p", "big", ` ${text} `).decode(),
       "big",
       "unsafe-integer",
     );
@@ -204,7 +204,7 @@ Deno.test('codec: with unsafeIntegers "bigint", integers beyond ±(2^53 − 1) r
     },
   );
   assert.equal(
-    new FieldText("s:u", "pn", "12345678901234567890", true, "bigint").decode(),
+    FieldText.of("s:u", "p", "n", "12345678901234567890", "bigint").decode(),
     12345678901234567890n,
   );
 });

@@ -131,6 +131,52 @@ Deno.test("subject: store() sends new names as inserts, changed as updates, remo
   });
 });
 
+Deno.test("subject: a batch on an empty subject keeps its exact changes through deletes, function sets, objects, direct reads and direct writes", async () => {
+  const storage = spy();
+  const krules = new KRules({ storage: storage.factory });
+  const subject = krules.subject("s");
+  await subject.set("a", 1);
+  await subject.set("b", "x");
+  await subject.set("a", 2);
+  // A direct read of a pending property leaves it pending.
+  assert.equal(await subject.get("a", { useCache: false, default: "-" }), "-");
+  assert.equal(await subject.get("a"), 2);
+  await subject.delete("b"); // created, then removed
+  await subject.set("c", 3);
+  await subject.set("d", { n: 1 });
+  await subject.set("e", (n?: number) => (n ?? 0) + 1);
+  await subject.set("f", 5);
+  await subject.set("f", 6, { useCache: false }); // written: no longer pending
+  await subject.store();
+
+  const plain = krules.subject("t");
+  await plain.set("a", 1);
+  await plain.setMany({ b: 2, c: "three" });
+  await plain.set("b", 9, { useCache: false });
+  await plain.store();
+
+  assert.deepEqual(storage.stores, [
+    { inserts: ["pa", "pc", "pd", "pe"], updates: [], deletes: ["pb"] },
+    { inserts: ["pa", "pc"], updates: [], deletes: [] },
+  ]);
+  assert.deepEqual(await krules.subject("s").dict(), {
+    name: "s",
+    a: 2,
+    c: 3,
+    d: { n: 1 },
+    e: 1,
+    f: 6,
+    ext: {},
+  });
+  assert.deepEqual(await krules.subject("t").dict(), {
+    name: "t",
+    a: 1,
+    b: 9,
+    c: "three",
+    ext: {},
+  });
+});
+
 Deno.test("subject: store() without a loaded cache does nothing, and after reads only sends nothing to change", async () => {
   const storage = spy();
   const subject = new KRules({ storage: storage.factory }).subject("s");

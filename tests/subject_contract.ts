@@ -240,6 +240,26 @@ export const SUBJECT_CONTRACT: Contract = {
     assert.deepEqual(await subject.get("list"), [1, 2]);
   },
 
+  "store() writes each cached value as set() checked it, whatever happens to the object after":
+    async (b) => {
+      const krules = krulesOn(b);
+      const subject = krules.subject("s");
+      const profile: Record<string, unknown> = { tags: ["a"] };
+      await subject.set("profile", profile);
+      await subject.setMany({ copy: profile });
+      await subject.setExt("meta", profile);
+      // Changed after set(): still a value, then one JSON cannot store.
+      (profile.tags as string[]).push("b");
+      profile.when = new Date(0);
+      await subject.store();
+      assert.deepEqual(await krules.subject("s").dict(), {
+        name: "s",
+        profile: { tags: ["a"] },
+        copy: { tags: ["a"] },
+        ext: { meta: { tags: ["a"] } },
+      });
+    },
+
   "set emits subject-property-changed with its payload and extra": async (
     b,
   ) => {

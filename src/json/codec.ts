@@ -12,6 +12,19 @@ import { CorruptValueError, InvalidValueError } from "./errors.ts";
 import { setOwn } from "./record.ts";
 
 /**
+ * Whether a value is a string, boolean, `null` or finite number: one that
+ * `encodeValue` accepts without looking further, and that cannot change.
+ *
+ * @param value The value.
+ * @returns Whether it is such a scalar.
+ */
+export function isJsonScalar(value: unknown): boolean {
+  const type = typeof value;
+  return type === "string" || type === "boolean" || value === null ||
+    (type === "number" && Number.isFinite(value));
+}
+
+/**
  * Encodes a property value as JSON text, rejecting anything that would not
  * read back unchanged.
  *
@@ -232,25 +245,74 @@ function readBigInts(
 /**
  * A field's JSON text, decoded only when read: what a storage's `loadLazy()`
  * hands out, so that loading a wide subject does not decode every field.
+ * It keeps the property name (the load's map key) rather than the field, so
+ * a loaded subject holds one string per name.
  */
 export class FieldText {
   /**
    * Keeps a field's text with what a decoding error must name.
    *
    * @param key The key (or memory-storage subject key) holding the field.
-   * @param field The field, type letter included.
+   * @param type The field's type letter, `"p"` or `"e"`.
+   * @param name The property name: the field without its type letter.
    * @param text The field's JSON text.
-   * @param utf8 `false` when the stored bytes are not UTF-8, so `text` holds
-   *   replacement characters and must not be used.
-   * @param integers How to read integers beyond ±(2^53 − 1).
    */
   constructor(
     readonly key: string,
-    readonly field: string,
+    readonly type: string,
+    readonly name: string,
     readonly text: string,
-    readonly utf8: boolean = true,
-    readonly integers: UnsafeIntegers = "reject",
   ) {}
+
+  /**
+   * A field whose stored bytes are not UTF-8: every decoding of it throws
+   * `CorruptValueError`, and its `text` (empty) must not be used.
+   *
+   * @param key The key holding the field.
+   * @param type The field's type letter.
+   * @param name The property name.
+   * @returns The field's stand-in.
+   */
+  static notUtf8(key: string, type: string, name: string): FieldText {
+    return new NotUtf8(key, type, name, "");
+  }
+
+  /**
+   * A field's text, read under the storage's rule for unsafe integers.
+   *
+   * @param key The key holding the field.
+   * @param type The field's type letter.
+   * @param name The property name.
+   * @param text The field's JSON text.
+   * @param integers How to read integers beyond ±(2^53 − 1).
+   * @returns The field's text, ready to decode.
+   */
+  static of(
+    key: string,
+    type: string,
+    name: string,
+    text: string,
+    integers: UnsafeIntegers,
+  ): FieldText {
+    return integers === "bigint"
+      ? new BigIntFieldText(key, type, name, text)
+      : new FieldText(key, type, name, text);
+  }
+
+  /** How integers beyond ±(2^53 − 1) are read. */
+  get integers(): UnsafeIntegers {
+    return "reject";
+  }
+
+  /** The field, type letter included. */
+  get field(): string {
+    return this.type + this.name;
+  }
+
+  /** `false` when the stored bytes are not UTF-8, so `text` must not be used. */
+  get utf8(): boolean {
+    return true;
+  }
 
   /**
    * Decodes the text.
@@ -262,6 +324,21 @@ export class FieldText {
   decode(): unknown {
     if (!this.utf8) throw new CorruptValueError(this.key, this.field);
     return decodeValue(this.key, this.field, this.text, this.integers);
+  }
+}
+
+// A getter on the prototype rather than a field: a flag on each of the
+// millions of fields a process may hold costs memory for the rare one.
+class NotUtf8 extends FieldText {
+  override get utf8(): boolean {
+    return false;
+  }
+}
+
+// The storage's unsafeIntegers as a class, not a field, for the same reason.
+class BigIntFieldText extends FieldText {
+  override get integers(): UnsafeIntegers {
+    return "bigint";
   }
 }
 

@@ -4,7 +4,7 @@ import {
   encodeValue,
   type UnsafeIntegers,
 } from "../json/codec.ts";
-import { type Property, PropertyType } from "./property.ts";
+import { EncodedProperty, type Property, PropertyType } from "./property.ts";
 import type { StoreChanges } from "./types.ts";
 
 /** Rejects a property whose name or type cannot form a hash field. */
@@ -31,6 +31,25 @@ export function checkProperty(prop: Property): void {
 /** The hash field of a property: its type letter followed by its name. */
 export function fieldOf(prop: Property): string {
   return prop.type + prop.name;
+}
+
+/**
+ * Checks a property to write and returns its value's field text. A
+ * Subject's properties were checked and encoded when they were set, so each
+ * value is encoded once on its way to storage.
+ *
+ * @param prop The property.
+ * @param integers Whether a `BigInt` is refused or written as an integer.
+ * @throws {TypeError} When the property is malformed.
+ * @throws {InvalidValueError} When the value does not survive JSON.
+ */
+export function propertyText(
+  prop: Property,
+  integers: UnsafeIntegers = "reject",
+): string {
+  if (prop instanceof EncodedProperty) return prop.text;
+  checkProperty(prop);
+  return encodeValue(prop.name, prop.value, integers);
 }
 
 /** A store's changes as hash fields, every property and value checked. */
@@ -75,8 +94,8 @@ export function encodeChanges(
   const deletes: string[] = [];
   for (const list of [changes.inserts, changes.updates]) {
     for (const prop of list ?? []) {
-      checkProperty(prop);
-      sets.push(fieldOf(prop), encodeValue(prop.name, prop.value, integers));
+      const text = propertyText(prop, integers);
+      sets.push(fieldOf(prop), text);
     }
   }
   for (const prop of changes.deletes ?? []) {

@@ -11,6 +11,7 @@ import {
   checkProperty,
   encodeChanges,
   fieldOf,
+  propertyText,
   recompute,
 } from "./_checks.ts";
 import { globMatcher } from "./_glob.ts";
@@ -237,11 +238,8 @@ class MemorySubjectStorage implements SubjectStorage {
     return settle(() => {
       // Everything is encoded before the first write, as in store().
       const encoded = props.map((prop) => {
-        checkProperty(prop);
-        return [
-          fieldOf(prop),
-          encodeValue(prop.name, prop.value, this.unsafeIntegers),
-        ];
+        const text = propertyText(prop, this.unsafeIntegers);
+        return [fieldOf(prop), text];
       });
       if (encoded.length === 0) return [];
       const fields = this.#fieldsForWrite();
@@ -300,9 +298,10 @@ class MemorySubjectStorage implements SubjectStorage {
     const extProps = new Map<string, FieldText>();
     for (const [field, text] of this.#fields() ?? []) {
       const target = field[0] === PropertyType.DEFAULT ? props : extProps;
+      const name = field.slice(1);
       target.set(
-        field.slice(1),
-        new FieldText(this.#key, field, text, true, this.unsafeIntegers),
+        name,
+        FieldText.of(this.#key, field[0], name, text, this.unsafeIntegers),
       );
     }
     return [props, extProps];

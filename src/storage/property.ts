@@ -90,3 +90,28 @@ export class SubjectExtProperty implements Property {
     this.value = value;
   }
 }
+
+/**
+ * A property whose value was already checked and encoded by
+ * `encodeValue()`, with its name checked: what a `Subject` hands to
+ * `store()`, so that the storage writes `text` without encoding the value a
+ * second time. Any storage may still read `value`. Internal: only this
+ * module's code creates one, and only from a checked name and the encoding
+ * of `value`.
+ */
+export class EncodedProperty implements Property {
+  /**
+   * Keeps a checked property with its encoding.
+   *
+   * @param type Its kind.
+   * @param name Its checked name.
+   * @param value Its value.
+   * @param text `encodeValue()` of the value.
+   */
+  constructor(
+    readonly type: PropertyTypeValue,
+    readonly name: string,
+    readonly value: unknown,
+    readonly text: string,
+  ) {}
+}

@@ -1,7 +1,25 @@
+import { FieldText } from "../json/codec.ts";
 import type { EncodedValue } from "../storage/types.ts";
 
-// Stands in the map for a value not decoded yet; no stored value can be it.
-const ENCODED: unique symbol = Symbol("encoded");
+/**
+ * Whether a map entry is a storage's encoded value rather than a property
+ * value: property values are plain data, which never holds a function.
+ */
+function isEncoded(value: unknown): value is EncodedValue {
+  return value instanceof FieldText ||
+    (typeof value === "object" && value !== null &&
+      typeof (value as Partial<EncodedValue>).decode === "function");
+}
+
+/**
+ * A field decoded by a read: its value, and the encoded value it came from,
+ * kept while the value is the loaded one. Only fields that were read get
+ * one; a user's value is never an instance of it, since only plain data can
+ * be set.
+ */
+class Decoded {
+  constructor(readonly value: unknown, readonly encoded: EncodedValue) {}
+}
 
 /**
  * Property values by name, decoded on first read: a Subject's cache over a
@@ -14,20 +32,18 @@ const ENCODED: unique symbol = Symbol("encoded");
  * It also remembers, until a value is replaced or deleted, the encoded value
  * it was loaded from, so a cached function set can name the exact text it
  * read.
+ *
+ * One map holds everything, each entry the encoded value until it is read:
+ * a loaded subject costs little more than the reply it came from.
  */
 export class LazyValues extends Map<string, unknown> {
-  readonly #encoded: Map<string, EncodedValue>;
-
   /**
    * Fills the map with values still to decode.
    *
-   * @param encoded The values by name, as the storage loaded them; the map
-   *   is kept, not copied.
+   * @param encoded The values by name, as the storage loaded them.
    */
   constructor(encoded: Map<string, EncodedValue>) {
-    super();
-    for (const name of encoded.keys()) super.set(name, ENCODED);
-    this.#encoded = encoded;
+    super(encoded);
   }
 
   /**
@@ -38,24 +54,17 @@ export class LazyValues extends Map<string, unknown> {
    * @returns The encoded value, or `undefined` when absent or replaced.
    */
   loaded(name: string): EncodedValue | undefined {
-    return this.#encoded.get(name);
-  }
-
-  override set(name: string, value: unknown): this {
-    this.#encoded.delete(name);
-    return super.set(name, value);
-  }
-
-  override delete(name: string): boolean {
-    this.#encoded.delete(name);
-    return super.delete(name);
+    const value = super.get(name);
+    if (value instanceof Decoded) return value.encoded;
+    return isEncoded(value) ? value : undefined;
   }
 
   override get(name: string): unknown {
     const value = super.get(name);
-    if (value !== ENCODED) return value;
-    const decoded = this.#encoded.get(name)!.decode();
-    super.set(name, decoded);
+    if (value instanceof Decoded) return value.value;
+    if (!isEncoded(value)) return value;
+    const decoded = value.decode();
+    super.set(name, new Decoded(decoded, value));
     return decoded;
   }
 

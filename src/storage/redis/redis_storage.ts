@@ -25,6 +25,7 @@ import {
   type EncodedChanges,
   type EncodedCheck,
   fieldOf,
+  propertyText,
   recompute,
 } from "../_checks.ts";
 import { CasCombiner, CONFLICT_BACKOFF } from "./_cas_combiner.ts";
@@ -225,25 +226,29 @@ export class SubjectsRedisStorage implements SubjectStorage {
       if (text.includes(REPLACEMENT)) {
         (suspects ??= new Map()).set(field, text);
       }
+      const name = field.slice(1);
       target.set(
-        field.slice(1),
-        new FieldText(this.key, field, text, true, this.unsafeIntegers),
+        name,
+        FieldText.of(this.key, field[0], name, text, this.unsafeIntegers),
       );
     }
     if (suspects !== undefined) {
       for (const [field, text] of await this.#checkBytes(suspects)) {
         const target = field[0] === PropertyType.DEFAULT ? props : extProps;
-        if (text === null) target.delete(field.slice(1));
+        const name = field.slice(1);
+        if (text === null) target.delete(name);
         else {
           target.set(
-            field.slice(1),
-            new FieldText(
-              this.key,
-              field,
-              text ?? "",
-              text !== undefined,
-              this.unsafeIntegers,
-            ),
+            name,
+            text === undefined
+              ? FieldText.notUtf8(this.key, field[0], name)
+              : FieldText.of(
+                this.key,
+                field[0],
+                name,
+                text,
+                this.unsafeIntegers,
+              ),
           );
         }
       }
@@ -481,11 +486,8 @@ export class SubjectsRedisStorage implements SubjectStorage {
   async setMany(props: readonly Property[]): Promise<unknown[]> {
     const args: string[] = [];
     for (const prop of props) {
-      checkProperty(prop);
-      args.push(
-        fieldOf(prop),
-        encodeValue(prop.name, prop.value, this.unsafeIntegers),
-      );
+      const text = propertyText(prop, this.unsafeIntegers);
+      args.push(fieldOf(prop), text);
     }
     if (args.length === 0) return [];
     const reply = await this.#run(SET_MANY_SCRIPT, args);
