@@ -26,15 +26,20 @@ import { type Mutation, MUTATIONS } from "./mutations.ts";
 
 /** The tests get the permissions deno.json gives them (its `test.permissions`). */
 const FLAGS = ["--no-check", "-P"];
-/** What the copy needs to run the tests. */
+/**
+ * What the copy needs to run the tests: the entry points (every `.ts` file
+ * at the top, so a new one is not forgotten) and these.
+ */
 const COPIED = [
   "deno.json",
   "deno.lock",
-  "mod.ts",
-  "testing.ts",
   "src",
   "tests",
   "examples",
+  "docs",
+  ...[...Deno.readDirSync(".")]
+    .filter((entry) => entry.isFile && entry.name.endsWith(".ts"))
+    .map((entry) => entry.name),
 ];
 /**
  * An unmutated run that takes longer is stopped, and counts as an error. A

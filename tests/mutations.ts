@@ -605,6 +605,8 @@ const CLUSTER: readonly Mutation[] = [
 ];
 
 const SENTINEL_TESTS = ["tests/ha_sentinel_test.ts"];
+/** Which node is master, and when to leave one, with fake Sentinels. */
+const MASTER_CHOICE_TESTS = ["tests/sentinel_master_choice_test.ts"];
 /** The tests with fake Sentinels, which stage a disagreement or a failover on cue. */
 const SENTINEL_FAKES = "newest configuration epoch|promotes a replica|abort";
 
@@ -653,7 +655,7 @@ const SENTINEL: readonly Mutation[] = [
     file: "src/client/sentinel.ts",
     from: `role[0] === "master"`,
     to: "true",
-    tests: SENTINEL_TESTS,
+    tests: MASTER_CHOICE_TESTS,
   },
   {
     name:
@@ -663,6 +665,7 @@ const SENTINEL: readonly Mutation[] = [
     from: `.code === "READONLY") {`,
     to: `.code === "READONLY-not") {`,
     tests: SENTINEL_TESTS,
+    filter: "Demotion",
   },
   {
     name: "Sentinel: a master answering LOADING fails the call, not waited for",
@@ -670,7 +673,7 @@ const SENTINEL: readonly Mutation[] = [
     file: "src/client/sentinel.ts",
     from: `|| error.code === "LOADING"`,
     to: "",
-    tests: SENTINEL_TESTS,
+    tests: MASTER_CHOICE_TESTS,
   },
   {
     name: "Sentinel: commands keep going to the old master during a failover",
@@ -679,6 +682,7 @@ const SENTINEL: readonly Mutation[] = [
     from: "this.#held = true;",
     to: "this.#held = false;",
     tests: SENTINEL_TESTS,
+    filter: SENTINEL_FAKES,
   },
   {
     name: "Sentinel: +switch-master leaves the old master in use",
@@ -686,7 +690,7 @@ const SENTINEL: readonly Mutation[] = [
     file: "src/client/sentinel.ts",
     from: "this.#suspect(old);",
     to: "void old;",
-    tests: SENTINEL_TESTS,
+    tests: MASTER_CHOICE_TESTS,
   },
 ];
 
