@@ -183,3 +183,33 @@ Deno.test("overload: with thousands of timed-out commands whose replies still tr
     } (commandTimeoutMs ${TIMEOUT_MS}), ${client.stats.reconnects} reconnects`,
   );
 });
+
+Deno.test("a command sent after others still waiting times out at its own deadline, after theirs passed, while replies keep coming", async () => {
+  const TIMEOUT_MS = 300;
+  const STAGGER_MS = 100;
+  const SLOW = 2000;
+  await using server = await startRedisServer();
+  await using client = await createRedisClient(server.url, {
+    commandTimeoutMs: TIMEOUT_MS,
+  });
+  // Their replies trickle in for about two seconds: the connection is
+  // alive, and the PING's reply comes only after all of them.
+  const pad = "x".repeat(1024);
+  const slow = Array.from(
+    { length: SLOW },
+    () => client.send(["EVAL", BUSY_MS, 0, pad]).catch((e) => e),
+  );
+  // A later tick, so a later deadline than theirs.
+  await new Promise((r) => setTimeout(r, STAGGER_MS));
+  const ping = await timed(() => client.send(["PING"]));
+  const outcomes = await Promise.all(slow);
+  assert.ok(
+    outcomes.filter((e) => e instanceof RedisTimeoutError).length > SLOW / 2,
+    "most of the slow commands timed out",
+  );
+  assert.ok(ping.value instanceof RedisTimeoutError, String(ping.value));
+  assert.ok(
+    ping.ms >= TIMEOUT_MS - 5 && ping.ms < TIMEOUT_MS + MARGIN_MS,
+    `the PING settled after ${ping.ms.toFixed(0)} ms`,
+  );
+});

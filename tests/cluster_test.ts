@@ -17,6 +17,7 @@ import {
   startRedisServer,
 } from "../testing.ts";
 import { closedPort } from "../src/testing/closed_port.ts";
+import { keyPerSlot } from "./helpers_cluster.ts";
 
 const encoder = new TextEncoder();
 
@@ -138,6 +139,18 @@ Deno.test("1,000 keys land on all three masters, each on the master owning its s
   }
   // Routed right the first time: nothing was redirected.
   assert.equal(client.stats.moved, 0);
+});
+
+Deno.test("a new client's slot map names the owner of every slot, slot 0, 16383 and the ends of every range included: none of 16,384 keys is redirected", async () => {
+  await using cluster = await startRedisCluster({ masters: 3 });
+  await using client = await createRedisClusterClient(cluster.urls);
+  const keys = keyPerSlot();
+  const replies = await Promise.all(
+    keys.map((key) => client.send(["SET", key, "1"])),
+  );
+  assert.ok(replies.every((reply) => reply === "OK"));
+  assert.equal(client.stats.moved, 0, "slots the map got wrong");
+  assert.equal(client.stats.ask, 0);
 });
 
 Deno.test("500 concurrent INCRs per key on a cluster count exactly, in few writes", async () => {

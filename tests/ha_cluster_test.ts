@@ -14,6 +14,7 @@ import type { RedisServer } from "../testing.ts";
 import { startRedisCluster } from "../testing.ts";
 import { ambiguous, COUNTER, startFailoverLoad } from "./helpers_failover.ts";
 import { reportFigures } from "./helpers_figures.ts";
+import { keyPerSlot } from "./helpers_cluster.ts";
 
 const NODE_TIMEOUT_MS = 1000;
 const COUNTER_SLOT = keySlot(`s:${COUNTER}`);
@@ -216,21 +217,6 @@ Deno.test("Cluster: a command the cluster refuses with CLUSTERDOWN until its dea
   );
   assert.ok(elapsed < 500 + 1000, `settled after ${elapsed} ms`);
 });
-
-/** One key for each of the 16,384 slots, by index. */
-function keyPerSlot(): string[] {
-  const keys = new Array<string>(16384);
-  let missing = 16384;
-  for (let i = 0; missing > 0; i++) {
-    const key = `slot-key-${i}`;
-    const slot = keySlot(key);
-    if (keys[slot] === undefined) {
-      keys[slot] = key;
-      missing--;
-    }
-  }
-  return keys;
-}
 
 Deno.test("Cluster, crash: commands for a dead master's slots are sent again to the new owner, and every slot of every range is served after", async () => {
   await using cluster = await startRedisCluster({

@@ -291,8 +291,13 @@ Deno.test("Demotion: a master turned replica answers READONLY; the client asks S
   await using newMaster = await newShared.duplicate();
   // Swap the roles behind the client's back, then tell Sentinel: no
   // +switch-master is ever published, so only READONLY can tell the client.
-  await newMaster.send(["REPLICAOF", "NO", "ONE"]);
-  await oldMaster.send(["REPLICAOF", "127.0.0.1", replica.port]);
+  // REPLICAOF changes a connection's state: the guard wants a dedicated one.
+  {
+    await using promote = await newMaster.duplicate();
+    await using demote = await oldMaster.duplicate();
+    await promote.send(["REPLICAOF", "NO", "ONE"]);
+    await demote.send(["REPLICAOF", "127.0.0.1", replica.port]);
+  }
   // One Sentinel hangs: resolutions must not wait for it.
   deployment.sentinels[2].pause();
   const write = client.send(["SET", "after", "2"]);

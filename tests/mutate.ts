@@ -1,8 +1,8 @@
 /**
  * `deno task mutate`: breaks the code on purpose, one break at a time, and
- * checks that a test notices. The breaks (tests/mutations.ts) cover the
- * storage core, the client, Cluster and Sentinel, the events and the memory
- * storage.
+ * checks that a test notices. The breaks (tests/mutations.ts) cover every
+ * layer: the storage core, the JSON codec, subjects, the client, Cluster and
+ * Sentinel, the events and the memory storage.
  *
  * Each mutation replaces one exact piece of source text in a temporary copy
  * of the repository, then runs there only the tests that should catch it. A
@@ -13,7 +13,8 @@
  * whose tests fail without it, since then their failing would prove nothing.
  *
  * Not part of CI: it takes minutes. Arguments select mutations by layer
- * (`storage`, `client`, `cluster`, `sentinel`, `events`, `memory`) or by a
+ * (`storage`, `json`, `subject`, `client`, `cluster`, `sentinel`, `events`,
+ * `memory`) or by a
  * part of their name, e.g. `deno task mutate events memory` or
  * `deno task mutate jitter`; `--check` only checks that every mutation
  * still fits the code, in a second.
@@ -23,25 +24,22 @@
 
 import { type Mutation, MUTATIONS } from "./mutations.ts";
 
-const FLAGS = [
-  "--no-check",
-  "--allow-env=REDIS_URL,REDIS_KEY_PREFIX,REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
-  "--allow-net=127.0.0.1,localhost,[::1]",
-  "--allow-run=redis-server,redis-cli,openssl,deno",
-  "--allow-read=/tmp",
-  "--allow-write=/tmp",
-];
-/** What the copy needs to run the tests. */
+/** The tests get the permissions deno.json gives them (its `test.permissions`). */
+const FLAGS = ["--no-check", "-P"];
+/**
+ * What the copy needs to run the tests: the entry points (every `.ts` file
+ * at the top, so a new one is not forgotten) and these.
+ */
 const COPIED = [
   "deno.json",
   "deno.lock",
-  "mod.ts",
-  "client.ts",
-  "storage.ts",
-  "testing.ts",
   "src",
   "tests",
   "examples",
+  "docs",
+  ...[...Deno.readDirSync(".")]
+    .filter((entry) => entry.isFile && entry.name.endsWith(".ts"))
+    .map((entry) => entry.name),
 ];
 /**
  * An unmutated run that takes longer is stopped, and counts as an error. A
