@@ -1,10 +1,4 @@
-import {
-  copyValue,
-  encodeValue,
-  FieldText,
-  isJsonScalar,
-  type UnsafeIntegers,
-} from "../json/codec.ts";
+import type { UnsafeIntegers } from "../json/codec.ts";
 import { jsonEqual } from "../json/equal.ts";
 import { checkPropertyName, checkSubjectName } from "../json/names.ts";
 import { setOwn, toRecord } from "../json/record.ts";
@@ -15,15 +9,30 @@ import {
   EncodedProperty,
   PropertyType,
   type PropertyTypeValue,
-  SubjectExtProperty,
-  SubjectProperty,
 } from "../storage/property.ts";
 import type { Property } from "../storage/property.ts";
-import type {
-  EncodedValue,
-  StoreCondition,
-  SubjectStorage,
-} from "../storage/types.ts";
+import type { EncodedValue, SubjectStorage } from "../storage/types.ts";
+import {
+  batchOf,
+  type Cache,
+  checkedText,
+  type Created,
+  emptyCache,
+  endAll,
+  endChange,
+  hasPending,
+  isPending,
+  makeProperty,
+  mergeUnder,
+  newSection,
+  overlay,
+  pendingNames,
+  pendingOf,
+  recordCached,
+  recordDeleted,
+  setCached,
+  textOf,
+} from "./_changes.ts";
 import { LazyValues } from "./_lazy_values.ts";
 import {
   deletion,
@@ -33,6 +42,27 @@ import {
 } from "./_removal.ts";
 import { UnstoredChangesError } from "./errors.ts";
 import { PayloadConst, SubjectEventType } from "./events.ts";
+import type {
+  DeleteOptions,
+  DictOptions,
+  ExtOptions,
+  GetOptions,
+  PropName,
+  SetOptions,
+  SubjectDict,
+  SubjectProps,
+} from "./options.ts";
+
+export type {
+  DeleteOptions,
+  DictOptions,
+  ExtOptions,
+  GetOptions,
+  PropName,
+  SetOptions,
+  SubjectDict,
+  SubjectProps,
+} from "./options.ts";
 
 /**
  * Where a subject sends its events: the part of an `EventBus` it uses. An
@@ -86,223 +116,6 @@ export interface ChangeTracker {
    */
   update(subject: WeakKey, name: string, state: ChangeState): void;
 }
-
-/**
- * What a typed subject's properties are: property name to value type, e.g.
- * `{ email: string; logins: number }`. Untyped subjects use
- * `Record<string, unknown>`.
- */
-export type SubjectProps = object;
-
-/** The property names of `Props`. */
-export type PropName<Props extends SubjectProps> = keyof Props & string;
-
-/**
- * What {@linkcode Subject.dict} returns: the properties, which may be
- * absent, the subject's `name` (unless a property of that name overrides
- * it, as in Python) and `ext`, the extended properties.
- *
- * @typeParam Props The default properties' names and value types.
- * @typeParam ExtProps The extended properties' names and value types.
- */
-export type SubjectDict<
-  Props extends SubjectProps,
-  ExtProps extends SubjectProps = Record<string, unknown>,
-> =
-  & { [K in Exclude<PropName<Props>, "name" | "ext">]?: Props[K] }
-  & {
-    name: "name" extends keyof Props ? string | Props["name"] : string;
-    ext: { [K in PropName<ExtProps>]?: ExtProps[K] };
-  };
-
-/** Options of {@linkcode Subject.get} and {@linkcode Subject.getExt}. */
-export interface GetOptions {
-  /**
-   * The value to return when the property is absent, instead of rejecting
-   * with `PropertyNotFoundError`. Giving `undefined` counts as giving one.
-   */
-  default?: unknown;
-  /**
-   * Read the cache (loading it first if needed), or read storage directly
-   * and refresh the cache if there is one.
-   *
-   * @default {the subject's useCacheDefault}
-   */
-  useCache?: boolean;
-}
-
-/** Options of {@linkcode Subject.set} and {@linkcode Subject.setMany}. */
-export interface SetOptions {
-  /**
-   * Skip the `subject-property-changed` event.
-   *
-   * @default {false}
-   */
-  muted?: boolean;
-  /** Context passed to event handlers as `event.extra`. */
-  extra?: Record<string, unknown>;
-  /**
-   * Change only the cache until `store()`, or write to storage now (a
-   * function value then gets the storage's atomic compare-and-set).
-   *
-   * @default {the subject's useCacheDefault}
-   */
-  useCache?: boolean;
-}
-
-/** Options of {@linkcode Subject.delete}. */
-export interface DeleteOptions {
-  /**
-   * Skip the `subject-property-deleted` event.
-   *
-   * @default {false}
-   */
-  muted?: boolean;
-  /** Context passed to event handlers as `event.extra`. */
-  extra?: Record<string, unknown>;
-  /**
-   * Change only the cache until `store()`, or delete from storage now.
-   *
-   * @default {the subject's useCacheDefault}
-   */
-  useCache?: boolean;
-}
-
-/** Options of {@linkcode Subject.setExt}, {@linkcode Subject.setExtMany} and {@linkcode Subject.deleteExt}. */
-export interface ExtOptions {
-  /**
-   * Change only the cache until `store()`, or write to storage now.
-   *
-   * @default {the subject's useCacheDefault}
-   */
-  useCache?: boolean;
-}
-
-/** Options of {@linkcode Subject.dict}. */
-export interface DictOptions {
-  /**
-   * Leave out fields that do not hold valid JSON (such as Python's `NaN`, or
-   * bytes that are not UTF-8), instead of rejecting with `CorruptValueError`.
-   * `delete()` and `flush()` remove such fields.
-   *
-   * @default {false}
-   */
-  skipCorrupt?: boolean;
-}
-
-interface CacheSection {
-  readonly values: Map<string, unknown>;
-  // Names whose cached value storage does not have yet, with what store()
-  // must do: one record per property, so a set touches one entry here.
-  // NO_CHANGES until the first change (see changesToWrite). A property
-  // created by plain sets only, the common case of a batch, is just its
-  // Created entry: no record to allocate.
-  changes: ReadonlyMap<string, Change | Created>;
-  // While true, every name in `values` is a property created by plain sets
-  // of scalars since an empty load, and `changes` is NO_CHANGES: the
-  // commonest batch keeps no second map, which took 40 % of its sets' time.
-  // pendingOf() ends it before anything else reads or changes the section.
-  fresh: boolean;
-}
-
-/**
- * A property created by plain sets only: the text of its value, or SCALAR
- * when the value is a string, number, boolean or null.
- */
-type Created = string | typeof SCALAR;
-
-/**
- * Stands for the text of a scalar value: store() encodes it, as cheaply as
- * set() could have, and it cannot change meanwhile. Not keeping it spares
- * the garbage collector a string per property for the whole batch.
- */
-const SCALAR = 0;
-
-// The changes of every section without any: a loaded subject that is only
-// read allocates no map for them.
-const NO_CHANGES: ReadonlyMap<string, Change | Created> = new Map();
-
-/**
- * The section's pending changes by name. Call it before reading or changing
- * anything of the section other than by a plain set of a scalar.
- */
-function pendingOf(
-  section: CacheSection,
-): ReadonlyMap<string, Change | Created> {
-  if (section.fresh) {
-    section.fresh = false;
-    if (section.values.size > 0) {
-      const changes = new Map<string, Change | Created>();
-      for (const name of section.values.keys()) changes.set(name, SCALAR);
-      section.changes = changes;
-    }
-  }
-  return section.changes;
-}
-
-/** The section's changes, to add one to. */
-function changesToWrite(
-  section: CacheSection,
-): Map<string, Change | Created> {
-  pendingOf(section);
-  if (section.changes === NO_CHANGES) section.changes = new Map();
-  return section.changes as Map<string, Change | Created>;
-}
-
-/**
- * Checks a value to cache and returns what to keep of its encoding: its
- * text, made once here and written by store(), or SCALAR.
- *
- * @throws {InvalidValueError} When the value does not survive JSON.
- */
-function checkedText(
-  prop: string,
-  value: unknown,
-  integers: UnsafeIntegers,
-): Created {
-  return isJsonScalar(value) ? SCALAR : encodeValue(prop, value, integers);
-}
-
-/** The text store() writes for a value checkedText() kept `text` of. */
-function textOf(
-  prop: string,
-  value: unknown,
-  text: Created,
-  integers: UnsafeIntegers,
-): string {
-  return text === SCALAR ? encodeValue(prop, value, integers) : text;
-}
-
-const CREATED = 0;
-const UPDATED = 1;
-const DELETED = 2;
-
-/** What `store()` must do for one property. */
-interface Change {
-  /** Whether it inserts, updates or deletes the field. */
-  kind: typeof CREATED | typeof UPDATED | typeof DELETED;
-  /**
-   * What `checkedText()` kept of the value's encoding when `set()` checked
-   * it (SCALAR for a delete).
-   */
-  text: Created;
-  /**
-   * For a created or updated property whose every set since the load was a
-   * function: `store()` writes it only over the text those functions
-   * started from.
-   */
-  chain: Chain | undefined;
-}
-
-/** The function sets of one property since the cache loaded. */
-interface Chain {
-  /** The field text the first function read; `null` when it was absent. */
-  readonly expected: string | null;
-  /** The functions, in the order they were set. */
-  readonly updates: ((old: unknown) => unknown)[];
-}
-
-type Cache = Record<PropertyTypeValue, CacheSection>;
 
 /**
  * A named entity with default and extended properties, read through a lazy
@@ -749,61 +562,10 @@ export class Subject<
     }
     const cache = this.#cache;
     if (cache === null) return;
-    const inserts: Property[] = [];
-    const updates: Property[] = [];
-    const deletes: Property[] = [];
-    const conditions: StoreCondition[] = [];
-    for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-      const section = cache[type];
-      const values = section.values;
-      if (section.fresh) {
-        for (const [name, value] of values) {
-          inserts.push(
-            new EncodedProperty(
-              type,
-              name,
-              value,
-              encodeValue(name, value, this.#integers),
-            ),
-          );
-        }
-        continue;
-      }
-      for (const [name, change] of section.changes) {
-        if (typeof change !== "object") {
-          const value = values.get(name);
-          inserts.push(
-            new EncodedProperty(
-              type,
-              name,
-              value,
-              textOf(name, value, change, this.#integers),
-            ),
-          );
-          continue;
-        }
-        if (change.kind === DELETED) {
-          deletes.push(makeProperty(type, name));
-          continue;
-        }
-        const value = values.get(name);
-        const prop = new EncodedProperty(
-          type,
-          name,
-          value,
-          textOf(name, value, change.text, this.#integers),
-        );
-        (change.kind === CREATED ? inserts : updates).push(prop);
-        const chain = change.chain;
-        if (chain !== undefined) {
-          conditions.push({
-            prop,
-            expected: chain.expected,
-            update: applyAll(name, chain.updates),
-          });
-        }
-      }
-    }
+    const { inserts, updates, deletes, conditions } = batchOf(
+      cache,
+      this.#integers,
+    );
     // Dropped before the write, so that changes made while it is in flight
     // go to a fresh cache instead of one that is about to be discarded.
     this.#cache = null;
@@ -1247,20 +1009,8 @@ export class Subject<
           deleting: true,
         });
       }
-      const change = pendingOf(section).get(prop);
       const read = readTolerant(section.values, prop);
-      section.values.delete(prop);
-      if (typeof change !== "object") {
-        changesToWrite(section).set(prop, {
-          kind: DELETED,
-          text: SCALAR,
-          chain: undefined,
-        });
-      } else {
-        change.kind = DELETED;
-        change.text = SCALAR;
-        change.chain = undefined;
-      }
+      recordDeleted(section, prop);
       return read;
     }));
   }
@@ -1495,53 +1245,6 @@ export class Subject<
   }
 }
 
-function pendingNames(section: CacheSection): Iterable<string> {
-  return pendingOf(section).keys();
-}
-
-function hasPending(cache: Cache): boolean {
-  return pendingOf(cache[PropertyType.DEFAULT]).size > 0 ||
-    pendingOf(cache[PropertyType.EXTENDED]).size > 0;
-}
-
-function isPending(section: CacheSection, prop: string): boolean {
-  return pendingOf(section).has(prop);
-}
-
-function endChange(section: CacheSection, prop: string): void {
-  if (pendingOf(section).size > 0) changesToWrite(section).delete(prop);
-}
-
-/**
- * Adds the pending changes of `older` to `cache`, except for properties that
- * `cache` has newer changes of.
- */
-function mergeUnder(cache: Cache, older: Cache): void {
-  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-    const section = cache[type];
-    const old = older[type];
-    for (const [name, change] of pendingOf(old)) {
-      if (isPending(section, name)) continue;
-      // A record of its own: the older batch's is not shared with the cache.
-      if (typeof change === "object" && change.kind === DELETED) {
-        section.values.delete(name);
-        changesToWrite(section).set(name, { ...change });
-        continue;
-      }
-      const text = typeof change === "object" ? change.text : change;
-      const chain = typeof change === "object" ? change.chain : undefined;
-      const present = section.values.has(name);
-      section.values.set(name, old.values.get(name));
-      changesToWrite(section).set(
-        name,
-        present || chain !== undefined
-          ? { kind: present ? UPDATED : CREATED, text, chain }
-          : text,
-      );
-    }
-  }
-}
-
 /**
  * Writes properties one `set()` at a time, for a storage without
  * `setMany()`: not atomic, but each write is one. A set that fails after
@@ -1578,114 +1281,6 @@ async function setOneByOne(
   return olds;
 }
 
-/** Sets a property in a loaded cache section and records the change for store(). */
-function setCached(
-  section: CacheSection,
-  prop: string,
-  value: unknown,
-  integers: UnsafeIntegers,
-): [unknown, unknown] {
-  // Read first, as before any change: a corrupt old value fails here.
-  const oldValue = section.values.get(prop);
-  if (typeof value !== "function") {
-    // Checked now so the error points at this call, not at a later store().
-    recordCached(section, prop, value, checkedText(prop, value, integers));
-    return [value, oldValue];
-  }
-  const newValue = value(
-    section.values.has(prop) ? copyValue(oldValue) : undefined,
-  );
-  const text = checkedText(prop, newValue, integers);
-  // A function over a value this subject set or deleted itself computes
-  // from that value whatever storage holds: only one over the loaded value
-  // (or over functions since) is a read-modify-write of storage.
-  const pending = pendingOf(section).get(prop);
-  const chain = pending === undefined
-    ? { expected: storedText(section.values, prop), updates: [] }
-    : typeof pending === "object"
-    ? pending.chain
-    : undefined;
-  const change = recordCached(section, prop, newValue, text);
-  if (chain !== undefined) {
-    chain.updates.push(value as (old: unknown) => unknown);
-    if (typeof change !== "object") {
-      changesToWrite(section).set(prop, { kind: CREATED, text, chain });
-    } else change.chain = chain;
-  }
-  return [newValue, oldValue];
-}
-
-/**
- * Puts a checked value and its encoding in a loaded cache section and
- * records the change for store(). A plain value ends any function chain:
- * the last writer wins, as in Python.
- *
- * @returns The property's change: its record, or its text while it is
- *   created by plain sets only.
- */
-function recordCached(
-  section: CacheSection,
-  prop: string,
-  newValue: unknown,
-  text: Created,
-): Change | Created {
-  if (section.fresh && text === SCALAR) {
-    section.values.set(prop, newValue);
-    return SCALAR;
-  }
-  let change = pendingOf(section).get(prop);
-  if (typeof change === "object") {
-    if (change.kind === DELETED) change.kind = UPDATED;
-    change.text = text;
-    change.chain = undefined;
-  } else {
-    change = change === undefined && section.values.has(prop)
-      ? { kind: UPDATED, text, chain: undefined }
-      : text;
-    changesToWrite(section).set(prop, change);
-  }
-  section.values.set(prop, newValue);
-  return change;
-}
-
-/**
- * The field text a cached value stands for: the text loaded, when the value
- * is still the loaded one, else its encoding (a field holding that text
- * holds that value; other text for it, such as Python's spacing, costs one
- * conflict and a recomputation, never a wrong result).
- */
-function storedText(values: Map<string, unknown>, prop: string): string | null {
-  if (!values.has(prop)) return null;
-  if (values instanceof LazyValues) {
-    const loaded = values.loaded(prop);
-    if (loaded instanceof FieldText && loaded.utf8) return loaded.text;
-  }
-  return encodeValue(prop, values.get(prop));
-}
-
-/**
- * One update doing what a property's function sets did in the cache, in
- * order, each on a copy of the previous result and checked as set() checks
- * it: what store() computes again when the field changed.
- */
-function applyAll(
-  prop: string,
-  updates: readonly ((old: unknown) => unknown)[],
-): (old: unknown) => unknown {
-  return (old) => {
-    let value = updates[0](old);
-    for (let i = 1; i < updates.length; i++) {
-      encodeValue(prop, value);
-      value = updates[i](copyValue(value));
-    }
-    return value;
-  };
-}
-
-function newSection(values: Map<string, unknown>): CacheSection {
-  return { values, changes: NO_CHANGES, fresh: values.size === 0 };
-}
-
 /** The cache of a lazy load: a plain map when there is nothing to decode. */
 function lazyValues(encoded: Map<string, EncodedValue>): Map<string, unknown> {
   return encoded.size === 0 ? new Map() : new LazyValues(encoded);
@@ -1695,38 +1290,4 @@ function toMap(values: Record<string, unknown>): Map<string, unknown> {
   const map = new Map<string, unknown>();
   for (const key of Object.keys(values)) map.set(key, values[key]);
   return map;
-}
-
-function makeProperty(
-  type: PropertyTypeValue,
-  name: string,
-  value?: unknown,
-): Property {
-  return type === PropertyType.DEFAULT
-    ? new SubjectProperty(name, value)
-    : new SubjectExtProperty(name, value);
-}
-
-function emptyCache(): Cache {
-  return {
-    [PropertyType.DEFAULT]: newSection(new Map()),
-    [PropertyType.EXTENDED]: newSection(new Map()),
-  };
-}
-
-/** Ends every pending change of a batch. */
-function endAll(cache: Cache): void {
-  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-    const section = cache[type];
-    section.fresh = false;
-    section.changes = NO_CHANGES;
-  }
-}
-
-/** Applies the pending changes of `newer` on top of `cache`. */
-function overlay(cache: Cache, newer: Cache): void {
-  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-    for (const name of pendingNames(newer[type])) endChange(cache[type], name);
-  }
-  mergeUnder(cache, newer);
 }
