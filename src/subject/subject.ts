@@ -23,10 +23,8 @@ import {
   hasPending,
   isPending,
   makeProperty,
-  mergeUnder,
   newSection,
   overlay,
-  pendingNames,
   pendingOf,
   recordCached,
   recordDeleted,
@@ -34,6 +32,7 @@ import {
   textOf,
 } from "./_changes.ts";
 import { LazyValues } from "./_lazy_values.ts";
+import { StoreLedger } from "./_store_ledger.ts";
 import {
   deletion,
   readTolerant,
@@ -179,18 +178,9 @@ export class Subject<
   // (Created when first needed, as the other collections here: a loaded
   // subject should cost little more than its data.)
   #mutations: Set<Promise<unknown>> | undefined;
-  // Batches whose store() is in flight; a direct write of a property ends
-  // its change in them too, so a failed batch cannot bring it back.
-  // By the number of their store(), which grows with every store().
-  #storing: Map<Cache, number> | undefined;
-  #stores = 0;
-  // Properties (type letter + name) written by a store() that finished while
-  // an older one was in flight, with its number: if the older one fails, it
-  // must not bring back what the newer one wrote. Cleared when none is in
-  // flight.
-  #newerWrites: Map<string, number> | undefined;
-  // A failed batch waiting for the next load to be merged under it.
-  #unstored: Cache | null = null;
+  // The stores in flight and the failed batch waiting to be merged back.
+  // Created by the first store(), or by a write that failed after it ran.
+  #ledger: StoreLedger | undefined;
   // Set when a write that ran, or may have, failed: until a load reads what
   // storage now holds, no cache may be made of values read before it.
   #mustLoad = false;
@@ -557,7 +547,7 @@ export class Subject<
       await Promise.allSettled(this.#mutations);
     }
     // A failed batch waiting for a load is written too: load, and it merges.
-    if (this.#cache === null && this.#unstored !== null) {
+    if (this.#cache === null && this.#ledger?.waiting() === true) {
       await this.#withCache(() => undefined);
     }
     const cache = this.#cache;
@@ -570,8 +560,8 @@ export class Subject<
     // go to a fresh cache instead of one that is about to be discarded.
     this.#cache = null;
     this.#generation++;
-    const number = ++this.#stores;
-    (this.#storing ??= new Map()).set(cache, number);
+    const ledger = this.#ledger ??= new StoreLedger();
+    const number = ledger.begin(cache);
     this.#noteState();
     try {
       await this.#storage.store(
@@ -579,7 +569,7 @@ export class Subject<
           ? { inserts, updates, deletes }
           : { inserts, updates, deletes, conditions },
       );
-      this.#noteWritten(cache, number);
+      ledger.written(cache, number);
     } catch (error) {
       // Only a write that certainly did not run is sent again: one that ran
       // may have been followed by another client's acknowledged write.
@@ -587,11 +577,7 @@ export class Subject<
       else this.#forget(cache, number);
       throw error;
     } finally {
-      this.#storing.delete(cache);
-      if (this.#storing.size === 0) {
-        this.#storing = undefined;
-        this.#newerWrites = undefined;
-      }
+      ledger.end(cache);
       this.#noteState();
     }
   }
@@ -636,7 +622,7 @@ export class Subject<
         after = this.#cache = emptyCache();
         // A batch in flight was sent before the deletion: if it fails, it
         // must not bring back what the flush deleted.
-        for (const batch of this.#storing?.keys() ?? []) endAll(batch);
+        for (const batch of this.#ledger?.batches() ?? []) endAll(batch);
         return [takeSnapshot(cache.p.values), takeSnapshot(cache.e.values)];
       });
       await this.#storage.flush();
@@ -814,7 +800,7 @@ export class Subject<
   #holdsUnstored(): boolean {
     return (this.#mutations !== undefined && this.#mutations.size > 0) ||
       (this.#cache !== null && hasPending(this.#cache)) ||
-      (this.#unstored !== null && hasPending(this.#unstored));
+      this.#ledger?.holdsUnstored() === true;
   }
 
   #unsupported(call: string): TypeError {
@@ -1044,7 +1030,7 @@ export class Subject<
   #noteState(): void {
     const tracker = this.#tracker;
     if (tracker === undefined) return;
-    const state = this.#storing !== undefined && this.#storing.size > 0
+    const state = this.#ledger?.storing === true
       ? "storing"
       : this.#holdsUnstored()
       ? "pending"
@@ -1088,10 +1074,7 @@ export class Subject<
           [PropertyType.EXTENDED]: newSection(extProps),
         };
         this.#mustLoad = false;
-        if (this.#unstored !== null) {
-          mergeUnder(this.#cache, this.#unstored);
-          this.#unstored = null;
-        }
+        this.#ledger?.mergeInto(this.#cache);
       }).finally(() => {
         this.#loading = null;
       });
@@ -1127,7 +1110,7 @@ export class Subject<
     present: boolean,
     value?: unknown,
   ): void {
-    this.#endPending(type, prop);
+    this.#ledger?.endPending(type, prop);
     if (this.#cache === null) {
       // A load in flight may have read storage before this write.
       if (this.#loading !== null) this.#generation++;
@@ -1143,14 +1126,6 @@ export class Subject<
     if (this.#state !== "clean") this.#noteState();
   }
 
-  /** Ends a property's change in the batches being stored and the failed one. */
-  #endPending(type: PropertyTypeValue, prop: string): void {
-    for (const batch of this.#storing?.keys() ?? []) {
-      endChange(batch[type], prop);
-    }
-    if (this.#unstored !== null) endChange(this.#unstored[type], prop);
-  }
-
   /**
    * After a direct write that failed but ran, or may have: as after one that
    * succeeded, no older change of those properties may be written over it,
@@ -1158,7 +1133,7 @@ export class Subject<
    */
   #unsure(type: PropertyTypeValue, props: readonly string[]): void {
     for (const prop of props) {
-      this.#endPending(type, prop);
+      this.#ledger?.endPending(type, prop);
       if (this.#cache !== null) endChange(this.#cache[type], prop);
     }
     this.#reloadCache();
@@ -1171,7 +1146,7 @@ export class Subject<
    * the cache is loaded again, so that reads see what storage holds.
    */
   #forget(failed: Cache, number: number): void {
-    this.#noteWritten(failed, number);
+    this.#ledger?.written(failed, number);
     this.#reloadCache();
   }
 
@@ -1182,66 +1157,25 @@ export class Subject<
   #reloadCache(): void {
     const cache = this.#cache;
     if (cache !== null) {
-      if (this.#unstored !== null) mergeUnder(cache, this.#unstored);
-      this.#unstored = hasPending(cache) ? cache : null;
+      (this.#ledger ??= new StoreLedger()).park(cache);
       this.#cache = null;
     }
     this.#mustLoad = true;
     this.#generation++;
   }
 
-  /** Remembers what a store() wrote while an older one is still in flight. */
-  #noteWritten(batch: Cache, number: number): void {
-    let older = false;
-    for (const other of this.#storing?.values() ?? []) older ||= other < number;
-    if (!older) return;
-    for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-      for (const name of pendingNames(batch[type])) {
-        const key = type + name;
-        const newerWrites = this.#newerWrites ??= new Map();
-        newerWrites.set(
-          key,
-          Math.max(newerWrites.get(key) ?? 0, number),
-        );
-      }
-    }
-  }
-
   /**
-   * Takes back the changes of a batch whose store() failed, minus those a
-   * newer store() wrote or is writing: under the changes made meanwhile (in
-   * the cache, or at the next load), or as the cache if nothing replaced it.
+   * Takes back the changes of a batch whose store() failed without running,
+   * as the ledger decides; as the cache only when no load is in flight or
+   * owed (see StoreLedger.restore).
    */
   #restore(failed: Cache, number: number): void {
-    let newer = false;
-    for (const [batch, other] of this.#storing ?? []) {
-      if (other <= number) continue;
-      newer = true;
-      for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-        for (const name of pendingNames(batch[type])) {
-          endChange(failed[type], name);
-        }
-      }
-    }
-    for (const [key, other] of this.#newerWrites ?? []) {
-      if (other <= number) continue;
-      newer = true;
-      endChange(failed[key[0] as PropertyTypeValue], key.slice(1));
-    }
-    if (this.#cache !== null) {
-      mergeUnder(this.#cache, failed);
-      return;
-    }
-    // A failed batch still waiting holds only changes newer than this one
-    // or apart from it, so this one goes under it.
-    if (this.#unstored !== null) mergeUnder(this.#unstored, failed);
-    else this.#unstored = failed;
-    // As the cache only when nothing newer has been written: its values
-    // would otherwise be older than storage's.
-    if (this.#loading === null && !newer && !this.#mustLoad) {
-      this.#cache = this.#unstored;
-      this.#unstored = null;
-    }
+    this.#cache = this.#ledger!.restore(
+      failed,
+      number,
+      this.#cache,
+      this.#loading === null && !this.#mustLoad,
+    );
   }
 }
 
