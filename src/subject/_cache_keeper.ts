@@ -7,14 +7,12 @@
 import type { UnsafeIntegers } from "../json/codec.ts";
 import { checkPropertyName } from "../json/names.ts";
 import { CorruptValueError } from "../json/errors.ts";
-import { RedisError, RedisReplyError } from "../client/errors.ts";
 import { notExecuted, PropertyNotFoundError } from "../storage/errors.ts";
 import {
   EncodedProperty,
   PropertyType,
   type PropertyTypeValue,
 } from "../storage/property.ts";
-import type { Property } from "../storage/property.ts";
 import type { EncodedValue, SubjectStorage } from "../storage/types.ts";
 import {
   batchOf,
@@ -36,6 +34,7 @@ import {
   textOf,
 } from "./_changes.ts";
 import { LazyValues } from "./_lazy_values.ts";
+import { setOneByOne } from "./_one_by_one.ts";
 import { StoreLedger } from "./_store_ledger.ts";
 import { readTolerant, type Snapshot, takeSnapshot } from "./_removal.ts";
 import type { GetOptions } from "./options.ts";
@@ -585,42 +584,6 @@ export class CacheKeeper {
       this.#loading === null && !this.#mustLoad,
     );
   }
-}
-
-/**
- * Writes properties one `set()` at a time, for a storage without
- * `setMany()`: not atomic, but each write is one. A set that fails after
- * earlier ones were applied rejects with `executed: "maybe"` even when that
- * set itself did not run: the call as a whole is partly applied, so it must
- * not be sent again, and the Subject must reload what it wrote.
- */
-async function setOneByOne(
-  storage: SubjectStorage,
-  props: readonly Property[],
-): Promise<unknown[]> {
-  const olds: unknown[] = [];
-  for (const prop of props) {
-    try {
-      olds.push((await storage.set(prop))[1]);
-    } catch (error) {
-      if (olds.length === 0 || !notExecuted(error)) throw error;
-      const context =
-        `setMany() wrote ${olds.length} of ${props.length} properties one by one, then`;
-      if (error instanceof RedisReplyError) {
-        throw new RedisReplyError(error.reply, {
-          command: error.command,
-          context,
-          executed: "maybe",
-          cause: error,
-        });
-      }
-      throw new RedisError(`${context} failed: ${String(error)}`, {
-        executed: "maybe",
-        cause: error,
-      });
-    }
-  }
-  return olds;
 }
 
 /** The cache of a lazy load: a plain map when there is nothing to decode. */
