@@ -307,7 +307,7 @@ const SUBJECT: readonly Mutation[] = [
   {
     name: "subject: only the last function of a chain is applied again",
     layer: "subject",
-    file: "src/subject/subject.ts",
+    file: "src/subject/_changes.ts",
     from: "update: applyAll(name, chain.updates),",
     to: "update: chain.updates[chain.updates.length - 1],",
     tests: ["tests/storage_memory_test.ts"],
@@ -325,7 +325,7 @@ const SUBJECT: readonly Mutation[] = [
   {
     name: "subject: a store that ran is merged back like one that did not",
     layer: "subject",
-    file: "src/subject/subject.ts",
+    file: "src/subject/_cache_keeper.ts",
     from: "if (notExecuted(error)) this.#restore(cache, number);",
     to: "if (true) this.#restore(cache, number);",
     tests: SUBJECT_FAILURE_TESTS,
@@ -333,7 +333,7 @@ const SUBJECT: readonly Mutation[] = [
   {
     name: "subject: a direct write that ran keeps the stale cache",
     layer: "subject",
-    file: "src/subject/subject.ts",
+    file: "src/subject/_cache_keeper.ts",
     from: `(error) => {
             if (!notExecuted(error)) this.#unsure(type, [prop]);`,
     to: `(error) => {`,
@@ -343,8 +343,8 @@ const SUBJECT: readonly Mutation[] = [
     name:
       "subject: an older batch may bring back what a newer one that ran wrote",
     layer: "subject",
-    file: "src/subject/subject.ts",
-    from: `this.#noteWritten(failed, number);
+    file: "src/subject/_cache_keeper.ts",
+    from: `this.#ledger?.written(failed, number);
     this.#reloadCache();`,
     to: `this.#reloadCache();`,
     tests: SUBJECT_FAILURE_TESTS,
@@ -352,7 +352,7 @@ const SUBJECT: readonly Mutation[] = [
   {
     name: "subject: reloading after a write that ran drops pending changes",
     layer: "subject",
-    file: "src/subject/subject.ts",
+    file: "src/subject/_store_ledger.ts",
     from: "this.#unstored = hasPending(cache) ? cache : null;",
     to: "this.#unstored = null;",
     tests: SUBJECT_FAILURE_TESTS,

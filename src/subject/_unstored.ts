@@ -1,5 +1,5 @@
 import { UnstoredChangesError } from "./errors.ts";
-import type { ChangeState, ChangeTracker } from "./subject.ts";
+import type { ChangeState, ChangeTracker } from "./_cache_keeper.ts";
 
 // Names of dropped subjects kept for the error; past this, only counted, so
 // a long-lived worker that keeps dropping subjects does not grow without end.

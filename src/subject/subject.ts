@@ -1,38 +1,38 @@
-import {
-  copyValue,
-  encodeValue,
-  FieldText,
-  isJsonScalar,
-  type UnsafeIntegers,
-} from "../json/codec.ts";
 import { jsonEqual } from "../json/equal.ts";
-import { checkPropertyName, checkSubjectName } from "../json/names.ts";
+import { checkSubjectName } from "../json/names.ts";
 import { setOwn, toRecord } from "../json/record.ts";
-import { CorruptValueError } from "../json/errors.ts";
-import { RedisError, RedisReplyError } from "../client/errors.ts";
-import { notExecuted, PropertyNotFoundError } from "../storage/errors.ts";
+import { PropertyType } from "../storage/property.ts";
+import type { SubjectStorage } from "../storage/types.ts";
 import {
-  EncodedProperty,
-  PropertyType,
-  type PropertyTypeValue,
-  SubjectExtProperty,
-  SubjectProperty,
-} from "../storage/property.ts";
-import type { Property } from "../storage/property.ts";
-import type {
-  EncodedValue,
-  StoreCondition,
-  SubjectStorage,
-} from "../storage/types.ts";
-import { LazyValues } from "./_lazy_values.ts";
-import {
-  deletion,
-  readTolerant,
-  type Snapshot,
-  takeSnapshot,
-} from "./_removal.ts";
+  CacheKeeper,
+  type ChangeState,
+  type ChangeTracker,
+} from "./_cache_keeper.ts";
+import { deletion, takeSnapshot } from "./_removal.ts";
 import { UnstoredChangesError } from "./errors.ts";
 import { PayloadConst, SubjectEventType } from "./events.ts";
+import type {
+  DeleteOptions,
+  DictOptions,
+  ExtOptions,
+  GetOptions,
+  PropName,
+  SetOptions,
+  SubjectDict,
+  SubjectProps,
+} from "./options.ts";
+
+export type { ChangeState, ChangeTracker };
+export type {
+  DeleteOptions,
+  DictOptions,
+  ExtOptions,
+  GetOptions,
+  PropName,
+  SetOptions,
+  SubjectDict,
+  SubjectProps,
+} from "./options.ts";
 
 /**
  * Where a subject sends its events: the part of an `EventBus` it uses. An
@@ -63,246 +63,6 @@ export interface SubjectOptions {
   /** Who keeps count of the subjects holding changes never stored. */
   tracker?: ChangeTracker;
 }
-
-/**
- * Where a subject stands with its changes: `"storing"` while a `store()` is
- * in flight, `"pending"` while it holds changes no `store()` has sent, and
- * `"clean"` otherwise.
- */
-export type ChangeState = "clean" | "pending" | "storing";
-
-/**
- * What a subject tells its `KRules` about its changes, so that `close()` can
- * wait for the stores in flight and name the subjects that hold changes
- * never stored. An interface, so that this file does not import KRules'.
- */
-export interface ChangeTracker {
-  /**
-   * The subject's state changed.
-   *
-   * @param subject The subject, as an identity.
-   * @param name The subject's name.
-   * @param state Its new state.
-   */
-  update(subject: WeakKey, name: string, state: ChangeState): void;
-}
-
-/**
- * What a typed subject's properties are: property name to value type, e.g.
- * `{ email: string; logins: number }`. Untyped subjects use
- * `Record<string, unknown>`.
- */
-export type SubjectProps = object;
-
-/** The property names of `Props`. */
-export type PropName<Props extends SubjectProps> = keyof Props & string;
-
-/**
- * What {@linkcode Subject.dict} returns: the properties, which may be
- * absent, the subject's `name` (unless a property of that name overrides
- * it, as in Python) and `ext`, the extended properties.
- *
- * @typeParam Props The default properties' names and value types.
- * @typeParam ExtProps The extended properties' names and value types.
- */
-export type SubjectDict<
-  Props extends SubjectProps,
-  ExtProps extends SubjectProps = Record<string, unknown>,
-> =
-  & { [K in Exclude<PropName<Props>, "name" | "ext">]?: Props[K] }
-  & {
-    name: "name" extends keyof Props ? string | Props["name"] : string;
-    ext: { [K in PropName<ExtProps>]?: ExtProps[K] };
-  };
-
-/** Options of {@linkcode Subject.get} and {@linkcode Subject.getExt}. */
-export interface GetOptions {
-  /**
-   * The value to return when the property is absent, instead of rejecting
-   * with `PropertyNotFoundError`. Giving `undefined` counts as giving one.
-   */
-  default?: unknown;
-  /**
-   * Read the cache (loading it first if needed), or read storage directly
-   * and refresh the cache if there is one.
-   *
-   * @default {the subject's useCacheDefault}
-   */
-  useCache?: boolean;
-}
-
-/** Options of {@linkcode Subject.set} and {@linkcode Subject.setMany}. */
-export interface SetOptions {
-  /**
-   * Skip the `subject-property-changed` event.
-   *
-   * @default {false}
-   */
-  muted?: boolean;
-  /** Context passed to event handlers as `event.extra`. */
-  extra?: Record<string, unknown>;
-  /**
-   * Change only the cache until `store()`, or write to storage now (a
-   * function value then gets the storage's atomic compare-and-set).
-   *
-   * @default {the subject's useCacheDefault}
-   */
-  useCache?: boolean;
-}
-
-/** Options of {@linkcode Subject.delete}. */
-export interface DeleteOptions {
-  /**
-   * Skip the `subject-property-deleted` event.
-   *
-   * @default {false}
-   */
-  muted?: boolean;
-  /** Context passed to event handlers as `event.extra`. */
-  extra?: Record<string, unknown>;
-  /**
-   * Change only the cache until `store()`, or delete from storage now.
-   *
-   * @default {the subject's useCacheDefault}
-   */
-  useCache?: boolean;
-}
-
-/** Options of {@linkcode Subject.setExt}, {@linkcode Subject.setExtMany} and {@linkcode Subject.deleteExt}. */
-export interface ExtOptions {
-  /**
-   * Change only the cache until `store()`, or write to storage now.
-   *
-   * @default {the subject's useCacheDefault}
-   */
-  useCache?: boolean;
-}
-
-/** Options of {@linkcode Subject.dict}. */
-export interface DictOptions {
-  /**
-   * Leave out fields that do not hold valid JSON (such as Python's `NaN`, or
-   * bytes that are not UTF-8), instead of rejecting with `CorruptValueError`.
-   * `delete()` and `flush()` remove such fields.
-   *
-   * @default {false}
-   */
-  skipCorrupt?: boolean;
-}
-
-interface CacheSection {
-  readonly values: Map<string, unknown>;
-  // Names whose cached value storage does not have yet, with what store()
-  // must do: one record per property, so a set touches one entry here.
-  // NO_CHANGES until the first change (see changesToWrite). A property
-  // created by plain sets only, the common case of a batch, is just its
-  // Created entry: no record to allocate.
-  changes: ReadonlyMap<string, Change | Created>;
-  // While true, every name in `values` is a property created by plain sets
-  // of scalars since an empty load, and `changes` is NO_CHANGES: the
-  // commonest batch keeps no second map, which took 40 % of its sets' time.
-  // pendingOf() ends it before anything else reads or changes the section.
-  fresh: boolean;
-}
-
-/**
- * A property created by plain sets only: the text of its value, or SCALAR
- * when the value is a string, number, boolean or null.
- */
-type Created = string | typeof SCALAR;
-
-/**
- * Stands for the text of a scalar value: store() encodes it, as cheaply as
- * set() could have, and it cannot change meanwhile. Not keeping it spares
- * the garbage collector a string per property for the whole batch.
- */
-const SCALAR = 0;
-
-// The changes of every section without any: a loaded subject that is only
-// read allocates no map for them.
-const NO_CHANGES: ReadonlyMap<string, Change | Created> = new Map();
-
-/**
- * The section's pending changes by name. Call it before reading or changing
- * anything of the section other than by a plain set of a scalar.
- */
-function pendingOf(
-  section: CacheSection,
-): ReadonlyMap<string, Change | Created> {
-  if (section.fresh) {
-    section.fresh = false;
-    if (section.values.size > 0) {
-      const changes = new Map<string, Change | Created>();
-      for (const name of section.values.keys()) changes.set(name, SCALAR);
-      section.changes = changes;
-    }
-  }
-  return section.changes;
-}
-
-/** The section's changes, to add one to. */
-function changesToWrite(
-  section: CacheSection,
-): Map<string, Change | Created> {
-  pendingOf(section);
-  if (section.changes === NO_CHANGES) section.changes = new Map();
-  return section.changes as Map<string, Change | Created>;
-}
-
-/**
- * Checks a value to cache and returns what to keep of its encoding: its
- * text, made once here and written by store(), or SCALAR.
- *
- * @throws {InvalidValueError} When the value does not survive JSON.
- */
-function checkedText(
-  prop: string,
-  value: unknown,
-  integers: UnsafeIntegers,
-): Created {
-  return isJsonScalar(value) ? SCALAR : encodeValue(prop, value, integers);
-}
-
-/** The text store() writes for a value checkedText() kept `text` of. */
-function textOf(
-  prop: string,
-  value: unknown,
-  text: Created,
-  integers: UnsafeIntegers,
-): string {
-  return text === SCALAR ? encodeValue(prop, value, integers) : text;
-}
-
-const CREATED = 0;
-const UPDATED = 1;
-const DELETED = 2;
-
-/** What `store()` must do for one property. */
-interface Change {
-  /** Whether it inserts, updates or deletes the field. */
-  kind: typeof CREATED | typeof UPDATED | typeof DELETED;
-  /**
-   * What `checkedText()` kept of the value's encoding when `set()` checked
-   * it (SCALAR for a delete).
-   */
-  text: Created;
-  /**
-   * For a created or updated property whose every set since the load was a
-   * function: `store()` writes it only over the text those functions
-   * started from.
-   */
-  chain: Chain | undefined;
-}
-
-/** The function sets of one property since the cache loaded. */
-interface Chain {
-  /** The field text the first function read; `null` when it was absent. */
-  readonly expected: string | null;
-  /** The functions, in the order they were set. */
-  readonly updates: ((old: unknown) => unknown)[];
-}
-
-type Cache = Record<PropertyTypeValue, CacheSection>;
 
 /**
  * A named entity with default and extended properties, read through a lazy
@@ -355,41 +115,8 @@ export class Subject<
   readonly #storage: SubjectStorage;
   readonly #events: EventSink;
   #eventInfo: Record<string, unknown> | undefined;
-  readonly #useCacheDefault: boolean;
-  // The storage's rule for big integers, so a cached value is checked as
-  // the storage will check it at store().
-  readonly #integers: UnsafeIntegers;
-  #cache: Cache | null = null;
-  #loading: Promise<void> | null = null;
-  // Cached sets and deletes still waiting for the first load: store() waits
-  // for them, so a forgotten await cannot leave a change out of the batch.
-  // (Created when first needed, as the other collections here: a loaded
-  // subject should cost little more than its data.)
-  #mutations: Set<Promise<unknown>> | undefined;
-  // Batches whose store() is in flight; a direct write of a property ends
-  // its change in them too, so a failed batch cannot bring it back.
-  // By the number of their store(), which grows with every store().
-  #storing: Map<Cache, number> | undefined;
-  #stores = 0;
-  // Properties (type letter + name) written by a store() that finished while
-  // an older one was in flight, with its number: if the older one fails, it
-  // must not bring back what the newer one wrote. Cleared when none is in
-  // flight.
-  #newerWrites: Map<string, number> | undefined;
-  // A failed batch waiting for the next load to be merged under it.
-  #unstored: Cache | null = null;
-  // Set when a write that ran, or may have, failed: until a load reads what
-  // storage now holds, no cache may be made of values read before it.
-  #mustLoad = false;
-  // The deletion of a flush() in flight: direct writes and store()s called
-  // after flush() wait for it, so that it cannot delete them.
-  #flushing: Promise<void> | null = null;
-  // Bumped whenever a load in flight may have missed a write, so its result
-  // is dropped and loaded again rather than cached stale.
-  #generation = 0;
-  readonly #tracker: ChangeTracker | undefined;
-  // The state the tracker was last told.
-  #state: ChangeState = "clean";
+  // The cache, its loads, and its way to storage: every call goes there.
+  readonly #keeper: CacheKeeper;
 
   /**
    * Creates a subject over an opened storage; `KRules.subject()` does it.
@@ -404,9 +131,13 @@ export class Subject<
     this.#storage = options.storage;
     this.#events = options.events;
     this.#eventInfo = options.eventInfo;
-    this.#useCacheDefault = options.useCacheDefault ?? true;
-    this.#tracker = options.tracker;
-    this.#integers = options.storage.unsafeIntegers ?? "reject";
+    this.#keeper = new CacheKeeper(
+      this,
+      name,
+      options.storage,
+      options.useCacheDefault ?? true,
+      options.tracker,
+    );
   }
 
   /**
@@ -437,7 +168,7 @@ export class Subject<
   // Implementations as narrow as their overloads: a call no overload takes
   // then gets no TS2793 ("would have succeeded against the implementation").
   get(prop: PropName<Props>, options?: GetOptions): Promise<unknown> {
-    return this.#get(PropertyType.DEFAULT, prop, options);
+    return this.#keeper.get(PropertyType.DEFAULT, prop, options);
   }
 
   /**
@@ -466,7 +197,7 @@ export class Subject<
     options?: GetOptions,
   ): Promise<[NoInfer<T>] extends [never] ? ExtProps[K] : NoInfer<T>>;
   getExt(prop: PropName<ExtProps>, options?: GetOptions): Promise<unknown> {
-    return this.#get(PropertyType.EXTENDED, prop, options);
+    return this.#keeper.get(PropertyType.EXTENDED, prop, options);
   }
 
   /**
@@ -527,7 +258,7 @@ export class Subject<
     value: Props[K] | ((old: Props[K] | undefined) => Props[K]),
     options?: SetOptions,
   ): Promise<[unknown, unknown]> {
-    const result = this.#set(
+    const result = this.#keeper.set(
       PropertyType.DEFAULT,
       prop,
       value,
@@ -566,7 +297,7 @@ export class Subject<
     values: Partial<Props>,
     options?: SetOptions,
   ): Promise<void> {
-    const changes = await this.#setMany(
+    const changes = await this.#keeper.setMany(
       PropertyType.DEFAULT,
       values,
       options?.useCache,
@@ -590,7 +321,7 @@ export class Subject<
     values: Partial<ExtProps>,
     options?: ExtOptions,
   ): Promise<void> {
-    await this.#setMany(
+    await this.#keeper.setMany(
       PropertyType.EXTENDED,
       values,
       options?.useCache,
@@ -634,7 +365,12 @@ export class Subject<
     value: ExtProps[K] | ((old: ExtProps[K] | undefined) => ExtProps[K]),
     options?: ExtOptions,
   ): Promise<[unknown, unknown]> {
-    return this.#set(PropertyType.EXTENDED, prop, value, options?.useCache);
+    return this.#keeper.set(
+      PropertyType.EXTENDED,
+      prop,
+      value,
+      options?.useCache,
+    );
   }
 
   /**
@@ -649,7 +385,7 @@ export class Subject<
     prop: PropName<Props>,
     options?: DeleteOptions,
   ): Promise<void> {
-    const [oldValue, corrupt] = await this.#delete(
+    const [oldValue, corrupt] = await this.#keeper.delete(
       PropertyType.DEFAULT,
       prop,
       options?.useCache,
@@ -675,7 +411,7 @@ export class Subject<
     prop: PropName<ExtProps>,
     options?: ExtOptions,
   ): Promise<void> {
-    await this.#delete(PropertyType.EXTENDED, prop, options?.useCache);
+    await this.#keeper.delete(PropertyType.EXTENDED, prop, options?.useCache);
   }
 
   /**
@@ -685,7 +421,7 @@ export class Subject<
    * @returns Whether it exists.
    */
   has(prop: PropName<Props>): Promise<boolean> {
-    return this.#withCache((cache) => cache.p.values.has(prop));
+    return this.#keeper.withCache((cache) => cache.p.values.has(prop));
   }
 
   /**
@@ -695,7 +431,7 @@ export class Subject<
    * @returns Whether it exists.
    */
   hasExt(prop: PropName<ExtProps>): Promise<boolean> {
-    return this.#withCache((cache) => cache.e.values.has(prop));
+    return this.#keeper.withCache((cache) => cache.e.values.has(prop));
   }
 
   /**
@@ -704,7 +440,7 @@ export class Subject<
    * @returns The names.
    */
   keys(): Promise<string[]> {
-    return this.#withCache((cache) => Array.from(cache.p.values.keys()));
+    return this.#keeper.withCache((cache) => Array.from(cache.p.values.keys()));
   }
 
   /**
@@ -713,7 +449,7 @@ export class Subject<
    * @returns A copy of the extended properties by name.
    */
   getExtProps(): Promise<Partial<ExtProps>> {
-    return this.#withCache((cache) =>
+    return this.#keeper.withCache((cache) =>
       toRecord(cache.e.values) as Partial<ExtProps>
     );
   }
@@ -738,100 +474,8 @@ export class Subject<
    * over them since, and the cache is dropped, so the next read loads what
    * storage holds.
    */
-  async store(): Promise<void> {
-    while (this.#flushing !== null) await this.#flushing;
-    while (this.#mutations !== undefined && this.#mutations.size > 0) {
-      await Promise.allSettled(this.#mutations);
-    }
-    // A failed batch waiting for a load is written too: load, and it merges.
-    if (this.#cache === null && this.#unstored !== null) {
-      await this.#withCache(() => undefined);
-    }
-    const cache = this.#cache;
-    if (cache === null) return;
-    const inserts: Property[] = [];
-    const updates: Property[] = [];
-    const deletes: Property[] = [];
-    const conditions: StoreCondition[] = [];
-    for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-      const section = cache[type];
-      const values = section.values;
-      if (section.fresh) {
-        for (const [name, value] of values) {
-          inserts.push(
-            new EncodedProperty(
-              type,
-              name,
-              value,
-              encodeValue(name, value, this.#integers),
-            ),
-          );
-        }
-        continue;
-      }
-      for (const [name, change] of section.changes) {
-        if (typeof change !== "object") {
-          const value = values.get(name);
-          inserts.push(
-            new EncodedProperty(
-              type,
-              name,
-              value,
-              textOf(name, value, change, this.#integers),
-            ),
-          );
-          continue;
-        }
-        if (change.kind === DELETED) {
-          deletes.push(makeProperty(type, name));
-          continue;
-        }
-        const value = values.get(name);
-        const prop = new EncodedProperty(
-          type,
-          name,
-          value,
-          textOf(name, value, change.text, this.#integers),
-        );
-        (change.kind === CREATED ? inserts : updates).push(prop);
-        const chain = change.chain;
-        if (chain !== undefined) {
-          conditions.push({
-            prop,
-            expected: chain.expected,
-            update: applyAll(name, chain.updates),
-          });
-        }
-      }
-    }
-    // Dropped before the write, so that changes made while it is in flight
-    // go to a fresh cache instead of one that is about to be discarded.
-    this.#cache = null;
-    this.#generation++;
-    const number = ++this.#stores;
-    (this.#storing ??= new Map()).set(cache, number);
-    this.#noteState();
-    try {
-      await this.#storage.store(
-        conditions.length === 0
-          ? { inserts, updates, deletes }
-          : { inserts, updates, deletes, conditions },
-      );
-      this.#noteWritten(cache, number);
-    } catch (error) {
-      // Only a write that certainly did not run is sent again: one that ran
-      // may have been followed by another client's acknowledged write.
-      if (notExecuted(error)) this.#restore(cache, number);
-      else this.#forget(cache, number);
-      throw error;
-    } finally {
-      this.#storing.delete(cache);
-      if (this.#storing.size === 0) {
-        this.#storing = undefined;
-        this.#newerWrites = undefined;
-      }
-      this.#noteState();
-    }
+  store(): Promise<void> {
+    return this.#keeper.store();
   }
 
   /**
@@ -858,45 +502,7 @@ export class Subject<
    * @returns This subject.
    */
   async flush(): Promise<this> {
-    const { promise: deleted, resolve: deletionSettled } = Promise
-      .withResolvers<void>();
-    // Set before the first await, so that every direct write and store()
-    // called from now on is sent after the deletion.
-    this.#flushing = deleted;
-    let before: Cache | undefined;
-    let after: Cache | undefined;
-    let snapshot: [Snapshot, Snapshot];
-    try {
-      snapshot = await this.#withCache((cache) => {
-        before = cache;
-        // The subject is empty from here on: what is set meanwhile goes to
-        // a fresh cache, which the deletion leaves alone.
-        after = this.#cache = emptyCache();
-        // A batch in flight was sent before the deletion: if it fails, it
-        // must not bring back what the flush deleted.
-        for (const batch of this.#storing?.keys() ?? []) endAll(batch);
-        return [takeSnapshot(cache.p.values), takeSnapshot(cache.e.values)];
-      });
-      await this.#storage.flush();
-    } catch (error) {
-      if (before !== undefined && this.#cache === after) {
-        // Nothing was deleted after all: the old cache, under what changed.
-        overlay(before, after!);
-        this.#cache = before;
-      }
-      this.#noteState();
-      throw error;
-    } finally {
-      if (this.#flushing === deleted) this.#flushing = null;
-      deletionSettled();
-    }
-    // Reloaded on next use, unless it holds changes made meanwhile.
-    if (this.#cache === after && !hasPending(after!)) {
-      this.#cache = null;
-      this.#generation++;
-    }
-    this.#noteState();
-    const [props, extProps] = snapshot;
+    const [props, extProps] = await this.#keeper.flush();
     for (const { names, values, corrupt } of [props, extProps]) {
       for (const name of names) {
         await this.#events.emit(
@@ -944,7 +550,7 @@ export class Subject<
     if (storage.expire === undefined) {
       return Promise.reject(this.#unsupported("expire()"));
     }
-    if (this.#holdsUnstored()) {
+    if (this.#keeper.holdsUnstored()) {
       return Promise.reject(
         new UnstoredChangesError([this.name], {
           advice:
@@ -987,7 +593,7 @@ export class Subject<
    */
   dict(options?: DictOptions): Promise<SubjectDict<Props, ExtProps>> {
     const skip = options?.skipCorrupt === true;
-    return this.#withCache((cache) => {
+    return this.#keeper.withCache((cache) => {
       const result: Record<string, unknown> = {};
       setOwn(result, "name", this.name);
       if (skip) {
@@ -1044,17 +650,6 @@ export class Subject<
     );
   }
 
-  /**
-   * Whether the subject holds cached changes that no store() has sent yet:
-   * in the cache, waiting for the first load, or a failed batch waiting to
-   * be stored again.
-   */
-  #holdsUnstored(): boolean {
-    return (this.#mutations !== undefined && this.#mutations.size > 0) ||
-      (this.#cache !== null && hasPending(this.#cache)) ||
-      (this.#unstored !== null && hasPending(this.#unstored));
-  }
-
   #unsupported(call: string): TypeError {
     return new TypeError(
       `The storage of subject ${
@@ -1063,670 +658,9 @@ export class Subject<
     );
   }
 
-  /**
-   * Sets several properties; with `wantOld`, returns `[name, new value, old
-   * value]` for each (the old values are read only for that).
-   */
-  async #setMany(
-    type: PropertyTypeValue,
-    values: object,
-    useCache: boolean | undefined,
-    wantOld: boolean,
-  ): Promise<[string, unknown, unknown][] | undefined> {
-    if (
-      typeof values !== "object" || values === null || Array.isArray(values)
-    ) {
-      throw new TypeError(
-        'setMany() takes an object of property values, e.g. { email: "a@b.c", logins: 1 }.',
-      );
-    }
-    const names = Object.keys(values);
-    const record = values as Record<string, unknown>;
-    const news = new Array<unknown>(names.length);
-    const texts = new Array<Created>(names.length);
-    // Every name and value is checked before anything changes, and each
-    // value encoded once: store() writes these texts.
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i];
-      checkPropertyName(name);
-      texts[i] = checkedText(name, news[i] = record[name], this.#integers);
-    }
-    if (!(useCache ?? this.#useCacheDefault)) {
-      while (this.#flushing !== null) await this.#flushing;
-      const props = names.map((name, i) =>
-        new EncodedProperty(
-          type,
-          name,
-          news[i],
-          textOf(name, news[i], texts[i], this.#integers),
-        )
-      );
-      let olds: unknown[];
-      try {
-        olds = this.#storage.setMany !== undefined
-          ? await this.#storage.setMany(props)
-          : await setOneByOne(this.#storage, props);
-      } catch (error) {
-        if (!notExecuted(error)) this.#unsure(type, names);
-        throw error;
-      }
-      for (let i = 0; i < names.length; i++) {
-        this.#settle(type, names[i], true, news[i]);
-      }
-      return wantOld
-        ? names.map((name, i) => [name, news[i], olds[i]])
-        : undefined;
-    }
-    return await this.#mutation(this.#withCache((cache) => {
-      const section = cache[type];
-      // Read before any change, so that an old value that cannot be
-      // decoded changes nothing.
-      const olds = wantOld
-        ? names.map((name) => section.values.get(name))
-        : undefined;
-      for (let i = 0; i < names.length; i++) {
-        recordCached(section, names[i], news[i], texts[i]);
-      }
-      return olds?.map((old, i) => [names[i], news[i], old]);
-    }));
-  }
-
-  async #get(
-    type: PropertyTypeValue,
-    prop: string,
-    options: GetOptions = {},
-  ): Promise<unknown> {
-    checkPropertyName(prop);
-    const hasDefault = Object.hasOwn(options, "default");
-    if (options.useCache ?? this.#useCacheDefault) {
-      return await this.#withCache((cache) => {
-        const values = cache[type].values;
-        if (values.has(prop)) return values.get(prop);
-        if (hasDefault) return options.default;
-        throw new PropertyNotFoundError(this.name, prop, {
-          extended: type === PropertyType.EXTENDED,
-        });
-      });
-    }
-    try {
-      const value = await this.#storage.get(makeProperty(type, prop));
-      this.#refreshRead(type, prop, true, value);
-      return value;
-    } catch (error) {
-      if (!(error instanceof PropertyNotFoundError)) throw error;
-      this.#refreshRead(type, prop, false);
-      if (hasDefault) return options.default;
-      throw error;
-    }
-  }
-
-  #set(
-    type: PropertyTypeValue,
-    prop: string,
-    value: unknown,
-    useCache: boolean | undefined,
-  ): Promise<[unknown, unknown]> {
-    try {
-      checkPropertyName(prop);
-      if (!(useCache ?? this.#useCacheDefault)) {
-        if (this.#flushing !== null) {
-          // Sent after the deletion of a flush() in flight, not before it.
-          const write = () => this.#set(type, prop, value, useCache);
-          return this.#flushing.then(write);
-        }
-        return this.#storage.set(makeProperty(type, prop, value)).then(
-          (result) => {
-            this.#settle(type, prop, true, result[0]);
-            return result;
-          },
-          (error) => {
-            if (!notExecuted(error)) this.#unsure(type, [prop]);
-            throw error;
-          },
-        );
-      }
-      const cache = this.#cache;
-      if (cache !== null) {
-        const result = setCached(cache[type], prop, value, this.#integers);
-        this.#noteChange();
-        return Promise.resolve(result);
-      }
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#mutation(
-      this.#withCache((cache) =>
-        setCached(cache[type], prop, value, this.#integers)
-      ),
-    );
-  }
-
-  /**
-   * Deletes a property and returns the value it had, and whether its field
-   * did not hold valid JSON: a corrupt field is deleted like any other, since
-   * deleting needs no old value.
-   */
-  async #delete(
-    type: PropertyTypeValue,
-    prop: string,
-    useCache: boolean | undefined,
-  ): Promise<[oldValue: unknown, corrupt: boolean]> {
-    checkPropertyName(prop);
-    if (!(useCache ?? this.#useCacheDefault)) {
-      while (this.#flushing !== null) await this.#flushing;
-      const property = makeProperty(type, prop);
-      let oldValue: unknown;
-      let corrupt = false;
-      try {
-        oldValue = await this.#storage.get(property);
-      } catch (error) {
-        if (error instanceof PropertyNotFoundError) {
-          throw new PropertyNotFoundError(this.name, prop, {
-            extended: type === PropertyType.EXTENDED,
-            deleting: true,
-            cause: error,
-          });
-        }
-        if (!(error instanceof CorruptValueError)) throw error;
-        corrupt = true;
-      }
-      try {
-        await this.#storage.delete(property);
-      } catch (error) {
-        if (!notExecuted(error)) this.#unsure(type, [prop]);
-        throw error;
-      }
-      this.#settle(type, prop, false);
-      return [oldValue, corrupt];
-    }
-    return await this.#mutation(this.#withCache((cache) => {
-      const section = cache[type];
-      if (!section.values.has(prop)) {
-        throw new PropertyNotFoundError(this.name, prop, {
-          extended: type === PropertyType.EXTENDED,
-          deleting: true,
-        });
-      }
-      const change = pendingOf(section).get(prop);
-      const read = readTolerant(section.values, prop);
-      section.values.delete(prop);
-      if (typeof change !== "object") {
-        changesToWrite(section).set(prop, {
-          kind: DELETED,
-          text: SCALAR,
-          chain: undefined,
-        });
-      } else {
-        change.kind = DELETED;
-        change.text = SCALAR;
-        change.chain = undefined;
-      }
-      return read;
-    }));
-  }
-
   /** Keeps a cached change that waits for the load in view of store(). */
-  #mutation<T>(change: Promise<T>): Promise<T> {
-    // With a loaded cache, the change has been made by now.
-    if (this.#cache !== null) {
-      this.#noteChange();
-      return change;
-    }
-    const mutations = this.#mutations ??= new Set();
-    mutations.add(change);
-    this.#noteChange();
-    const done = () => {
-      mutations.delete(change);
-      this.#noteState();
-    };
-    change.then(done, done);
-    return change;
-  }
 
   /** Tells the tracker the subject may hold changes now; cheap when it knows. */
-  #noteChange(): void {
-    if (this.#state === "clean" && this.#tracker !== undefined) {
-      this.#noteState();
-    }
-  }
 
   /** Tells the tracker where the subject stands, when that changed. */
-  #noteState(): void {
-    const tracker = this.#tracker;
-    if (tracker === undefined) return;
-    const state = this.#storing !== undefined && this.#storing.size > 0
-      ? "storing"
-      : this.#holdsUnstored()
-      ? "pending"
-      : "clean";
-    if (state === this.#state) return;
-    this.#state = state;
-    tracker.update(this, this.name, state);
-  }
-
-  /**
-   * Runs `use` on the loaded cache, loading it first if needed. `use` runs
-   * synchronously right after the check, so no other call can swap the
-   * cache out from under it.
-   */
-  async #withCache<T>(use: (cache: Cache) => T): Promise<T> {
-    while (this.#cache === null) await this.#load();
-    return use(this.#cache);
-  }
-
-  #load(): Promise<void> {
-    // Concurrent first uses share one load() instead of racing several.
-    if (this.#loading === null) {
-      const generation = this.#generation;
-      const storage = this.#storage;
-      // Values are decoded when read, where the storage allows it: a subject
-      // usually reads a few of its properties, not all of them.
-      const loaded: Promise<[Map<string, unknown>, Map<string, unknown>]> =
-        storage.loadLazy !== undefined
-          ? storage.loadLazy().then(([props, extProps]) => [
-            lazyValues(props),
-            lazyValues(extProps),
-          ])
-          : storage.load().then(([props, extProps]) => [
-            toMap(props),
-            toMap(extProps),
-          ]);
-      this.#loading = loaded.then(([props, extProps]) => {
-        if (generation !== this.#generation || this.#cache !== null) return;
-        this.#cache = {
-          [PropertyType.DEFAULT]: newSection(props),
-          [PropertyType.EXTENDED]: newSection(extProps),
-        };
-        this.#mustLoad = false;
-        if (this.#unstored !== null) {
-          mergeUnder(this.#cache, this.#unstored);
-          this.#unstored = null;
-        }
-      }).finally(() => {
-        this.#loading = null;
-      });
-    }
-    return this.#loading;
-  }
-
-  /**
-   * Makes a loaded cache agree with storage after a direct read, unless the
-   * property has a pending change: a read never ends a change it did not see.
-   */
-  #refreshRead(
-    type: PropertyTypeValue,
-    prop: string,
-    present: boolean,
-    value?: unknown,
-  ): void {
-    const section = this.#cache?.[type];
-    if (section === undefined || isPending(section, prop)) return;
-    if (present) section.values.set(prop, value);
-    else section.values.delete(prop);
-  }
-
-  /**
-   * Makes the subject agree with storage after a direct write or delete.
-   * The property is no longer a pending change anywhere (the cache, a batch
-   * being stored, a failed batch): storage already holds what the caller
-   * wrote, so no `store()` may write an older change back over it.
-   */
-  #settle(
-    type: PropertyTypeValue,
-    prop: string,
-    present: boolean,
-    value?: unknown,
-  ): void {
-    this.#endPending(type, prop);
-    if (this.#cache === null) {
-      // A load in flight may have read storage before this write.
-      if (this.#loading !== null) this.#generation++;
-      // The write may have ended the last pending change.
-      if (this.#state !== "clean") this.#noteState();
-      return;
-    }
-    const section = this.#cache[type];
-    pendingOf(section);
-    if (present) section.values.set(prop, value);
-    else section.values.delete(prop);
-    endChange(section, prop);
-    if (this.#state !== "clean") this.#noteState();
-  }
-
-  /** Ends a property's change in the batches being stored and the failed one. */
-  #endPending(type: PropertyTypeValue, prop: string): void {
-    for (const batch of this.#storing?.keys() ?? []) {
-      endChange(batch[type], prop);
-    }
-    if (this.#unstored !== null) endChange(this.#unstored[type], prop);
-  }
-
-  /**
-   * After a direct write that failed but ran, or may have: as after one that
-   * succeeded, no older change of those properties may be written over it,
-   * but what storage now holds is unknown, so the cache is loaded again.
-   */
-  #unsure(type: PropertyTypeValue, props: readonly string[]): void {
-    for (const prop of props) {
-      this.#endPending(type, prop);
-      if (this.#cache !== null) endChange(this.#cache[type], prop);
-    }
-    this.#reloadCache();
-  }
-
-  /**
-   * After a store() that failed but ran, or may have: its changes are never
-   * sent again (another client may have written over them since, and been
-   * told so), an older failed batch may not bring back what it wrote, and
-   * the cache is loaded again, so that reads see what storage holds.
-   */
-  #forget(failed: Cache, number: number): void {
-    this.#noteWritten(failed, number);
-    this.#reloadCache();
-  }
-
-  /**
-   * Drops the loaded cache, and any load in flight, so the next read loads
-   * storage again; its pending changes wait for that load, to go on top.
-   */
-  #reloadCache(): void {
-    const cache = this.#cache;
-    if (cache !== null) {
-      if (this.#unstored !== null) mergeUnder(cache, this.#unstored);
-      this.#unstored = hasPending(cache) ? cache : null;
-      this.#cache = null;
-    }
-    this.#mustLoad = true;
-    this.#generation++;
-  }
-
-  /** Remembers what a store() wrote while an older one is still in flight. */
-  #noteWritten(batch: Cache, number: number): void {
-    let older = false;
-    for (const other of this.#storing?.values() ?? []) older ||= other < number;
-    if (!older) return;
-    for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-      for (const name of pendingNames(batch[type])) {
-        const key = type + name;
-        const newerWrites = this.#newerWrites ??= new Map();
-        newerWrites.set(
-          key,
-          Math.max(newerWrites.get(key) ?? 0, number),
-        );
-      }
-    }
-  }
-
-  /**
-   * Takes back the changes of a batch whose store() failed, minus those a
-   * newer store() wrote or is writing: under the changes made meanwhile (in
-   * the cache, or at the next load), or as the cache if nothing replaced it.
-   */
-  #restore(failed: Cache, number: number): void {
-    let newer = false;
-    for (const [batch, other] of this.#storing ?? []) {
-      if (other <= number) continue;
-      newer = true;
-      for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-        for (const name of pendingNames(batch[type])) {
-          endChange(failed[type], name);
-        }
-      }
-    }
-    for (const [key, other] of this.#newerWrites ?? []) {
-      if (other <= number) continue;
-      newer = true;
-      endChange(failed[key[0] as PropertyTypeValue], key.slice(1));
-    }
-    if (this.#cache !== null) {
-      mergeUnder(this.#cache, failed);
-      return;
-    }
-    // A failed batch still waiting holds only changes newer than this one
-    // or apart from it, so this one goes under it.
-    if (this.#unstored !== null) mergeUnder(this.#unstored, failed);
-    else this.#unstored = failed;
-    // As the cache only when nothing newer has been written: its values
-    // would otherwise be older than storage's.
-    if (this.#loading === null && !newer && !this.#mustLoad) {
-      this.#cache = this.#unstored;
-      this.#unstored = null;
-    }
-  }
-}
-
-function pendingNames(section: CacheSection): Iterable<string> {
-  return pendingOf(section).keys();
-}
-
-function hasPending(cache: Cache): boolean {
-  return pendingOf(cache[PropertyType.DEFAULT]).size > 0 ||
-    pendingOf(cache[PropertyType.EXTENDED]).size > 0;
-}
-
-function isPending(section: CacheSection, prop: string): boolean {
-  return pendingOf(section).has(prop);
-}
-
-function endChange(section: CacheSection, prop: string): void {
-  if (pendingOf(section).size > 0) changesToWrite(section).delete(prop);
-}
-
-/**
- * Adds the pending changes of `older` to `cache`, except for properties that
- * `cache` has newer changes of.
- */
-function mergeUnder(cache: Cache, older: Cache): void {
-  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-    const section = cache[type];
-    const old = older[type];
-    for (const [name, change] of pendingOf(old)) {
-      if (isPending(section, name)) continue;
-      // A record of its own: the older batch's is not shared with the cache.
-      if (typeof change === "object" && change.kind === DELETED) {
-        section.values.delete(name);
-        changesToWrite(section).set(name, { ...change });
-        continue;
-      }
-      const text = typeof change === "object" ? change.text : change;
-      const chain = typeof change === "object" ? change.chain : undefined;
-      const present = section.values.has(name);
-      section.values.set(name, old.values.get(name));
-      changesToWrite(section).set(
-        name,
-        present || chain !== undefined
-          ? { kind: present ? UPDATED : CREATED, text, chain }
-          : text,
-      );
-    }
-  }
-}
-
-/**
- * Writes properties one `set()` at a time, for a storage without
- * `setMany()`: not atomic, but each write is one. A set that fails after
- * earlier ones were applied rejects with `executed: "maybe"` even when that
- * set itself did not run: the call as a whole is partly applied, so it must
- * not be sent again, and the Subject must reload what it wrote.
- */
-async function setOneByOne(
-  storage: SubjectStorage,
-  props: readonly Property[],
-): Promise<unknown[]> {
-  const olds: unknown[] = [];
-  for (const prop of props) {
-    try {
-      olds.push((await storage.set(prop))[1]);
-    } catch (error) {
-      if (olds.length === 0 || !notExecuted(error)) throw error;
-      const context =
-        `setMany() wrote ${olds.length} of ${props.length} properties one by one, then`;
-      if (error instanceof RedisReplyError) {
-        throw new RedisReplyError(error.reply, {
-          command: error.command,
-          context,
-          executed: "maybe",
-          cause: error,
-        });
-      }
-      throw new RedisError(`${context} failed: ${String(error)}`, {
-        executed: "maybe",
-        cause: error,
-      });
-    }
-  }
-  return olds;
-}
-
-/** Sets a property in a loaded cache section and records the change for store(). */
-function setCached(
-  section: CacheSection,
-  prop: string,
-  value: unknown,
-  integers: UnsafeIntegers,
-): [unknown, unknown] {
-  // Read first, as before any change: a corrupt old value fails here.
-  const oldValue = section.values.get(prop);
-  if (typeof value !== "function") {
-    // Checked now so the error points at this call, not at a later store().
-    recordCached(section, prop, value, checkedText(prop, value, integers));
-    return [value, oldValue];
-  }
-  const newValue = value(
-    section.values.has(prop) ? copyValue(oldValue) : undefined,
-  );
-  const text = checkedText(prop, newValue, integers);
-  // A function over a value this subject set or deleted itself computes
-  // from that value whatever storage holds: only one over the loaded value
-  // (or over functions since) is a read-modify-write of storage.
-  const pending = pendingOf(section).get(prop);
-  const chain = pending === undefined
-    ? { expected: storedText(section.values, prop), updates: [] }
-    : typeof pending === "object"
-    ? pending.chain
-    : undefined;
-  const change = recordCached(section, prop, newValue, text);
-  if (chain !== undefined) {
-    chain.updates.push(value as (old: unknown) => unknown);
-    if (typeof change !== "object") {
-      changesToWrite(section).set(prop, { kind: CREATED, text, chain });
-    } else change.chain = chain;
-  }
-  return [newValue, oldValue];
-}
-
-/**
- * Puts a checked value and its encoding in a loaded cache section and
- * records the change for store(). A plain value ends any function chain:
- * the last writer wins, as in Python.
- *
- * @returns The property's change: its record, or its text while it is
- *   created by plain sets only.
- */
-function recordCached(
-  section: CacheSection,
-  prop: string,
-  newValue: unknown,
-  text: Created,
-): Change | Created {
-  if (section.fresh && text === SCALAR) {
-    section.values.set(prop, newValue);
-    return SCALAR;
-  }
-  let change = pendingOf(section).get(prop);
-  if (typeof change === "object") {
-    if (change.kind === DELETED) change.kind = UPDATED;
-    change.text = text;
-    change.chain = undefined;
-  } else {
-    change = change === undefined && section.values.has(prop)
-      ? { kind: UPDATED, text, chain: undefined }
-      : text;
-    changesToWrite(section).set(prop, change);
-  }
-  section.values.set(prop, newValue);
-  return change;
-}
-
-/**
- * The field text a cached value stands for: the text loaded, when the value
- * is still the loaded one, else its encoding (a field holding that text
- * holds that value; other text for it, such as Python's spacing, costs one
- * conflict and a recomputation, never a wrong result).
- */
-function storedText(values: Map<string, unknown>, prop: string): string | null {
-  if (!values.has(prop)) return null;
-  if (values instanceof LazyValues) {
-    const loaded = values.loaded(prop);
-    if (loaded instanceof FieldText && loaded.utf8) return loaded.text;
-  }
-  return encodeValue(prop, values.get(prop));
-}
-
-/**
- * One update doing what a property's function sets did in the cache, in
- * order, each on a copy of the previous result and checked as set() checks
- * it: what store() computes again when the field changed.
- */
-function applyAll(
-  prop: string,
-  updates: readonly ((old: unknown) => unknown)[],
-): (old: unknown) => unknown {
-  return (old) => {
-    let value = updates[0](old);
-    for (let i = 1; i < updates.length; i++) {
-      encodeValue(prop, value);
-      value = updates[i](copyValue(value));
-    }
-    return value;
-  };
-}
-
-function newSection(values: Map<string, unknown>): CacheSection {
-  return { values, changes: NO_CHANGES, fresh: values.size === 0 };
-}
-
-/** The cache of a lazy load: a plain map when there is nothing to decode. */
-function lazyValues(encoded: Map<string, EncodedValue>): Map<string, unknown> {
-  return encoded.size === 0 ? new Map() : new LazyValues(encoded);
-}
-
-function toMap(values: Record<string, unknown>): Map<string, unknown> {
-  const map = new Map<string, unknown>();
-  for (const key of Object.keys(values)) map.set(key, values[key]);
-  return map;
-}
-
-function makeProperty(
-  type: PropertyTypeValue,
-  name: string,
-  value?: unknown,
-): Property {
-  return type === PropertyType.DEFAULT
-    ? new SubjectProperty(name, value)
-    : new SubjectExtProperty(name, value);
-}
-
-function emptyCache(): Cache {
-  return {
-    [PropertyType.DEFAULT]: newSection(new Map()),
-    [PropertyType.EXTENDED]: newSection(new Map()),
-  };
-}
-
-/** Ends every pending change of a batch. */
-function endAll(cache: Cache): void {
-  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-    const section = cache[type];
-    section.fresh = false;
-    section.changes = NO_CHANGES;
-  }
-}
-
-/** Applies the pending changes of `newer` on top of `cache`. */
-function overlay(cache: Cache, newer: Cache): void {
-  for (const type of [PropertyType.DEFAULT, PropertyType.EXTENDED]) {
-    for (const name of pendingNames(newer[type])) endChange(cache[type], name);
-  }
-  mergeUnder(cache, newer);
 }
