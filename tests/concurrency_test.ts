@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { RedisClient } from "../src/client/client.ts";
+import { createRedisClient, type RedisClient } from "../src/client/client.ts";
 import { SubjectProperty } from "../src/storage/property.ts";
 import type { StoreChanges } from "../src/storage/types.ts";
 import { createRedisStorage } from "../src/storage/redis/redis_storage.ts";
@@ -153,6 +153,62 @@ for (const mixed of [false, true]) {
     assert.ok(seen.size >= 30, `the readers saw ${seen.size} distinct stores`);
   });
 }
+
+/**
+ * Commands a reader queues at the server before each store: over 1 MB, which
+ * Redis reads 16 KB a turn of its event loop, running the commands of each
+ * read in that turn, so some run in every turn of the store's.
+ */
+const QUEUED_READS = 30_000;
+
+Deno.test("store is atomic (sets and deletes): a reader whose commands are queued at the server throughout a store never sees its sets without its deletes", async () => {
+  await using redis = await startRedisFixture();
+  // Its own client: the queued reads exceed the default maxPendingCommands.
+  const reader = await createRedisClient(redis.server.url, {
+    maxPendingCommands: QUEUED_READS,
+  });
+  try {
+    const storage = createRedisStorage(redis.client, { keyPrefix: "app:" })(
+      "many",
+    );
+    await storage.store(storeNumber(0, true));
+    const key = "s:app:many";
+    // Before and after every store the hash holds FIELDS and one flag. Store
+    // i's flag is set by the end of its last BIG value, which Redis runs
+    // before it reads any further; the other flag's name is BIG too, so its
+    // delete, sent apart, would run turns later, with reads between.
+    const fields = FIELDS.length + 1;
+    const STORES = 20;
+    let straddled = 0;
+    for (let i = 1; i <= STORES; i++) {
+      const reads: Promise<unknown>[] = [];
+      for (let r = 0; r < QUEUED_READS; r++) {
+        reads.push(
+          reader.send(r % 2 === 0 ? ["HLEN", key] : ["HSTRLEN", key, "pa"]),
+        );
+      }
+      await storage.store(storeNumber(i, true));
+      const replies = await Promise.all(reads);
+      const counts = replies.filter((_, r) => r % 2 === 0);
+      const mixed = counts.filter((count) => count !== fields).length;
+      assert.equal(
+        mixed,
+        0,
+        `${mixed} reads saw store ${i}'s new flag beside the one it deletes`,
+      );
+      // Which store the field a holds: the reads began before store i and
+      // ended after it, so they covered every turn it took.
+      const lengths = replies.filter((_, r) => r % 2 === 1);
+      const length = (store: number) => valueOf(store).length + 2;
+      if (lengths[0] === length(i - 1) && lengths.at(-1) === length(i)) {
+        straddled++;
+      }
+    }
+    assert.ok(straddled > 0, "no store ran while the reads were queued");
+  } finally {
+    await reader.close();
+  }
+});
 
 Deno.test("500 concurrent function increments over one connection end at exactly 500, each caller getting its own [new, old]", async () => {
   await using redis = await startRedisFixture();

@@ -39,11 +39,14 @@ export interface Mutation {
 }
 
 const STORE_SCRIPT_LOOPS = `for first = 3, last_pair, chunk do
-  redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
+  write('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end
 for first = last_check + 1, #ARGV, chunk do
-  redis.call('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
+  write('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end`;
+
+/** Scripts that may fail part-way, and what a failure says of what ran. */
+const PARTIAL_WRITE_TESTS = ["tests/script_no_partial_write_test.ts"];
 
 const STORAGE: readonly Mutation[] = [
   {
@@ -52,10 +55,10 @@ const STORAGE: readonly Mutation[] = [
     file: "src/storage/redis/scripts.ts",
     from: STORE_SCRIPT_LOOPS,
     to: `for first = last_check + 1, #ARGV, chunk do
-  redis.call('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
+  write('HDEL', key, unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end
 for first = 3, last_pair, chunk do
-  redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
+  write('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end`,
     tests: ["tests/storage_redis_test.ts"],
     filter: "ends deleted",
@@ -66,7 +69,7 @@ end`,
     file: "src/storage/redis/scripts.ts",
     from: STORE_SCRIPT_LOOPS,
     to: `for first = 3, last_pair, chunk do
-  redis.call('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
+  write('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end`,
     tests: ["tests/storage_redis_test.ts"],
     filter: "storage contract",
@@ -185,9 +188,9 @@ if old`,
     name: "compare-and-set retries: no jitter (the whole bound every time)",
     layer: "storage",
     file: "src/storage/redis/_cas_combiner.ts",
-    from: `maxMs: 50,
+    from: `maxMs: 64,
   floor: 0,`,
-    to: `maxMs: 50,
+    to: `maxMs: 64,
   floor: 1,`,
     tests: ["tests/storage_redis_test.ts"],
     filter: "compare-and-set",
@@ -200,6 +203,34 @@ if old`,
     to: "return bound;",
     tests: ["tests/backoff_test.ts", "tests/storage_redis_test.ts"],
     filter: "backoff|compare-and-set",
+  },
+  {
+    name: "store script: no ACL check before its first write",
+    layer: "storage",
+    file: "src/storage/redis/scripts.ts",
+    from: `  may('HSET', key, ARGV[3], ARGV[4])
+  may('HDEL', key, ARGV[last_check + 1])`,
+    to: "",
+    tests: PARTIAL_WRITE_TESTS,
+    filter: "HDEL",
+  },
+  {
+    name: "scripts: a write after the first one not under pcall",
+    layer: "storage",
+    file: "src/storage/redis/scripts.ts",
+    from: "local reply = redis.pcall(...)",
+    to: "local reply = redis.call(...)",
+    tests: PARTIAL_WRITE_TESTS,
+    filter: "executed maybe",
+  },
+  {
+    name: "scripts: an error after a write reported as not executed",
+    layer: "storage",
+    file: "src/storage/redis/scripts.ts",
+    from: "error.reply.includes(AFTER_WRITE)",
+    to: "false",
+    tests: PARTIAL_WRITE_TESTS,
+    filter: "executed maybe",
   },
   {
     name: "scripts: no EVAL fallback on NOSCRIPT",
@@ -299,8 +330,8 @@ const SUBJECT: readonly Mutation[] = [
     name: "subject: a cached function set carries no condition",
     layer: "subject",
     file: "src/subject/subject.ts",
-    from: "if (chain === undefined && !isPending(section, prop)) {",
-    to: "if (false) {",
+    from: "? { expected: storedText(section.values, prop), updates: [] }",
+    to: "? undefined",
     tests: ["tests/storage_memory_test.ts"],
     filter: "function set",
   },
@@ -317,8 +348,9 @@ const SUBJECT: readonly Mutation[] = [
     name: "subject: a plain set after a function set keeps the condition",
     layer: "subject",
     file: "src/subject/subject.ts",
-    from: "if (section.chains.size > 0) section.chains.delete(prop);",
-    to: "",
+    from: `change.text = text;
+    change.chain = undefined;`,
+    to: "change.text = text;",
     tests: ["tests/storage_memory_test.ts"],
     filter: "last-writer-wins",
   },
@@ -357,6 +389,15 @@ const SUBJECT: readonly Mutation[] = [
     to: "this.#unstored = null;",
     tests: SUBJECT_FAILURE_TESTS,
   },
+  {
+    name: "subject: setMany() one set at a time hides that earlier sets ran",
+    layer: "subject",
+    file: "src/subject/subject.ts",
+    from: "if (olds.length === 0 || !notExecuted(error)) throw error;",
+    to: "throw error;",
+    tests: PARTIAL_WRITE_TESTS,
+    filter: "without setMany",
+  },
 ];
 
 const RECONNECT_TESTS = ["tests/client_reconnect_test.ts"];
@@ -375,13 +416,29 @@ const SECRET_TESTS = ["tests/client_secrets_test.ts", "tests/security_test.ts"];
 /** The five write forms of the storage, each checked for its WAIT. */
 const WAIT_WRITES = ["HSET", "HDEL", "DEL", "EVALSHA", "EVAL"];
 
+/** Where the client opens each connection, the first and every reconnect. */
+const HANDSHAKE =
+  "await handshake(conn, this.#endpoint, this.#settings, deadline);";
+/**
+ * The handshake with `endpoint` and `settings` in place of the client's own
+ * on a reconnect only: what a reconnect would lose, the first connect keeps.
+ */
+function reconnectHandshake(endpoint: string, settings: string): string {
+  return `await handshake(
+      conn,
+      this.#everConnected ? ${endpoint} : this.#endpoint,
+      this.#everConnected ? ${settings} : this.#settings,
+      deadline,
+    );`;
+}
+
 const CLIENT: readonly Mutation[] = [
   {
     name: "reconnect: the URL's database is not selected again",
     layer: "client",
     file: "src/client/client.ts",
-    from: "if (db !== 0) {",
-    to: "if (db !== 0 && !this.#everConnected) {",
+    from: HANDSHAKE,
+    to: reconnectHandshake("{ ...this.#endpoint, db: 0 }", "this.#settings"),
     tests: RECONNECT_TESTS,
     filter: RECONNECT_KEEPS,
   },
@@ -389,8 +446,11 @@ const CLIENT: readonly Mutation[] = [
     name: "reconnect: AUTH drops the URL's user name (the default user's)",
     layer: "client",
     file: "src/client/client.ts",
-    from: "username === undefined",
-    to: "(username === undefined || this.#everConnected)",
+    from: HANDSHAKE,
+    to: reconnectHandshake(
+      "{ ...this.#endpoint, username: undefined }",
+      "this.#settings",
+    ),
     tests: RECONNECT_TESTS,
     filter: RECONNECT_KEEPS,
   },
@@ -398,9 +458,11 @@ const CLIENT: readonly Mutation[] = [
     name: "reconnect: the client name is not set again",
     layer: "client",
     file: "src/client/client.ts",
-    from: "if (this.#settings.clientName !== undefined) {",
-    to:
-      "if (this.#settings.clientName !== undefined && !this.#everConnected) {",
+    from: HANDSHAKE,
+    to: reconnectHandshake(
+      "this.#endpoint",
+      "{ ...this.#settings, clientName: undefined }",
+    ),
     tests: RECONNECT_TESTS,
     filter: RECONNECT_KEEPS,
   },
@@ -408,9 +470,10 @@ const CLIENT: readonly Mutation[] = [
     name:
       "reconnect: a LOADING server fails the connect instead of being waited for",
     layer: "client",
-    file: "src/client/client.ts",
-    from: `"LOADING"`,
-    to: `"LOADING-not"`,
+    file: "src/client/_handshake.ts",
+    from: `  "LOADING",
+`,
+    to: "",
     tests: RECONNECT_TESTS,
     filter: "LOADING",
   },
@@ -418,7 +481,7 @@ const CLIENT: readonly Mutation[] = [
     name:
       "offline queue: only the commands due at the first deadline time out, later ones wait on",
     layer: "client",
-    file: "src/client/client.ts",
+    file: "src/client/_offline_queue.ts",
     from: "waiting[0].deadline !== Infinity",
     to: "false",
     tests: DEADLINE_TESTS,
@@ -635,7 +698,8 @@ const SENTINEL: readonly Mutation[] = [
     name: "Sentinel: commands go to the master during a failover",
     layer: "sentinel",
     file: "src/client/sentinel.ts",
-    from: "if (master !== null && !this.#held && master.client.connected) {",
+    from:
+      "if (master !== null && !this.#failover.held && master.client.connected) {",
     to: "if (master !== null && master.client.connected) {",
     tests: SENTINEL_TESTS,
     filter: SENTINEL_FAKES,
@@ -654,7 +718,7 @@ const SENTINEL: readonly Mutation[] = [
   {
     name: "Sentinel: a node is taken as master without asking its ROLE",
     layer: "sentinel",
-    file: "src/client/sentinel.ts",
+    file: "src/client/_sentinel_views.ts",
     from: `role[0] === "master"`,
     to: "true",
     tests: MASTER_CHOICE_TESTS,
@@ -680,7 +744,7 @@ const SENTINEL: readonly Mutation[] = [
   {
     name: "Sentinel: commands keep going to the old master during a failover",
     layer: "sentinel",
-    file: "src/client/sentinel.ts",
+    file: "src/client/_failover_hold.ts",
     from: "this.#held = true;",
     to: "this.#held = false;",
     tests: SENTINEL_TESTS,
