@@ -329,7 +329,7 @@ const SUBJECT: readonly Mutation[] = [
   {
     name: "subject: a cached function set carries no condition",
     layer: "subject",
-    file: "src/subject/subject.ts",
+    file: "src/subject/_changes.ts",
     from: "? { expected: storedText(section.values, prop), updates: [] }",
     to: "? undefined",
     tests: ["tests/storage_memory_test.ts"],
@@ -347,7 +347,7 @@ const SUBJECT: readonly Mutation[] = [
   {
     name: "subject: a plain set after a function set keeps the condition",
     layer: "subject",
-    file: "src/subject/subject.ts",
+    file: "src/subject/_changes.ts",
     from: `change.text = text;
     change.chain = undefined;`,
     to: "change.text = text;",
@@ -392,7 +392,7 @@ const SUBJECT: readonly Mutation[] = [
   {
     name: "subject: setMany() one set at a time hides that earlier sets ran",
     layer: "subject",
-    file: "src/subject/subject.ts",
+    file: "src/subject/_one_by_one.ts",
     from: "if (olds.length === 0 || !notExecuted(error)) throw error;",
     to: "throw error;",
     tests: PARTIAL_WRITE_TESTS,
