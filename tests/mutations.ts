@@ -46,7 +46,9 @@ for first = last_check + 1, #ARGV, chunk do
 end`;
 
 /** Scripts that may fail part-way, and what a failure says of what ran. */
-const PARTIAL_WRITE_TESTS = ["tests/script_no_partial_write_test.ts"];
+const PARTIAL_WRITE_TESTS = [
+  "tests/integration/script_no_partial_write_test.ts",
+];
 
 const STORAGE: readonly Mutation[] = [
   {
@@ -60,7 +62,7 @@ end
 for first = 3, last_pair, chunk do
   write('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end`,
-    tests: ["tests/storage_redis_test.ts"],
+    tests: ["tests/integration/storage_redis_test.ts"],
     filter: "ends deleted",
   },
   {
@@ -71,7 +73,7 @@ end`,
     to: `for first = 3, last_pair, chunk do
   write('HSET', key, unpack(ARGV, first, math.min(first + chunk - 1, last_pair)))
 end`,
-    tests: ["tests/storage_redis_test.ts"],
+    tests: ["tests/integration/storage_redis_test.ts"],
     filter: "storage contract",
   },
   {
@@ -84,7 +86,7 @@ end`,
         pairs.push(this.#send(["HSET", this.key, sets[i], sets[i + 1]]));
       }
       await Promise.all(pairs);`,
-    tests: ["tests/concurrency_test.ts"],
+    tests: ["tests/integration/concurrency_test.ts"],
     filter: "store is atomic",
   },
   {
@@ -102,7 +104,7 @@ end`,
         this.#send(["HSET", this.key, ...sets]),
         this.#send(["HDEL", this.key, ...deletes]),
       ]);`,
-    tests: ["tests/concurrency_test.ts"],
+    tests: ["tests/integration/concurrency_test.ts"],
     filter: "store is atomic",
   },
   {
@@ -111,7 +113,7 @@ end`,
     file: "src/storage/_checks.ts",
     from: "return prop.type + prop.name;",
     to: `return "p" + prop.name;`,
-    tests: ["tests/storage_redis_test.ts"],
+    tests: ["tests/integration/storage_redis_test.ts"],
     filter: "storage contract",
   },
   {
@@ -124,7 +126,7 @@ if old`,
     to: `redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if old`,
-    tests: ["tests/storage_redis_test.ts"],
+    tests: ["tests/integration/storage_redis_test.ts"],
     filter: "storage contract",
   },
   {
@@ -133,7 +135,7 @@ if old`,
     file: "src/storage/redis/scripts.ts",
     from: "if unchanged then",
     to: "if true then",
-    tests: ["tests/concurrency_test.ts"],
+    tests: ["tests/integration/concurrency_test.ts"],
     filter: "increments",
   },
   {
@@ -142,7 +144,7 @@ if old`,
     file: "src/storage/redis/scripts.ts",
     from: "unchanged = current == false",
     to: "unchanged = true",
-    tests: ["tests/concurrency_test.ts"],
+    tests: ["tests/integration/concurrency_test.ts"],
     filter: "increments",
   },
   {
@@ -151,7 +153,7 @@ if old`,
     file: "src/storage/redis/scripts.ts",
     from: "unchanged = current == ARGV[3]",
     to: "unchanged = current ~= false",
-    tests: ["tests/concurrency_test.ts"],
+    tests: ["tests/integration/concurrency_test.ts"],
     filter: "increments",
   },
   {
@@ -162,7 +164,7 @@ if old`,
     from:
       "text = written = encodeValue(this.#property, value, this.#integers);",
     to: "written = encodeValue(this.#property, value, this.#integers);",
-    tests: ["tests/concurrency_test.ts"],
+    tests: ["tests/integration/concurrency_test.ts"],
     filter: "increments",
   },
   {
@@ -171,7 +173,10 @@ if old`,
     file: "src/storage/redis/scripts.ts",
     from: "if conflict then return replies end",
     to: "",
-    tests: ["tests/storage_redis_test.ts", "tests/concurrency_test.ts"],
+    tests: [
+      "tests/integration/storage_redis_test.ts",
+      "tests/integration/concurrency_test.ts",
+    ],
     filter: "conditioned|cached function",
   },
   {
@@ -182,7 +187,7 @@ if old`,
     from:
       "if (error instanceof ReplicationError && Array.isArray(error.reply)) {",
     to: "if (false) {",
-    tests: ["tests/subject_store_failure_test.ts"],
+    tests: ["tests/integration/subject_store_failure_test.ts"],
   },
   {
     name: "compare-and-set retries: no jitter (the whole bound every time)",
@@ -192,7 +197,7 @@ if old`,
   floor: 0,`,
     to: `maxMs: 64,
   floor: 1,`,
-    tests: ["tests/storage_redis_test.ts"],
+    tests: ["tests/integration/storage_redis_test.ts"],
     filter: "compare-and-set",
   },
   {
@@ -201,7 +206,10 @@ if old`,
     file: "src/async/backoff.ts",
     from: "return bound * (policy.floor + Math.random() * (1 - policy.floor));",
     to: "return bound;",
-    tests: ["tests/backoff_test.ts", "tests/storage_redis_test.ts"],
+    tests: [
+      "tests/unit/backoff_test.ts",
+      "tests/integration/storage_redis_test.ts",
+    ],
     filter: "backoff|compare-and-set",
   },
   {
@@ -239,7 +247,7 @@ if old`,
     from:
       `if (!(error instanceof RedisReplyError) || error.code !== "NOSCRIPT") {`,
     to: `if (true) {`,
-    tests: ["tests/storage_redis_test.ts"],
+    tests: ["tests/integration/storage_redis_test.ts"],
     filter: "NOSCRIPT",
   },
   {
@@ -248,7 +256,10 @@ if old`,
     file: "src/client/url.ts",
     from: `copy.password = "***";`,
     to: `copy.password = url.password;`,
-    tests: ["tests/url_test.ts", "tests/security_test.ts"],
+    tests: [
+      "tests/integration/url_test.ts",
+      "tests/integration/security_test.ts",
+    ],
   },
   {
     name: "redaction: unparsable text keeps its password",
@@ -256,13 +267,16 @@ if old`,
     file: "src/client/url.ts",
     from: `if (at !== -1) return scheme + "***" + text.slice(at);`,
     to: `if (at !== -1) return text;`,
-    tests: ["tests/url_test.ts", "tests/security_test.ts"],
+    tests: [
+      "tests/integration/url_test.ts",
+      "tests/integration/security_test.ts",
+    ],
   },
 ];
 
 const JSON_TESTS = [
-  "tests/storage_json_codec_test.ts",
-  "tests/storage_interop_test.ts",
+  "tests/unit/storage_json_codec_test.ts",
+  "tests/integration/storage_interop_test.ts",
 ];
 
 const JSON_CODEC: readonly Mutation[] = [
@@ -275,7 +289,10 @@ const JSON_CODEC: readonly Mutation[] = [
 }`,
     to: `  return String(value);
 }`,
-    tests: ["tests/storage_redis_test.ts", "tests/storage_interop_test.ts"],
+    tests: [
+      "tests/integration/storage_redis_test.ts",
+      "tests/integration/storage_interop_test.ts",
+    ],
   },
   {
     name: "decoding: corrupt JSON comes back as its text",
@@ -283,7 +300,7 @@ const JSON_CODEC: readonly Mutation[] = [
     file: "src/json/codec.ts",
     from: "throw new CorruptValueError(key, field, { cause: error });",
     to: "return text;",
-    tests: ["tests/bad_input_storage_test.ts"],
+    tests: ["tests/integration/bad_input_storage_test.ts"],
     filter: "corrupt",
   },
   {
@@ -323,7 +340,9 @@ const JSON_CODEC: readonly Mutation[] = [
   },
 ];
 
-const SUBJECT_FAILURE_TESTS = ["tests/subject_store_failure_test.ts"];
+const SUBJECT_FAILURE_TESTS = [
+  "tests/integration/subject_store_failure_test.ts",
+];
 
 const SUBJECT: readonly Mutation[] = [
   {
@@ -332,7 +351,7 @@ const SUBJECT: readonly Mutation[] = [
     file: "src/subject/_changes.ts",
     from: "? { expected: storedText(section.values, prop), updates: [] }",
     to: "? undefined",
-    tests: ["tests/storage_memory_test.ts"],
+    tests: ["tests/unit/storage_memory_test.ts"],
     filter: "function set",
   },
   {
@@ -341,7 +360,7 @@ const SUBJECT: readonly Mutation[] = [
     file: "src/subject/_changes.ts",
     from: "update: applyAll(name, chain.updates),",
     to: "update: chain.updates[chain.updates.length - 1],",
-    tests: ["tests/storage_memory_test.ts"],
+    tests: ["tests/unit/storage_memory_test.ts"],
     filter: "applied again",
   },
   {
@@ -351,7 +370,7 @@ const SUBJECT: readonly Mutation[] = [
     from: `change.text = text;
     change.chain = undefined;`,
     to: "change.text = text;",
-    tests: ["tests/storage_memory_test.ts"],
+    tests: ["tests/unit/storage_memory_test.ts"],
     filter: "last-writer-wins",
   },
   {
@@ -400,19 +419,22 @@ const SUBJECT: readonly Mutation[] = [
   },
 ];
 
-const RECONNECT_TESTS = ["tests/client_reconnect_test.ts"];
+const RECONNECT_TESTS = ["tests/integration/client_reconnect_test.ts"];
 /** The test that restarts a server under a client on /2 with a user and a name. */
 const RECONNECT_KEEPS = "keeps the URL's database";
 /** Tests of commands' deadlines, on a live connection or none. */
 const DEADLINE_TESTS = [
-  "tests/client_reconnect_test.ts",
-  "tests/client_pending_test.ts",
-  "tests/client_hostile_reply_test.ts",
+  "tests/integration/client_reconnect_test.ts",
+  "tests/unit/client_pending_test.ts",
+  "tests/integration/client_hostile_reply_test.ts",
 ];
 const DEADLINE_FILTER =
   "every waiting command|overload|own deadline|expired|deadline passes";
-const GUARD_TESTS = ["tests/client_guard_test.ts"];
-const SECRET_TESTS = ["tests/client_secrets_test.ts", "tests/security_test.ts"];
+const GUARD_TESTS = ["tests/integration/client_guard_test.ts"];
+const SECRET_TESTS = [
+  "tests/integration/client_secrets_test.ts",
+  "tests/integration/security_test.ts",
+];
 /** The five write forms of the storage, each checked for its WAIT. */
 const WAIT_WRITES = ["HSET", "HDEL", "DEL", "EVALSHA", "EVAL"];
 
@@ -601,18 +623,21 @@ const CLIENT: readonly Mutation[] = [
     to: `const WRITES = new Set(${
       JSON.stringify(WAIT_WRITES.filter((c) => c !== command))
     });`,
-    tests: ["tests/ha_wait_replicas_test.ts"],
+    tests: ["tests/integration/ha/ha_wait_replicas_test.ts"],
   })),
 ];
 
 /** The crash test that checks every slot of every range afterwards. */
 const CLUSTER_CRASH = {
-  tests: ["tests/ha_cluster_test.ts"],
+  tests: ["tests/integration/ha/ha_cluster_test.ts"],
   filter: "every slot of every range",
 };
 /** The slot map a new client reads, checked slot by slot, and after a failover. */
 const SLOT_MAP = {
-  tests: ["tests/cluster_test.ts", "tests/ha_cluster_test.ts"],
+  tests: [
+    "tests/integration/cluster_test.ts",
+    "tests/integration/ha/ha_cluster_test.ts",
+  ],
   filter: "every slot of every range|none of 16,384 keys",
 };
 
@@ -664,14 +689,16 @@ const CLUSTER: readonly Mutation[] = [
     file: "src/client/_retry.ts",
     from: "throw policy.late(error);",
     to: "throw error;",
-    tests: ["tests/ha_cluster_test.ts"],
+    tests: ["tests/integration/ha/ha_cluster_test.ts"],
     filter: "CLUSTERDOWN until its deadline",
   },
 ];
 
-const SENTINEL_TESTS = ["tests/ha_sentinel_test.ts"];
+const SENTINEL_TESTS = ["tests/integration/ha/ha_sentinel_test.ts"];
 /** Which node is master, and when to leave one, with fake Sentinels. */
-const MASTER_CHOICE_TESTS = ["tests/sentinel_master_choice_test.ts"];
+const MASTER_CHOICE_TESTS = [
+  "tests/integration/sentinel_master_choice_test.ts",
+];
 /** The tests with fake Sentinels, which stage a disagreement or a failover on cue. */
 const SENTINEL_FAKES = "newest configuration epoch|promotes a replica|abort";
 
@@ -760,7 +787,7 @@ const SENTINEL: readonly Mutation[] = [
   },
 ];
 
-const BUS_TESTS = ["tests/subject_event_bus_test.ts"];
+const BUS_TESTS = ["tests/unit/subject_event_bus_test.ts"];
 
 const EVENTS: readonly Mutation[] = [
   {
@@ -836,7 +863,7 @@ const EVENTS: readonly Mutation[] = [
     file: "src/client/events.ts",
     from: "target.dispatchEvent(new Ctor(e));",
     to: "target.dispatchEvent(new Event(e.type));",
-    tests: ["tests/client_events_test.ts"],
+    tests: ["tests/integration/client_events_test.ts"],
     filter: "passes on",
   },
   {
@@ -845,11 +872,11 @@ const EVENTS: readonly Mutation[] = [
     file: "src/client/events.ts",
     from: `["connect", "disconnect", "reconnecting", "error"]`,
     to: `["connect", "disconnect", "reconnecting"]`,
-    tests: ["tests/client_events_test.ts"],
+    tests: ["tests/integration/client_events_test.ts"],
   },
 ];
 
-const MEMORY_TESTS = ["tests/storage_memory_test.ts"];
+const MEMORY_TESTS = ["tests/unit/storage_memory_test.ts"];
 
 const MEMORY: readonly Mutation[] = [
   {

@@ -18,13 +18,13 @@
  *
  * @module
  */
-import { FIGURES } from "./helpers_figures.ts";
+import { FIGURES } from "./helpers/figures.ts";
 
 /** The test permissions, kept once in `deno.json` (`"test": { "permissions" }`). */
 const PERMISSIONS = "-P";
 const IOREDIS_FILES = [
-  "tests/adapters_ioredis_test.ts",
-  "tests/ioredis_ha_test.ts",
+  "tests/integration/adapters_ioredis_test.ts",
+  "tests/integration/ha/ioredis_ha_test.ts",
 ];
 /** What the ioredis process keeps of the environment: Deno's own needs. */
 const IOREDIS_ENV = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "NO_COLOR"];

@@ -1,0 +1,24 @@
+/**
+ * A process that sends COUNT commands at once through one client, half
+ * `HSET` and half `HGET`, for the telemetry tests: run with `OTEL_DENO=true`
+ * and a sampler setting, it shows what Deno exports of each command.
+ *
+ * Usage: deno run --allow-net=127.0.0.1 tests/helpers/otel_sender.ts COUNT URL
+ *
+ * @module
+ */
+import { createRedisClient } from "../../src/client/client.ts";
+
+const [countText, url] = Deno.args;
+await using client = await createRedisClient(url);
+await Promise.all(
+  Array.from(
+    { length: Number(countText) },
+    (_, i) =>
+      client.send(
+        i % 2 === 0
+          ? ["HSET", `otel-sampled-${i}`, "f", "v"]
+          : ["HGET", `otel-sampled-${i - 1}`, "f"],
+      ),
+  ),
+);
