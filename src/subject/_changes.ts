@@ -140,8 +140,14 @@ export function pendingNames(section: CacheSection): Iterable<string> {
 }
 
 export function hasPending(cache: Cache): boolean {
-  return pendingOf(cache[PropertyType.DEFAULT]).size > 0 ||
-    pendingOf(cache[PropertyType.EXTENDED]).size > 0;
+  return sectionPending(cache[PropertyType.DEFAULT]) ||
+    sectionPending(cache[PropertyType.EXTENDED]);
+}
+
+// Answered without pendingOf(): a fresh section's every value is a pending
+// insert, and asking must not end the cheap path of a batch of plain sets.
+function sectionPending(section: CacheSection): boolean {
+  return section.fresh ? section.values.size > 0 : section.changes.size > 0;
 }
 
 export function isPending(section: CacheSection, prop: string): boolean {

@@ -61,6 +61,20 @@ Deno.test("changes: an empty cache sends nothing, and sets on it are inserts", (
   });
 });
 
+Deno.test("changes: asking whether a batch of plain sets is pending keeps it a batch of plain sets (no change records)", () => {
+  // The unstored-changes tracker asks after every first change; the answer
+  // must not turn the cheapest batch (plain scalar sets on an empty load)
+  // into one record per property.
+  const cache = emptyCache();
+  setCached(cache.p, "a", 1, "reject");
+  assert.equal(hasPending(cache), true);
+  setCached(cache.p, "b", 2, "reject");
+  assert.equal(hasPending(cache), true);
+  assert.equal(cache.p.fresh, true);
+  assert.equal(cache.p.changes.size, 0);
+  assert.deepEqual(sent(cache).inserts, ["pa", "pb"]);
+});
+
 Deno.test("changes: a property created then deleted is sent as a delete, not an insert", () => {
   const cache = emptyCache();
   setCached(cache.p, "a", 1, "reject");
