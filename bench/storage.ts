@@ -236,7 +236,9 @@ async function cachedBatch(
     scenario: label,
     ours: median(results.ours),
     baselines: { [baselineName]: median(results.theirs) },
-    target: 1.0,
+    // Awaiting each of 100 set() calls is a hundred promise settlements the
+    // prebuilt HSET does not have: its target is lower than setMany()'s.
+    target: how === "set" ? 0.8 : 1.0,
     note: `${roundTrips} round trip per store()`,
   };
 }
