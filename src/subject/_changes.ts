@@ -47,11 +47,11 @@ export type Created = string | typeof SCALAR;
  * set() could have, and it cannot change meanwhile. Not keeping it spares
  * the garbage collector a string per property for the whole batch.
  */
-export const SCALAR = 0;
+const SCALAR = 0;
 
 // The changes of every section without any: a loaded subject that is only
 // read allocates no map for them.
-export const NO_CHANGES: ReadonlyMap<string, Change | Created> = new Map();
+const NO_CHANGES: ReadonlyMap<string, Change | Created> = new Map();
 
 /**
  * The section's pending changes by name. Call it before reading or changing
@@ -72,7 +72,7 @@ export function pendingOf(
 }
 
 /** The section's changes, to add one to. */
-export function changesToWrite(
+function changesToWrite(
   section: CacheSection,
 ): Map<string, Change | Created> {
   pendingOf(section);
@@ -104,9 +104,9 @@ export function textOf(
   return text === SCALAR ? encodeValue(prop, value, integers) : text;
 }
 
-export const CREATED = 0;
-export const UPDATED = 1;
-export const DELETED = 2;
+const CREATED = 0;
+const UPDATED = 1;
+const DELETED = 2;
 
 /** What `store()` must do for one property. */
 export interface Change {

@@ -10,7 +10,7 @@ import type { RedisSender } from "../../client/types.ts";
 import type { UnsafeIntegers } from "../../json/codec.ts";
 
 /** The default of {@linkcode RedisStorageOptions.maxCasAttempts}. */
-export const DEFAULT_MAX_CAS_ATTEMPTS = 100;
+const DEFAULT_MAX_CAS_ATTEMPTS = 100;
 /** Options of {@linkcode createRedisStorage} and {@linkcode SubjectsRedisStorage}. */
 export interface RedisStorageOptions {
   /**
