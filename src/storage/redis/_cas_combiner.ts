@@ -53,6 +53,13 @@ type Outcome =
   | { readonly ok: true; readonly value: unknown; readonly old: unknown }
   | { readonly ok: false; readonly error: unknown };
 
+/**
+ * Fields whose last seen text a combiner remembers once their updates are
+ * done, and the longest text it keeps: a bounded hint, not a cache.
+ */
+const KNOWN_FIELDS = 1024;
+const KNOWN_TEXT_LENGTH = 4096;
+
 /** One compare-and-set update of one field, as {@linkcode CasCombiner.compareAndSet} takes it. */
 export interface CasRequest {
   /** The hash holding the field. */
@@ -78,6 +85,15 @@ export class CasCombiner {
   readonly #client: RedisSender;
   readonly #integers: UnsafeIntegers;
   readonly #updaters = new Map<string, FieldUpdater>();
+  /**
+   * Each idle field's text as this combiner last wrote or saw it, oldest
+   * first. The next update of the field goes straight to a compare-and-set
+   * on it: one round trip instead of a read and a compare-and-set when no
+   * one else wrote meanwhile (a writer that keeps one field busy, like a
+   * counter), and when someone did, the conflict's reply is as good as the
+   * read. It is never trusted: only the script compares it.
+   */
+  readonly #known = new Map<string, string | null>();
 
   /**
    * Creates a combiner with nothing in flight.
@@ -107,13 +123,19 @@ export class CasCombiner {
     const id = `${key.length}:${key}${field}`;
     let updater = this.#updaters.get(id);
     if (updater === undefined) {
+      const known = this.#known.get(id);
+      this.#known.delete(id);
       updater = new FieldUpdater(
         this.#client,
         key,
         field,
         request.property,
         this.#integers,
-        () => this.#updaters.delete(id),
+        known,
+        (last) => {
+          this.#updaters.delete(id);
+          this.#remember(id, last);
+        },
       );
       this.#updaters.set(id, updater);
     }
@@ -129,6 +151,14 @@ export class CasCombiner {
       });
     });
   }
+
+  #remember(id: string, text: string | null | undefined): void {
+    if (text === undefined || (text?.length ?? 0) > KNOWN_TEXT_LENGTH) return;
+    if (this.#known.size >= KNOWN_FIELDS) {
+      this.#known.delete(this.#known.keys().next().value!);
+    }
+    this.#known.set(id, text);
+  }
 }
 
 class FieldUpdater {
@@ -137,10 +167,14 @@ class FieldUpdater {
   readonly #field: string;
   readonly #property: string;
   readonly #integers: UnsafeIntegers;
-  readonly #onIdle: () => void;
+  readonly #onIdle: (known: string | null | undefined) => void;
   #queue: Job[] = [];
   #running = false;
-  /** The field's text as of this updater's last round trip, while it runs. */
+  /**
+   * The field's text as of this updater's last round trip, or as the
+   * combiner last saw it before this updater started; `undefined` when
+   * unknown (the first attempt reads it).
+   */
   #known: string | null | undefined;
 
   constructor(
@@ -149,13 +183,15 @@ class FieldUpdater {
     field: string,
     property: string,
     integers: UnsafeIntegers,
-    onIdle: () => void,
+    known: string | null | undefined,
+    onIdle: (known: string | null | undefined) => void,
   ) {
     this.#client = client;
     this.#key = key;
     this.#field = field;
     this.#property = property;
     this.#integers = integers;
+    this.#known = known;
     this.#onIdle = onIdle;
   }
 
@@ -173,10 +209,12 @@ class FieldUpdater {
       this.#queue = [];
       await this.#runBatch(batch);
     }
-    // While idle the field may change at will: the next run reads it first.
+    // While idle the field may change at will: what was last seen is only
+    // the combiner's guess for the next run.
+    const known = this.#known;
     this.#known = undefined;
     this.#running = false;
-    this.#onIdle();
+    this.#onIdle(known);
   }
 
   /** Runs one batch to the end; it settles every job it took on, never throws. */
@@ -193,12 +231,13 @@ class FieldUpdater {
 
   async #attempt(state: { jobs: Job[] }): Promise<void> {
     let jobs = state.jobs;
-    // The value this updater last wrote or saw, when a batch follows another:
-    // a compare-and-set on it wins if no one else wrote meanwhile, and if
+    // The value this updater last wrote or saw when a batch follows another,
+    // or the one the combiner remembers from the field's last run: a
+    // compare-and-set on it wins if no one else wrote meanwhile, and if
     // someone did, its reply is as good as a read.
     let raw = this.#known !== undefined ? this.#known : await this.#read();
     // Whether `raw` came from the last round trip, rather than from before a
-    // wait or from the previous batch: only then may an update that threw on
+    // wait or from an earlier batch or run: only then may an update that threw on
     // it be settled without a compare-and-set to confirm the value.
     let fresh = this.#known === undefined;
     this.#known = undefined;
