@@ -55,20 +55,34 @@ const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 /** Command names whose attribute sets a target keeps; beyond, each is built anew. */
 const MAX_OPERATIONS = 256;
 
-/** The options of every command span, shared; its attributes are set apart. */
-const SPAN_OPTIONS = Object.freeze({ kind: SPAN_KIND_CLIENT });
-
 /** How stale, in milliseconds, the pending-requests sum may get while commands flow. */
 const PENDING_REFRESH_MS = 1000;
 
 /**
+ * What every command of one name sent to one server records, built once:
+ * its span's name and options, the attributes given at the span's creation
+ * (where OpenTelemetry asks for them, and where Deno sizes the span's
+ * attribute list once), and the same attributes for its duration.
+ */
+interface Operation {
+  /** The span's name: the command, upper-cased. */
+  readonly name: string;
+  /** The attributes of its span and its duration. */
+  readonly attributes: Attributes;
+  /** `startSpan` options: `CLIENT`, with `attributes`. */
+  readonly span: { kind: number; attributes: Attributes };
+}
+
+/**
  * What the telemetry of every client sending to one server shares: its
- * attributes, one frozen set per command name built on its first use rather
- * than on every command, and its commands waiting for a reply.
+ * attributes, one frozen {@linkcode Operation} per command name built on its
+ * first use rather than on every command, and its commands waiting for a
+ * reply.
  */
 class Target {
   readonly base: Attributes;
-  readonly #operations = new Map<string, Attributes>();
+  /** By the command name as sent, so a known name costs one look-up. */
+  readonly #operations = new Map<unknown, Operation>();
   /** Commands sent and not yet answered. */
   #pending = 0;
   /** What the pending-requests counter says, from the last `add`. */
@@ -80,20 +94,31 @@ class Target {
     this.base = Object.freeze(base);
   }
 
-  /** The attributes of a command named `operation` on this server. */
-  of(operation: string): Attributes {
-    let attributes = this.#operations.get(operation);
-    if (attributes === undefined) {
-      attributes = Object.freeze({
+  /** What a command whose name is `command` (`args[0]`) records on this server. */
+  of(command: unknown): Operation {
+    let operation = this.#operations.get(command);
+    if (operation === undefined) {
+      const name = typeof command === "string"
+        ? command.toUpperCase()
+        : String(command);
+      const attributes = Object.freeze({
         ...this.base,
-        "db.operation.name": operation,
+        "db.operation.name": name,
       });
-      // A client may send any name; only so many are kept.
-      if (this.#operations.size < MAX_OPERATIONS) {
-        this.#operations.set(operation, attributes);
+      operation = Object.freeze({
+        name,
+        attributes,
+        span: Object.freeze({ kind: SPAN_KIND_CLIENT, attributes }),
+      });
+      // A client may send any name, and bytes are no stable key; only so
+      // many strings are kept.
+      if (
+        typeof command === "string" && this.#operations.size < MAX_OPERATIONS
+      ) {
+        this.#operations.set(command, operation);
       }
     }
-    return attributes;
+    return operation;
   }
 
   /**
@@ -206,57 +231,61 @@ export class ClientTelemetry {
    * @returns A promise that settles as `reply` does, once the span has ended.
    */
   command<T>(args: readonly unknown[], reply: Promise<T>): Promise<T> {
-    const operation = typeof args[0] === "string"
-      ? args[0].toUpperCase()
-      : String(args[0]);
-    const attributes = this.#target.of(operation);
+    const operation = this.#target.of(args[0]);
     const started = performance.now();
     let span: Span | undefined;
     if (tracer !== null) {
-      span = tracer.startSpan(operation, SPAN_OPTIONS);
-      span.setAttributes(attributes);
+      span = tracer.startSpan(operation.name, operation.span);
       if (this.#queryText) span.setAttribute("db.query.text", queryText(args));
     }
     this.#target.pending(1, started, this.#instruments?.pending);
     return reply.then(
       (value) => {
-        this.#settled(attributes, started, span, undefined);
+        this.#settled(operation, started, span, undefined);
         return value;
       },
       (error: unknown) => {
-        this.#settled(attributes, started, span, error);
+        this.#settled(operation, started, span, error);
         throw error;
       },
     );
   }
 
   #settled(
-    attributes: Attributes,
+    operation: Operation,
     started: number,
     span: Span | undefined,
     error: unknown,
   ): void {
     const now = performance.now();
     this.#target.pending(-1, now, this.#instruments?.pending);
-    const errorType = error === undefined ? undefined : typeOf(error);
+    if (error === undefined) {
+      span?.end();
+      this.#instruments?.duration.record(
+        (now - started) / 1000,
+        operation.attributes,
+      );
+      return;
+    }
+    // The type only: an error's message may quote the server, and the
+    // server may quote a value.
+    const errorType = typeOf(error);
+    const code = replyCode(error);
+    const failed: Attributes = {
+      ...operation.attributes,
+      "error.type": errorType,
+    };
+    if (code !== undefined) failed["db.response.status_code"] = code;
     if (span !== undefined) {
-      if (errorType !== undefined) {
-        span.setAttribute("error.type", errorType);
-        if (replyCode(error) !== undefined) {
-          span.setAttribute("db.response.status_code", errorType);
-        }
-        // The type only: an error's message may quote the server, and the
-        // server may quote a value.
-        span.setStatus({ code: SPAN_STATUS_ERROR, message: errorType });
+      // Only what the span lacks: it has the rest from its start.
+      span.setAttribute("error.type", errorType);
+      if (code !== undefined) {
+        span.setAttribute("db.response.status_code", code);
       }
+      span.setStatus({ code: SPAN_STATUS_ERROR, message: errorType });
       span.end();
     }
-    this.#instruments?.duration.record(
-      (now - started) / 1000,
-      errorType === undefined
-        ? attributes
-        : { ...attributes, "error.type": errorType },
-    );
+    this.#instruments?.duration.record((now - started) / 1000, failed);
   }
 
   /**

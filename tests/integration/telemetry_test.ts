@@ -193,6 +193,15 @@ Deno.test("telemetry: each worker request's trace holds its Redis spans, named, 
       .reduce((sum, p) => sum + p.value, 0);
   assert.equal(count("HGET"), commands.filter((c) => c.name === "HGET").length);
   assert.equal(count("HGETALL", "WRONGTYPE"), 1);
+  // A Redis error reply's prefix is its status code, on the span and the
+  // duration alike, as OpenTelemetry requires when an operation fails.
+  assert.deepEqual(
+    points
+      .filter((p) => p.attributes["error.type"] !== undefined)
+      .map((p) => p.attributes["db.response.status_code"]),
+    ["WRONGTYPE"],
+  );
+  assert.equal(failed[0].attributes["db.response.status_code"], "WRONGTYPE");
   // Sums are cumulative: the last point holds the total.
   const metric = (name: string) =>
     receiver.points().filter((p) => p.metric === name);
