@@ -15,10 +15,14 @@ import {
   ReplicationError,
 } from "../../mod.ts";
 import { startRedisServer } from "../../src/testing/redis_server.ts";
+import { createRedisClusterClient } from "../../client.ts";
+import { startRedisCluster } from "../../testing.ts";
 
 const PAGE = new URL("../../docs/troubleshooting.md", import.meta.url);
 /** What the page says to add for a database other than 0, `clientName`, `waitReplicas`. */
 const OPTIONAL = ["+select", "+client|setname", "+wait"];
+/** What the page says to add on a cluster. */
+const CLUSTER_COMMANDS = ["+cluster|keyslot", "+asking"];
 
 /** The page's single-server line: its key pattern and its commands. */
 async function documentedLine(): Promise<{ keys: string; commands: string[] }> {
@@ -124,6 +128,45 @@ Deno.test(
         /NOPERM|can't run this command/,
         `without ${missing}`,
       );
+    }
+  },
+);
+
+Deno.test(
+  "docs ACL: on a cluster, the page's line with its cluster commands and no other key pattern lets a tenant list its subjects on every master",
+  async () => {
+    const { keys, commands } = await documentedLine();
+    await using cluster = await startRedisCluster({ masters: 3 });
+    for (const url of cluster.urls) {
+      await using admin = await createRedisClient(url);
+      await admin.send([
+        ...["ACL", "SETUSER", "tenant", "reset", "on", ">pw", keys],
+        ...["resetchannels", "-@all", ...commands, ...CLUSTER_COMMANDS],
+      ]);
+    }
+    const urls = cluster.urls.map((url) => url.replace("://", "://tenant:pw@"));
+    await using client = await createRedisClusterClient(urls);
+    // Each user's prefix within the tenant's keys, as above; one with a hash
+    // tag, whose subjects all live in one slot.
+    for (
+      const prefix of [`${keys.slice(3, -1)}a:`, `${keys.slice(3, -1)}{b}:`]
+    ) {
+      const krules = new KRules({
+        storage: createRedisStorage(client, { keyPrefix: prefix }),
+      });
+      const names = Array.from({ length: 30 }, (_, i) => `user-${i}`);
+      for (const name of names) {
+        await krules.subject<{ n: number }>(name).set(
+          "n",
+          (n) => (n ?? 0) + 1,
+          {
+            useCache: false,
+          },
+        );
+      }
+      const listed: string[] = [];
+      for await (const name of krules.subjectNames()) listed.push(name);
+      assert.deepEqual(listed.sort(), names.sort(), prefix);
     }
   },
 );

@@ -3,7 +3,9 @@
  * time and never blocks the server the way `KEYS` does. On a cluster every
  * master holds part of the keyspace, so each is scanned in turn; they are
  * reached through the one client by routing a script to a key each of them
- * owns, which works with every client that routes by key.
+ * owns, which works with every client that routes by key. Those keys are
+ * named under the storage's prefix, so a user whose ACL allows only the
+ * prefix's keys may list its subjects.
  *
  * @module
  */
@@ -40,7 +42,7 @@ export async function* scanSubjectNames(
   const head = `s:${keyPrefix}`;
   const pattern = escapeGlob(head) + match;
   const seen = new Set<string>();
-  const routes = await masterRoutes(client);
+  const routes = await masterRoutes(client, head);
   for (const route of routes ?? [undefined]) {
     let cursor = "0";
     do {
@@ -78,11 +80,13 @@ export async function* scanSubjectNames(
 const standalone = new WeakSet<RedisSender>();
 
 /**
- * One key per cluster master, each in a slot that master serves, or
- * `undefined` when the server is not a cluster.
+ * One key under `head` per cluster master that may hold keys under it, each
+ * in a slot that master serves, or `undefined` when the server is not a
+ * cluster.
  */
 async function masterRoutes(
   client: RedisSender,
+  head: string,
 ): Promise<string[] | undefined> {
   if (standalone.has(client)) return undefined;
   let reply: RedisReply;
@@ -118,11 +122,14 @@ async function masterRoutes(
     }
     const tags = Array.from(
       { length: PROBES },
-      (_, i) => `{${round * PROBES + i}}`,
+      (_, i) => `${head}{${round * PROBES + i}}`,
     );
     const slots = await Promise.all(
       tags.map((tag) => client.send(["CLUSTER", "KEYSLOT", tag])),
     );
+    // A hash tag in the prefix (`{app}:`) puts every key under it in one
+    // slot: its master is the only one to scan.
+    if (round === 0 && new Set(slots).size === 1) return [tags[0]];
     slots.forEach((slot, i) => {
       const owner = owners.find((o) =>
         typeof slot === "number" && o.start <= slot && slot <= o.end
