@@ -483,6 +483,24 @@ function reconnectHandshake(endpoint: string, settings: string): string {
 
 const CLIENT: readonly Mutation[] = [
   {
+    name: "connection: every reply of a read handed out before any caller runs",
+    layer: "client",
+    file: "src/client/_connection.ts",
+    from: "const SETTLE_GROUP = 64;",
+    to: "const SETTLE_GROUP = Infinity;",
+    tests: ["tests/integration/client_test.ts"],
+    filter: "callers of a read",
+  },
+  {
+    name: "connection: a failure drops the replies already read",
+    layer: "client",
+    file: "src/client/_connection.ts",
+    from: "      this.#pending.settle(ready[this.#readyHead++]);",
+    to: "      this.#readyHead++;",
+    tests: ["tests/integration/client_test.ts"],
+    filter: "closed at once",
+  },
+  {
     name: "reconnect: the URL's database is not selected again",
     layer: "client",
     file: "src/client/client.ts",

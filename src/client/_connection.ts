@@ -33,6 +33,19 @@ export interface ConnectionStats {
 const MIN_READ = 64 * 1024;
 const MAX_READ = 1024 * 1024;
 
+/**
+ * Replies handed to their callers at a time when one read brought more. Their
+ * callers run before the next group is handed out, and the commands they
+ * send leave at once: the server works on those while this client works on
+ * the rest, where handing out a whole read first kept every reply's caller
+ * in step and sent nothing until all of them had run.
+ */
+const SETTLE_GROUP = 64;
+
+/** Resolves once pending microtasks, and the writes they start, have run. */
+const nextTurn = (): Promise<void> =>
+  new Promise((resolve) => setImmediate(resolve));
+
 /** Settings for one connection. */
 export interface ConnectionOptions {
   /** How the server is named in messages: the redacted URL. */
@@ -83,6 +96,9 @@ export class Connection {
   #writeFailure: RedisConnectionError | null = null;
   #closing = false;
   #drained: (() => void) | null = null;
+  /** Replies parsed from the last read; those from `#readyHead` on are not handed out yet. */
+  readonly #ready: ParsedReply[] = [];
+  #readyHead = 0;
   readonly #reading: Promise<void>;
   readonly #timeoutMs: number;
 
@@ -234,7 +250,8 @@ export class Connection {
         if (n === null) break;
         this.#lastReadAt = performance.now();
         this.#seen ??= buf.slice(0, Math.min(n, 64));
-        this.#parser.feed(buf.subarray(0, n), this.#onReply);
+        this.#parser.feed(buf.subarray(0, n), this.#collect);
+        await this.#handOut();
         // Big replies arrive faster with bigger reads.
         if (n === buf.byteLength && buf.byteLength < MAX_READ) {
           buf = new Uint8Array(buf.byteLength * 2);
@@ -263,6 +280,24 @@ export class Connection {
         );
       }
     }
+  }
+
+  #collect = (reply: ParsedReply): void => {
+    this.#ready.push(reply);
+  };
+
+  /** Settles the replies of the last read, a group at a time. */
+  async #handOut(): Promise<void> {
+    const ready = this.#ready;
+    while (this.#readyHead < ready.length && this.#failure === null) {
+      const end = Math.min(this.#readyHead + SETTLE_GROUP, ready.length);
+      while (this.#readyHead < end && this.#failure === null) {
+        this.#onReply(ready[this.#readyHead++]);
+      }
+      if (this.#readyHead < ready.length) await nextTurn();
+    }
+    ready.length = 0;
+    this.#readyHead = 0;
   }
 
   #onReply = (reply: ParsedReply): void => {
@@ -326,7 +361,7 @@ export class Connection {
     );
     if (
       this.#pending.waiting < waiting && this.#pending.headExpired &&
-      this.#parser.midReply
+      this.#readyHead === this.#ready.length && this.#parser.midReply
     ) {
       // The reply being read belongs to a command whose deadline passed, and
       // it is still incomplete: a huge or trickled reply holds every command
@@ -364,6 +399,11 @@ export class Connection {
     this.#timer?.removeEventListener("abort", this.#onTimer);
     this.#timer = null;
     this.#timerAt = Infinity;
+    // Replies already read belong to commands that ran: they get them.
+    const ready = this.#ready;
+    while (this.#readyHead < ready.length) {
+      this.#pending.settle(ready[this.#readyHead++]);
+    }
     this.#pending.failAll(error, notSent(error), this.#unwritten);
     this.#unwritten = 0;
     this.#notifyDrained();

@@ -8,6 +8,7 @@ import {
 } from "../../mod.ts";
 import { startRedisServer } from "../../testing.ts";
 import { closedPort } from "../../src/testing/closed_port.ts";
+import { Connection } from "../../src/client/_connection.ts";
 
 function withPassword(url: string, userinfo: string): string {
   return url.replace("redis://", `redis://${userinfo}@`);
@@ -37,6 +38,57 @@ Deno.test("commands sent in one tick leave in one write", async () => {
     client.send(["MGET", "a", "b"]),
   ]);
   assert.equal(client.stats.writes - before, 1);
+});
+
+Deno.test("the callers of a read's first replies run, and what they send leaves, before its later replies are handed out", async () => {
+  await using server = await startRedisServer();
+  await using client = await createRedisClient(server.url);
+  // 200 small replies come back in one read; they are handed out 64 at a
+  // time, and the callers of each group run before the next is handed out.
+  const before = client.stats.writes;
+  const replies = Array.from(
+    { length: 200 },
+    (_, i) => client.send(["ECHO", String(i)]),
+  );
+  let followUp: Promise<unknown> | undefined;
+  replies[0].then(() => followUp = client.send(["INCR", "n"]));
+  const writesAtLast = replies[199].then(() => client.stats.writes - before);
+  assert.deepEqual(
+    await Promise.all(replies),
+    Array.from({ length: 200 }, (_, i) => String(i)),
+  );
+  // One write for the 200, then the INCR's, before the last reply's caller ran.
+  assert.equal(await writesAtLast, 2);
+  assert.equal(await followUp, 1);
+});
+
+Deno.test("a connection closed at once while a read's replies are handed out still hands each command its reply already read", async () => {
+  await using server = await startRedisServer();
+  const socket = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.port,
+  });
+  const connection = new Connection(socket, {
+    label: "test",
+    timeoutMs: 5000,
+    stats: { commands: 0, writes: 0 },
+    secrets: [],
+    onDrop() {},
+  });
+  const replies = Array.from(
+    { length: 200 },
+    (_, i) => connection.send(["ECHO", String(i)]),
+  );
+  // Closed by the first reply's caller, before the other groups are handed
+  // out: the server ran their commands, and their replies are in hand.
+  let closed: Promise<void> | undefined;
+  replies[0].then(() => closed = connection.close());
+  const settled = await Promise.allSettled(replies);
+  await closed;
+  assert.deepEqual(
+    settled.map((s) => s.status === "fulfilled" ? s.value : String(s.reason)),
+    Array.from({ length: 200 }, (_, i) => String(i)),
+  );
 });
 
 Deno.test("an error reply rejects only its own command; the client keeps working", async () => {
