@@ -251,7 +251,9 @@ export class Connection {
         this.#lastReadAt = performance.now();
         this.#seen ??= buf.slice(0, Math.min(n, 64));
         this.#parser.feed(buf.subarray(0, n), this.#collect);
-        await this.#handOut();
+        // Synchronous between turns, so that a reply out of step fails the
+        // connection before the callers of the replies before it run.
+        while (this.#handOutGroup()) await nextTurn();
         // Big replies arrive faster with bigger reads.
         if (n === buf.byteLength && buf.byteLength < MAX_READ) {
           buf = new Uint8Array(buf.byteLength * 2);
@@ -286,18 +288,21 @@ export class Connection {
     this.#ready.push(reply);
   };
 
-  /** Settles the replies of the last read, a group at a time. */
-  async #handOut(): Promise<void> {
+  /**
+   * Settles the next group of the last read's replies.
+   *
+   * @returns Whether replies remain for another group.
+   */
+  #handOutGroup(): boolean {
     const ready = this.#ready;
-    while (this.#readyHead < ready.length && this.#failure === null) {
-      const end = Math.min(this.#readyHead + SETTLE_GROUP, ready.length);
-      while (this.#readyHead < end && this.#failure === null) {
-        this.#onReply(ready[this.#readyHead++]);
-      }
-      if (this.#readyHead < ready.length) await nextTurn();
+    const end = Math.min(this.#readyHead + SETTLE_GROUP, ready.length);
+    while (this.#readyHead < end && this.#failure === null) {
+      this.#onReply(ready[this.#readyHead++]);
     }
+    if (this.#readyHead < ready.length && this.#failure === null) return true;
     ready.length = 0;
     this.#readyHead = 0;
+    return false;
   }
 
   #onReply = (reply: ParsedReply): void => {
