@@ -373,6 +373,16 @@ const SUBJECT_FAILURE_TESTS = [
 
 const SUBJECT: readonly Mutation[] = [
   {
+    name: "cached setMany: its first load sent only after the checks",
+    layer: "subject",
+    file: "src/subject/_cache_keeper.ts",
+    from:
+      "const loading = cached && this.#cache === null ? this.#load() : undefined;",
+    to: "const loading: Promise<void> | undefined = undefined;",
+    tests: ["tests/integration/storage_redis_test.ts"],
+    filter: "first cached setMany",
+  },
+  {
     name: "subject: a cached function set carries no condition",
     layer: "subject",
     file: "src/subject/_changes.ts",

@@ -242,14 +242,24 @@ export class CacheKeeper {
     const record = values as Record<string, unknown>;
     const news = new Array<unknown>(names.length);
     const texts = new Array<Created>(names.length);
-    // Every name and value is checked before anything changes, and each
-    // value encoded once: store() writes these texts.
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i];
-      checkPropertyName(name);
-      texts[i] = checkedText(name, news[i] = record[name], this.#integers);
+    const cached = useCache ?? this.#useCacheDefault;
+    // The load a first cached setMany() needs leaves before its values are
+    // checked, so that checking them overlaps its round trip; a bad value
+    // still changes nothing, a read having no effect.
+    const loading = cached && this.#cache === null ? this.#load() : undefined;
+    try {
+      // Every name and value is checked before anything changes, and each
+      // value encoded once: store() writes these texts.
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i];
+        checkPropertyName(name);
+        texts[i] = checkedText(name, news[i] = record[name], this.#integers);
+      }
+    } catch (error) {
+      loading?.catch(() => {});
+      throw error;
     }
-    if (!(useCache ?? this.#useCacheDefault)) {
+    if (!cached) {
       while (this.#flushing !== null) await this.#flushing;
       const props = names.map((name, i) =>
         new EncodedProperty(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RedisReplyError } from "../../src/client/errors.ts";
-import { CorruptValueError } from "../../src/json/errors.ts";
+import { CorruptValueError, InvalidValueError } from "../../src/json/errors.ts";
 import { ConflictError } from "../../src/storage/errors.ts";
 import {
   SubjectExtProperty,
@@ -150,6 +150,31 @@ Deno.test("redis: a cached subject's 100 sets and store() cost one load and one 
   for (let i = 0; i < 100; i++) await subject.set(`field${i}`, i);
   await subject.store();
   assert.deepEqual(port.log.map((args) => args[0]), ["HGETALL", "HSET"]);
+});
+
+Deno.test("redis: a first cached setMany() sends its load before it checks its values, and a bad value still changes nothing", async () => {
+  await using redis = await startRedisFixture();
+  const port = recording(redis.client);
+  const krules = new KRules({ storage: createRedisStorage(port) });
+  // The getters run while the values are checked.
+  const loadedWhenChecked: boolean[] = [];
+  const values = (b: unknown) => ({
+    get a() {
+      loadedWhenChecked.push(port.log.some((args) => args[0] === "HGETALL"));
+      return 1;
+    },
+    b,
+  });
+  await krules.subject("s").setMany(values(2));
+  await assert.rejects(
+    krules.subject("t").setMany(values(() => 3)),
+    InvalidValueError,
+  );
+  assert.deepEqual(loadedWhenChecked, [true, true]);
+  const t = krules.subject("t");
+  await t.store();
+  assert.equal(await t.has("a"), false);
+  assert.equal(await redis.client.send(["EXISTS", "s:t"]), 0);
 });
 
 Deno.test("redis: plain set, get and delete are one round trip each", async () => {
