@@ -41,20 +41,16 @@ export type {
 export type { TelemetryOptions } from "./src/telemetry/client_telemetry.ts";
 
 // Redis Cluster
-export {
-  createRedisClusterClient,
-  RedisClusterClient,
-} from "./src/client/cluster.ts";
+export { createRedisClusterClient } from "./src/client/ha.ts";
+export { RedisClusterClient } from "./src/client/cluster.ts";
 export type {
   RedisClusterClientOptions,
   RedisClusterClientStats,
 } from "./src/client/cluster.ts";
 
 // Redis Sentinel
-export {
-  createRedisSentinelClient,
-  RedisSentinelClient,
-} from "./src/client/sentinel.ts";
+export { createRedisSentinelClient } from "./src/client/ha.ts";
+export { RedisSentinelClient } from "./src/client/sentinel.ts";
 export type {
   RedisSentinelClientOptions,
   RedisSentinelClientStats,

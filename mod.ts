@@ -93,12 +93,10 @@ export {
 } from "./src/client/client.ts";
 export {
   createRedisClusterClient,
-  type RedisClusterClientOptions,
-} from "./src/client/cluster.ts";
-export {
   createRedisSentinelClient,
-  type RedisSentinelClientOptions,
-} from "./src/client/sentinel.ts";
+} from "./src/client/ha.ts";
+export type { RedisClusterClientOptions } from "./src/client/cluster.ts";
+export type { RedisSentinelClientOptions } from "./src/client/sentinel.ts";
 
 // Errors to catch: Redis and replication
 export {

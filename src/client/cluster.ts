@@ -575,50 +575,6 @@ export class RedisClusterClient extends RedisEventTarget
   }
 }
 
-/**
- * Connects to a Redis Cluster: reads the slot map from the first seed that
- * answers and opens one auto-pipelined connection per master.
- *
- * @param seeds URLs of one or more cluster nodes, e.g. every master's. The
- * scheme (`rediss://` for TLS), user name and password of the first apply to
- * every node; the database must be 0.
- * @param options Per-node client options (timeouts, TLS, client name,
- * reconnect policy) and `maxRedirects`.
- * @returns The connected cluster client. Close it with `close()` or `await using`.
- * @throws {TypeError} when a URL or an option is invalid (nothing is connected).
- * @throws {RedisConnectionError} when no seed can be reached.
- * @throws {RedisReplyError} when a seed refuses the credentials or is not in cluster mode.
- *
- * @example Store subjects on a cluster
- * ```ts
- * import {
- *   createRedisClusterClient,
- *   createRedisStorage,
- *   KRules,
- * } from "@x/redis-subjects";
- *
- * await using cluster = await createRedisClusterClient(
- *   ["redis://:secret@10.0.0.1:7000", "redis://:secret@10.0.0.2:7000"],
- *   { commandTimeoutMs: 2000 },
- * );
- * const krules = new KRules({ storage: createRedisStorage(cluster) });
- * await krules.subject("user-123").set("name", "Ada", { useCache: false });
- * ```
- */
-export async function createRedisClusterClient(
-  seeds: readonly (string | URL)[] | string | URL,
-  options?: RedisClusterClientOptions,
-): Promise<RedisClusterClient> {
-  const client = new RedisClusterClient(seeds, options);
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.close();
-    throw error;
-  }
-  return client;
-}
-
 /** Set while `duplicate()` constructs a cluster client of dedicated node clients. */
 let dedicatingCluster = false;
 

@@ -634,52 +634,6 @@ export class RedisSentinelClient extends RedisEventTarget
 }
 
 /**
- * Connects to the master of a Sentinel-watched deployment: asks the
- * Sentinels which server is master, checks it with `ROLE`, and returns a
- * client that follows failovers by itself.
- *
- * @param sentinels URLs of one or more Sentinels (`redis://` or `rediss://`),
- * with the Sentinels' own credentials if they need any.
- * @param options `masterName` (required); `username`, `password` and `db`
- * for the data nodes; and every {@linkcode RedisClientOptions} field for the
- * connection to the master.
- * @returns The connected client. Close it with `close()` or `await using`.
- * @throws {TypeError} when a URL or an option is invalid (nothing is connected).
- * @throws {RedisConnectionError} when no master is found and reached within `connectTimeoutMs`.
- *
- * @example Store subjects on a Sentinel-watched master
- * ```ts
- * import {
- *   createRedisSentinelClient,
- *   createRedisStorage,
- *   KRules,
- * } from "@x/redis-subjects";
- *
- * await using client = await createRedisSentinelClient(
- *   ["redis://10.0.0.1:26379", "redis://10.0.0.2:26379", "redis://10.0.0.3:26379"],
- *   { masterName: "mymaster", password: "data-node-secret" },
- * );
- * const krules = new KRules({
- *   storage: createRedisStorage(client, { waitReplicas: 1, waitTimeoutMs: 500 }),
- * });
- * await krules.subject("user-123").set("name", "Ada", { useCache: false });
- * ```
- */
-export async function createRedisSentinelClient(
-  sentinels: readonly (string | URL)[] | string | URL,
-  options: RedisSentinelClientOptions,
-): Promise<RedisSentinelClient> {
-  const client = new RedisSentinelClient(sentinels, options);
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.close();
-    throw error;
-  }
-  return client;
-}
-
-/**
  * Whether `error`'s command was not executed for a reason that passes: the
  * master was demoted (`READONLY`) or is loading its data (`LOADING`).
  */

@@ -35,7 +35,7 @@ import {
   type SupportedClient,
   toRedisSender,
 } from "../../src/client/adapters/mod.ts";
-import { createRedisClusterClient } from "../../src/client/cluster.ts";
+import { createRedisClusterClient } from "../../src/client/ha.ts";
 import type { RedisArg, RedisReply } from "../../src/client/types.ts";
 
 /** An open client of one kind; disposing of it closes the client. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { createRedisClusterClient } from "../../src/client/cluster.ts";
+import { createRedisClusterClient } from "../../src/client/ha.ts";
 
 const [countText, ...seeds] = Deno.args;
 await using cluster = await createRedisClusterClient(seeds, {

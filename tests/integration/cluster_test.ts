@@ -6,10 +6,8 @@ import {
   RedisError,
   RedisReplyError,
 } from "../../mod.ts";
-import {
-  createRedisClusterClient,
-  RedisClusterClient,
-} from "../../src/client/cluster.ts";
+import { RedisClusterClient } from "../../src/client/cluster.ts";
+import { createRedisClusterClient } from "../../src/client/ha.ts";
 import { commandKey, crc16, keySlot } from "../../src/client/_slot.ts";
 import {
   type RedisCluster,

@@ -88,3 +88,37 @@ Deno.test("architecture: a _ file is imported only from its own folder and the f
   }
   assert.deepEqual(trespass, []);
 });
+
+Deno.test("architecture: importing the root export loads no cluster or Sentinel module; their factories load them when called", async () => {
+  const output = await new Deno.Command("deno", {
+    args: ["info", "--json", "mod.ts"],
+    cwd: new URL(ROOT),
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.ok(output.success, "deno info --json mod.ts failed");
+  const graph = JSON.parse(new TextDecoder().decode(output.stdout)) as {
+    roots: string[];
+    modules: {
+      specifier: string;
+      dependencies?: { code?: { specifier?: string }; isDynamic?: boolean }[];
+    }[];
+  };
+  const byUrl = new Map(graph.modules.map((m) => [m.specifier, m]));
+  // What runs at import: static imports of code, not `import type`.
+  const loaded = new Set<string>();
+  const visit = (url: string) => {
+    if (loaded.has(url)) return;
+    loaded.add(url);
+    for (const dependency of byUrl.get(url)?.dependencies ?? []) {
+      const target = dependency.code?.specifier;
+      if (target !== undefined && !dependency.isDynamic) visit(target);
+    }
+  };
+  visit(graph.roots[0]);
+  const ha = [...byUrl.keys()].filter((url) =>
+    /\/src\/client\/(cluster|sentinel|_slot_map|_sentinel_\w+)\.ts$/.test(url)
+  );
+  assert.equal(ha.length, 6, `cluster and Sentinel modules: ${ha.map(shown)}`);
+  assert.deepEqual(ha.filter((url) => loaded.has(url)).map(shown), []);
+});
