@@ -55,10 +55,10 @@ type Outcome =
 
 /**
  * Fields whose last seen text a combiner remembers once their updates are
- * done, and the longest text it keeps: a bounded hint, not a cache.
+ * done, and the longest text it keeps: a hint of 2 MiB at most, not a cache.
  */
 const KNOWN_FIELDS = 1024;
-const KNOWN_TEXT_LENGTH = 4096;
+const KNOWN_TEXT_LENGTH = 1024;
 
 /** One compare-and-set update of one field, as {@linkcode CasCombiner.compareAndSet} takes it. */
 export interface CasRequest {
@@ -237,8 +237,8 @@ class FieldUpdater {
     // someone did, its reply is as good as a read.
     let raw = this.#known !== undefined ? this.#known : await this.#read();
     // Whether `raw` came from the last round trip, rather than from before a
-    // wait or from an earlier batch or run: only then may an update that threw on
-    // it be settled without a compare-and-set to confirm the value.
+    // wait or from an earlier batch or run: only then may an update that
+    // threw on it be settled without a compare-and-set to confirm the value.
     let fresh = this.#known === undefined;
     this.#known = undefined;
     // Conflicts since the last wait: the first is retried at once on the
