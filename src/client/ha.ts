@@ -47,14 +47,7 @@ export async function createRedisClusterClient(
   options?: RedisClusterClientOptions,
 ): Promise<RedisClusterClient> {
   const { RedisClusterClient } = await import("./cluster.ts");
-  const client = new RedisClusterClient(seeds, options);
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.close();
-    throw error;
-  }
-  return client;
+  return await connected(new RedisClusterClient(seeds, options));
 }
 
 /**
@@ -94,7 +87,15 @@ export async function createRedisSentinelClient(
   options: RedisSentinelClientOptions,
 ): Promise<RedisSentinelClient> {
   const { RedisSentinelClient } = await import("./sentinel.ts");
-  const client = new RedisSentinelClient(sentinels, options);
+  return await connected(new RedisSentinelClient(sentinels, options));
+}
+
+/** `client`, connected; closed again if it could not connect. */
+async function connected<
+  T extends { connect(): Promise<unknown>; close(): Promise<unknown> },
+>(
+  client: T,
+): Promise<T> {
   try {
     await client.connect();
   } catch (error) {
