@@ -759,6 +759,17 @@ const SENTINEL_FAKES = "newest configuration epoch|promotes a replica|abort";
 
 const SENTINEL: readonly Mutation[] = [
   {
+    name:
+      "Sentinel: a hold ends on a majority that leaves out the Sentinel running the failover",
+    layer: "sentinel",
+    file: "src/client/sentinel.ts",
+    from:
+      '[...this.#holders].every((i) => answers[i]?.status === "fulfilled");',
+    to: "true;",
+    tests: ["tests/integration/ha/ha_sentinel_test.ts"],
+    filter: "answers late",
+  },
+  {
     name: "Sentinel: the most named master wins, whatever its epoch",
     layer: "sentinel",
     file: "src/client/_sentinel_views.ts",

@@ -190,8 +190,11 @@ export interface SentinelSubscriptionsOptions {
   caCerts: string[] | undefined;
   /** Whether {@linkcode SentinelSubscriptions.firstAttempts} reports a refusal by every Sentinel. */
   requireFailoverEvents: boolean;
-  /** Called with each failover event's channel and payload. */
-  onMessage(channel: string, payload: string): void;
+  /**
+   * Called with each failover event's channel and payload, and which
+   * Sentinel sent it (its index in the list given).
+   */
+  onMessage(channel: string, payload: string, sentinel: number): void;
   /** Called when a subscription is confirmed again: events may have been missed. */
   onResubscribed(): void;
   /** Called when a Sentinel refuses the subscription, with an error naming it. */
@@ -223,14 +226,15 @@ export class SentinelSubscriptions {
   ) {
     this.#masterName = options.masterName;
     this.#require = options.requireFailoverEvents;
-    this.#events = sentinels.map((endpoint) => {
+    this.#events = sentinels.map((endpoint, sentinel) => {
       const address = endpointAddress(endpoint);
       let subscribed = false;
       return new SentinelEvents(endpoint, {
         connectTimeoutMs: options.connectTimeoutMs,
         caCerts: options.caCerts,
         channels: FAILOVER_CHANNELS,
-        onMessage: options.onMessage,
+        onMessage: (channel, payload) =>
+          options.onMessage(channel, payload, sentinel),
         onSubscribed: () => {
           if (subscribed) options.onResubscribed();
           subscribed = true;

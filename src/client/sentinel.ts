@@ -87,7 +87,8 @@ const CHECK_GAP_MS = 1000;
  *   failover the Sentinels abort, or one that outlasts their
  *   `failover-timeout`, ends the wait too, once the Sentinels' answers show
  *   no failover promoting a replica (a Sentinel whose `SENTINEL MASTER`
- *   flags say `failover_in_progress` while it still names the old master);
+ *   flags say `failover_in_progress` while it still names the old master),
+ *   the answer of every Sentinel whose events began the wait among them;
  * - it asks the Sentinels again when the master's connection is lost, when a
  *   command times out, and when the master answers `READONLY` (it was
  *   demoted).
@@ -120,6 +121,8 @@ export class RedisSentinelClient extends RedisEventTarget
   #announced: string | undefined;
   /** The address of the last master in use, to count moves to another. */
   #lastAddress: string | undefined;
+  /** The Sentinels whose events began or extended the hold, by index. */
+  readonly #holders = new Set<number>();
   /** Holds new commands back while a failover is under way. */
   readonly #failover = new FailoverHold(() => {
     // The master in use may be the one replaced: found again, by epoch.
@@ -167,7 +170,8 @@ export class RedisSentinelClient extends RedisEventTarget
     );
     this.#events = new SentinelSubscriptions(this.#sentinels, {
       ...settings,
-      onMessage: (channel, payload) => this.#onEvent(channel, payload),
+      onMessage: (channel, payload, sentinel) =>
+        this.#onEvent(channel, payload, sentinel),
       // Events may have been missed while a subscription was down.
       onResubscribed: () => this.#check(),
       onRefused: (event) => this.dispatchEvent(event),
@@ -421,11 +425,12 @@ export class RedisSentinelClient extends RedisEventTarget
     this.#resolve();
   }
 
-  #onEvent(channel: string, payload: string): void {
+  #onEvent(channel: string, payload: string, sentinel: number): void {
     if (this.#closed) return;
     const step = failoverStep(channel, payload, this.#masterName);
     if (step === undefined) return;
     if (step.kind === "hold") {
+      this.#holders.add(sentinel);
       this.#hold();
     } else if (step.kind === "switch") {
       // The old master may take writes for a while yet, which its demotion
@@ -454,8 +459,13 @@ export class RedisSentinelClient extends RedisEventTarget
   }
 
   #release(): void {
-    this.#failover.end();
+    this.#endHold();
     this.#resolve();
+  }
+
+  #endHold(): void {
+    this.#failover.end();
+    this.#holders.clear();
   }
 
   /** Resolves with a usable master, waiting for one until `deadline`. */
@@ -512,7 +522,7 @@ export class RedisSentinelClient extends RedisEventTarget
           return;
         }
         // Both at once: no command may reach the old master in between.
-        if (holdOver && this.#failover.held) this.#failover.end();
+        if (holdOver && this.#failover.held) this.#endHold();
         this.#install(found);
         // Held commands wait for the failover's end: keep asking.
         if (!this.#failover.held || this.#waiters.size === 0) return;
@@ -541,14 +551,13 @@ export class RedisSentinelClient extends RedisEventTarget
   async #discover(): Promise<{ master: Master; holdOver: boolean }> {
     this.#counts.resolutions++;
     const startedAt = performance.now();
-    const { views, refusal, lastError: asked } = tally(
-      await settleMost(
-        this.#sentinelClients.map((client) =>
-          askSentinel(client, this.#masterName)
-        ),
-        QUORUM_GRACE_MS,
+    const answers = await settleMost(
+      this.#sentinelClients.map((client) =>
+        askSentinel(client, this.#masterName)
       ),
+      QUORUM_GRACE_MS,
     );
+    const { views, refusal, lastError: asked } = tally(answers);
     const timeouts = views.map((v) => v.failoverTimeoutMs).filter((ms) =>
       ms > 0
     );
@@ -560,8 +569,11 @@ export class RedisSentinelClient extends RedisEventTarget
         `A failover of "${this.#masterName}" is under way: a Sentinel is promoting a replica.`,
       );
     }
+    // A Sentinel running a failover is often the only one that knows of it
+    // until it ends: its own answer must be among those that end the hold.
     const holdOver = startedAt > this.#failover.since &&
-      views.length > this.#sentinelClients.length / 2;
+      views.length > this.#sentinelClients.length / 2 &&
+      [...this.#holders].every((i) => answers[i]?.status === "fulfilled");
     const addresses = candidates(views, this.#announced);
     // Once every Sentinel names it, the announcement has done its job.
     if (views.every((view) => view.address === this.#announced)) {

@@ -624,3 +624,91 @@ Deno.test("Sentinel client: once the Sentinels abort a failover, commands go to 
   assert.equal(await onA.send(["GET", "k"]), "1");
   await untilState(client, "open");
 });
+
+/**
+ * A TCP proxy in front of a Sentinel that passes subscriptions through at
+ * once but holds every other reply back by `delayMs`: a Sentinel whose
+ * events arrive in time while its answers to queries come late.
+ */
+function slowAnswers(
+  target: number,
+  delayMs: number,
+): { url: string } & AsyncDisposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const serve = async () => {
+    for await (const client of listener) {
+      const server = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: target,
+      });
+      conns.push(client, server);
+      let subscriber = false;
+      const decoder = new TextDecoder();
+      (async () => {
+        for await (const chunk of client.readable) {
+          subscriber ||= /SUBSCRIBE/i.test(decoder.decode(chunk));
+          await server.write(chunk);
+        }
+      })().catch(() => {});
+      (async () => {
+        let last = Promise.resolve();
+        for await (const chunk of server.readable) {
+          const due = performance.now() + (subscriber ? 0 : delayMs);
+          // In order, each chunk no earlier than its due time.
+          last = last.then(async () => {
+            const wait = due - performance.now();
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            await client.write(chunk);
+          });
+        }
+      })().catch(() => {});
+    }
+  };
+  const serving = serve().catch(() => {});
+  return {
+    url: `redis://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by its peer already.
+        }
+      }
+      await serving;
+    },
+  };
+}
+
+Deno.test("Sentinel, graceful: while the Sentinel running the failover answers late, the other two's answers do not end the hold; no acknowledged increment is lost", async () => {
+  await using deployment = await startRedisSentinel({
+    replicas: 2,
+    sentinels: 3,
+  });
+  // deployment.failover() asks the first Sentinel: the one that runs it.
+  await using slow = slowAnswers(deployment.sentinels[0].port, 400);
+  await using client = await createRedisSentinelClient(
+    [slow.url, ...deployment.sentinelUrls.slice(1)],
+    { masterName: deployment.masterName },
+  );
+  const load = startFailoverLoad(createRedisStorage(client));
+  try {
+    await load.succeeded(200);
+    const promoted = await deployment.failover();
+    await load.succeeded(200, performance.now());
+    await load.stop();
+    const { count, stored } = await finalState(client, 4);
+    reportFigures(
+      `Sentinel graceful failover, leader answering 400 ms late: caller errors ${
+        JSON.stringify(load.errors)
+      }; counter ${count}, ${load.increments} increments resolved`,
+    );
+    assert.equal(count, load.increments, "acknowledged increments were lost");
+    assert.deepEqual(stored, load.lastStored);
+    assert.equal(client.master, promoted.url);
+  } finally {
+    await load.stop();
+  }
+});
