@@ -22,26 +22,35 @@ const FLOORS: Readonly<Record<string, number>> = {
   telemetry: 1,
 };
 
+/** The module graph `deno info --json` reports for one entry point. */
+interface ModuleGraph {
+  roots: string[];
+  modules: {
+    specifier: string;
+    dependencies?: {
+      code?: { specifier?: string };
+      type?: { specifier?: string };
+      isDynamic?: boolean;
+    }[];
+  }[];
+}
+
+async function moduleGraph(entry: string): Promise<ModuleGraph> {
+  const output = await new Deno.Command("deno", {
+    args: ["info", "--json", entry],
+    cwd: new URL(ROOT),
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.ok(output.success, `deno info --json ${entry} failed`);
+  return JSON.parse(new TextDecoder().decode(output.stdout));
+}
+
 /** Every import between files of `src/`, as `[importer, imported]` URLs. */
 async function srcImports(): Promise<[string, string][]> {
   const edges = new Map<string, [string, string]>();
   for (const entry of ["mod.ts", "client.ts", "storage.ts", "testing.ts"]) {
-    const output = await new Deno.Command("deno", {
-      args: ["info", "--json", entry],
-      cwd: new URL(ROOT),
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    assert.ok(output.success, `deno info --json ${entry} failed`);
-    const graph = JSON.parse(new TextDecoder().decode(output.stdout)) as {
-      modules: {
-        specifier: string;
-        dependencies?: {
-          code?: { specifier?: string };
-          type?: { specifier?: string };
-        }[];
-      }[];
-    };
+    const graph = await moduleGraph(entry);
     for (const module of graph.modules) {
       if (!module.specifier.startsWith(SRC)) continue;
       for (const dependency of module.dependencies ?? []) {
@@ -90,20 +99,7 @@ Deno.test("architecture: a _ file is imported only from its own folder and the f
 });
 
 Deno.test("architecture: importing the root export loads no cluster or Sentinel module; their factories load them when called", async () => {
-  const output = await new Deno.Command("deno", {
-    args: ["info", "--json", "mod.ts"],
-    cwd: new URL(ROOT),
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  assert.ok(output.success, "deno info --json mod.ts failed");
-  const graph = JSON.parse(new TextDecoder().decode(output.stdout)) as {
-    roots: string[];
-    modules: {
-      specifier: string;
-      dependencies?: { code?: { specifier?: string }; isDynamic?: boolean }[];
-    }[];
-  };
+  const graph = await moduleGraph("mod.ts");
   const byUrl = new Map(graph.modules.map((m) => [m.specifier, m]));
   // What runs at import: static imports of code, not `import type`.
   const loaded = new Set<string>();
