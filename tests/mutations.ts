@@ -371,16 +371,97 @@ const SUBJECT_FAILURE_TESTS = [
   "tests/integration/subject_store_failure_test.ts",
 ];
 
+const UNLOADED_SET_MANY = "tests/integration/subject_unloaded_set_many_test.ts";
+
 const SUBJECT: readonly Mutation[] = [
   {
     name: "cached setMany: its first load sent only after the checks",
     layer: "subject",
     file: "src/subject/_cache_keeper.ts",
-    from:
-      "const loading = cached && this.#cache === null ? this.#load() : undefined;",
+    from: `const loading = cached && !blind && this.#cache === null
+      ? this.#load()
+      : undefined;`,
     to: "const loading: Promise<void> | undefined = undefined;",
     tests: ["tests/integration/storage_redis_test.ts"],
     filter: "first cached setMany",
+  },
+  {
+    name: "unloaded setMany: loads as before",
+    layer: "subject",
+    file: "src/subject/_cache_keeper.ts",
+    from: "const blind = cached && !wantOld && this.#cache === null &&",
+    to: "const blind = false && cached && !wantOld && this.#cache === null &&",
+    tests: [UNLOADED_SET_MANY],
+    filter: "one round trip",
+  },
+  {
+    name:
+      "unloaded setMany: set without a load even when old values are wanted",
+    layer: "subject",
+    file: "src/subject/_cache_keeper.ts",
+    from: "const blind = cached && !wantOld && this.#cache === null &&",
+    to: "const blind = cached && this.#cache === null &&",
+    tests: [UNLOADED_SET_MANY],
+    filter: "listener",
+  },
+  {
+    name: "unloaded setMany: set without a load while a read loads",
+    layer: "subject",
+    file: "src/subject/_cache_keeper.ts",
+    from: "this.#loading === null && this.#flushing === null &&",
+    to: "this.#flushing === null &&",
+    tests: [UNLOADED_SET_MANY],
+    filter: "before it",
+  },
+  {
+    name: "unloaded setMany: a load does not put its values over what it read",
+    layer: "subject",
+    file: "src/subject/_cache_keeper.ts",
+    from: `        this.#ledger?.mergeInto(this.#cache);
+        this.#takeBlind();`,
+    to: `        this.#ledger?.mergeInto(this.#cache);`,
+    tests: [UNLOADED_SET_MANY],
+    filter: "a read loads",
+  },
+  {
+    name: "unloaded setMany: a direct write does not end its change",
+    layer: "subject",
+    file: "src/subject/_cache_keeper.ts",
+    from: `    this.#ledger?.endPending(type, prop);
+    if (this.#blind !== null) endChange(this.#blind[type], prop);`,
+    to: `    this.#ledger?.endPending(type, prop);`,
+    tests: [UNLOADED_SET_MANY],
+    filter: "direct write after it wins",
+  },
+  {
+    name:
+      "unloaded setMany: a direct write that ran and failed does not end its change",
+    layer: "subject",
+    file: "src/subject/_cache_keeper.ts",
+    from: `      if (this.#blind !== null) endChange(this.#blind[type], prop);
+    }`,
+    to: "    }",
+    tests: [UNLOADED_SET_MANY],
+    filter: "failed but ran",
+  },
+  {
+    name:
+      "unloaded setMany: a refused store() makes its values the whole cache",
+    layer: "subject",
+    file: "src/subject/_cache_keeper.ts",
+    from: "!blind && this.#loading === null && !this.#mustLoad,",
+    to: "this.#loading === null && !this.#mustLoad,",
+    tests: [UNLOADED_SET_MANY],
+    filter: "refused",
+  },
+  {
+    name: "unloaded setMany: its values are not changes close() names",
+    layer: "subject",
+    file: "src/subject/_cache_keeper.ts",
+    from: "      (this.#blind !== null && hasPending(this.#blind)) ||\n",
+    to: "",
+    tests: ["tests/integration/krules_close_test.ts"],
+    filter: "exactly the subjects",
   },
   {
     name: "subject: a cached function set carries no condition",
@@ -414,8 +495,9 @@ const SUBJECT: readonly Mutation[] = [
     name: "subject: a store that ran is merged back like one that did not",
     layer: "subject",
     file: "src/subject/_cache_keeper.ts",
-    from: "if (notExecuted(error)) this.#restore(cache, number);",
-    to: "if (true) this.#restore(cache, number);",
+    from:
+      "if (notExecuted(error)) this.#restore(cache, number, blind !== null);",
+    to: "if (true) this.#restore(cache, number, blind !== null);",
     tests: SUBJECT_FAILURE_TESTS,
   },
   {

@@ -1,6 +1,7 @@
 // The cache of one subject and its way to storage: loads shared by
-// concurrent first uses, cached changes kept for store(), direct writes that
-// settle the cache, flush()'s deletion, and what the change tracker is told.
+// concurrent first uses, cached changes kept for store(), plain values set
+// without a load, direct writes that settle the cache, flush()'s deletion,
+// and what the change tracker is told.
 // The Subject is the facade over it: its public methods, their options and
 // its events.
 
@@ -75,6 +76,12 @@ export class CacheKeeper {
   readonly #integers: UnsafeIntegers;
   #cache: Cache | null = null;
   #loading: Promise<void> | null = null;
+  // Plain values a cached setMany() set while nothing was loaded, nothing
+  // loading and no change waiting for a load: they need no old value, so
+  // they wait here, without a load, for store() to write them as they are,
+  // or for the next load to put them over what it read. Only their fields:
+  // never the cache itself. Null whenever the cache is loaded.
+  #blind: Cache | null = null;
   // Cached sets and deletes still waiting for the first load: store() waits
   // for them, so a forgotten await cannot leave a change out of the batch.
   // (Created when first needed, as the other collections here: a loaded
@@ -130,7 +137,10 @@ export class CacheKeeper {
     if (this.#cache === null && this.#ledger?.waiting() === true) {
       await this.withCache(() => undefined);
     }
-    const cache = this.#cache;
+    // Values set without a load are written as they are: plain sets, and
+    // nothing loaded or waiting that they could be older than.
+    const blind = this.#cache === null ? this.#blind : null;
+    const cache = this.#cache ?? blind;
     if (cache === null) return;
     const { inserts, updates, deletes, conditions } = batchOf(
       cache,
@@ -139,6 +149,7 @@ export class CacheKeeper {
     // Dropped before the write, so that changes made while it is in flight
     // go to a fresh cache instead of one that is about to be discarded.
     this.#cache = null;
+    this.#blind = null;
     this.#generation++;
     const ledger = this.#ledger ??= new StoreLedger();
     const number = ledger.begin(cache);
@@ -153,7 +164,7 @@ export class CacheKeeper {
     } catch (error) {
       // Only a write that certainly did not run is sent again: one that ran
       // may have been followed by another client's acknowledged write.
-      if (notExecuted(error)) this.#restore(cache, number);
+      if (notExecuted(error)) this.#restore(cache, number, blind !== null);
       else this.#forget(cache, number);
       throw error;
     } finally {
@@ -218,6 +229,7 @@ export class CacheKeeper {
   holdsUnstored(): boolean {
     return (this.#mutations !== undefined && this.#mutations.size > 0) ||
       (this.#cache !== null && hasPending(this.#cache)) ||
+      (this.#blind !== null && hasPending(this.#blind)) ||
       this.#ledger?.holdsUnstored() === true;
   }
 
@@ -243,10 +255,18 @@ export class CacheKeeper {
     const news = new Array<unknown>(names.length);
     const texts = new Array<Created>(names.length);
     const cached = useCache ?? this.#useCacheDefault;
-    // The load a first cached setMany() needs leaves before its values are
+    // Without old values to return, plain values need no load: they wait in
+    // #blind for store(), unless something loads or waits for a load, which
+    // must see them in the order they were set.
+    const blind = cached && !wantOld && this.#cache === null &&
+      this.#loading === null && this.#flushing === null &&
+      (this.#mutations === undefined || this.#mutations.size === 0);
+    // A load a first cached setMany() does need leaves before its values are
     // checked, so that checking them overlaps its round trip; a bad value
     // still changes nothing, a read having no effect.
-    const loading = cached && this.#cache === null ? this.#load() : undefined;
+    const loading = cached && !blind && this.#cache === null
+      ? this.#load()
+      : undefined;
     try {
       // Every name and value is checked before anything changes, and each
       // value encoded once: store() writes these texts.
@@ -284,6 +304,14 @@ export class CacheKeeper {
       return wantOld
         ? names.map((name, i) => [name, news[i], olds[i]])
         : undefined;
+    }
+    if (blind) {
+      const section = (this.#blind ??= emptyCache())[type];
+      for (let i = 0; i < names.length; i++) {
+        recordCached(section, names[i], news[i], texts[i]);
+      }
+      this.#noteChange();
+      return undefined;
     }
     return await this.#mutation(this.withCache((cache) => {
       const section = cache[type];
@@ -492,6 +520,7 @@ export class CacheKeeper {
         };
         this.#mustLoad = false;
         this.#ledger?.mergeInto(this.#cache);
+        this.#takeBlind();
       }).finally(() => {
         this.#loading = null;
       });
@@ -528,6 +557,7 @@ export class CacheKeeper {
     value?: unknown,
   ): void {
     this.#ledger?.endPending(type, prop);
+    if (this.#blind !== null) endChange(this.#blind[type], prop);
     if (this.#cache === null) {
       // A load in flight may have read storage before this write.
       if (this.#loading !== null) this.#generation++;
@@ -552,6 +582,7 @@ export class CacheKeeper {
     for (const prop of props) {
       this.#ledger?.endPending(type, prop);
       if (this.#cache !== null) endChange(this.#cache[type], prop);
+      if (this.#blind !== null) endChange(this.#blind[type], prop);
     }
     this.#reloadCache();
   }
@@ -586,13 +617,22 @@ export class CacheKeeper {
    * as the ledger decides; as the cache only when no load is in flight or
    * owed (see StoreLedger.restore).
    */
-  #restore(failed: Cache, number: number): void {
+  #restore(failed: Cache, number: number, blind: boolean): void {
     this.#cache = this.#ledger!.restore(
       failed,
       number,
       this.#cache,
-      this.#loading === null && !this.#mustLoad,
+      // Values set without a load are no cache: they wait for one.
+      !blind && this.#loading === null && !this.#mustLoad,
     );
+    this.#takeBlind();
+  }
+
+  /** Puts the values set without a load over the cache, once there is one. */
+  #takeBlind(): void {
+    if (this.#cache === null || this.#blind === null) return;
+    overlay(this.#cache, this.#blind);
+    this.#blind = null;
   }
 }
 

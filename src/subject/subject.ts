@@ -285,6 +285,11 @@ export class Subject<
    * `muted`. Every value is checked first, so one bad value means nothing
    * changes.
    *
+   * Cached on a subject that has loaded nothing, it loads nothing either
+   * unless a listener of `subject-property-changed` needs the old values:
+   * `store()` writes the values in one round trip, and a read before it loads
+   * the subject and sees them over what storage holds.
+   *
    * A storage without `setMany()` gets one `set()` per property, which is
    * not atomic: if one fails after others were written, the error has
    * `executed: "maybe"` and the cache is reloaded on the next read.
@@ -457,7 +462,7 @@ export class Subject<
   /**
    * Writes every cached change in one storage `store()` call (atomic, one
    * round trip on Redis), then drops the cache so the next read reloads.
-   * Does nothing when no cache is loaded.
+   * Does nothing when there is nothing to write.
    *
    * Every cached `set()` and `delete()` called before it is included, even
    * one not awaited yet. A property set by functions only is written over

@@ -1,0 +1,168 @@
+/**
+ * A cached `setMany()` on a subject that has loaded nothing, with no event
+ * listener asking for old values, sends no read: its values wait for
+ * `store()`, which writes them in one round trip, or for the next load,
+ * which puts them over what it read. Every other call sees them in the
+ * order it was made, and they are never taken for the whole subject.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { createRedisClient } from "../../src/client/client.ts";
+import { RedisError } from "../../src/client/errors.ts";
+import { createRedisStorage } from "../../src/storage/redis/redis_storage.ts";
+import { KRules } from "../../src/subject/krules.ts";
+import { recording, startRedisFixture } from "../helpers/redis.ts";
+
+const KEY = "s:s";
+
+Deno.test("unloaded setMany: store() is its one round trip, and its values replace what storage held", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send(["HSET", KEY, "pa", '"old"', "pb", "1"]);
+  const port = recording(redis.client);
+  const subject = new KRules({ storage: createRedisStorage(port) }).subject(
+    "s",
+  );
+  await subject.setMany({ a: "new", c: { x: [1, 2] } });
+  await subject.setExtMany({ e: true });
+  assert.deepEqual(port.log, []);
+  await subject.store();
+  assert.deepEqual(port.log.map((args) => args[0]), ["HSET"]);
+  assert.deepEqual(await redis.client.send(["HGETALL", KEY]), [
+    "pa",
+    '"new"',
+    "pb",
+    "1",
+    "pc",
+    '{"x":[1,2]}',
+    "ee",
+    "true",
+  ]);
+  // Nothing is left to write.
+  await subject.store();
+  assert.equal(port.log.length, 1);
+});
+
+Deno.test("unloaded setMany: a read loads storage and sees the values set over it, which store() then writes", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send(["HSET", KEY, "pa", "1", "pb", "2"]);
+  const subject = new KRules({ storage: createRedisStorage(redis.client) })
+    .subject("s");
+  await subject.setMany({ b: 3, c: 4 });
+  assert.equal(await subject.get("a"), 1);
+  assert.equal(await subject.get("b"), 3);
+  assert.equal(await subject.get("c"), 4);
+  await subject.store();
+  assert.deepEqual(await redis.client.send(["HGETALL", KEY]), [
+    "pa",
+    "1",
+    "pb",
+    "3",
+    "pc",
+    "4",
+  ]);
+});
+
+Deno.test("unloaded setMany: changes made after it, awaited or not, go over it in the order they were made", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send(["HSET", KEY, "pn", "100"]);
+  const subject = new KRules({ storage: createRedisStorage(redis.client) })
+    .subject("s");
+  await subject.setMany({ n: 1, m: 1 });
+  const increment = subject.set("n", (n) => (n as number) + 1);
+  const again = subject.setMany({ m: 5 });
+  await subject.store();
+  assert.deepEqual(await increment, [2, 1]);
+  await again;
+  assert.equal(await redis.client.send(["HGET", KEY, "pn"]), "2");
+  assert.equal(await redis.client.send(["HGET", KEY, "pm"]), "5");
+});
+
+Deno.test("unloaded setMany: a read made before it, still loading, sees what storage held", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send(["HSET", KEY, "pa", "1"]);
+  const subject = new KRules({ storage: createRedisStorage(redis.client) })
+    .subject("s");
+  const before = subject.get("a");
+  const set = subject.setMany({ a: 2 });
+  assert.equal(await before, 1);
+  await set;
+  assert.equal(await subject.get("a"), 2);
+});
+
+Deno.test("unloaded setMany: a direct write after it wins, and store() does not write the older value over it", async () => {
+  await using redis = await startRedisFixture();
+  const subject = new KRules({ storage: createRedisStorage(redis.client) })
+    .subject("s");
+  await subject.setMany({ a: 1, b: 1 });
+  await subject.set("a", 2, { useCache: false });
+  await subject.store();
+  assert.equal(await redis.client.send(["HGET", KEY, "pa"]), "2");
+  assert.equal(await redis.client.send(["HGET", KEY, "pb"]), "1");
+});
+
+Deno.test("unloaded setMany: a direct write after it that failed but ran is not written over by store()", async () => {
+  await using redis = await startRedisFixture();
+  // No replica: every write runs, then WAIT confirms none of them.
+  const storage = createRedisStorage(redis.client, {
+    waitReplicas: 1,
+    waitTimeoutMs: 20,
+  });
+  const subject = new KRules({ storage }).subject("s");
+  await subject.setMany({ a: 1 });
+  const error = await subject.set("a", 2, { useCache: false }).then(
+    () => assert.fail("the write should have failed"),
+    (error: unknown) => error,
+  );
+  assert.ok(error instanceof RedisError, String(error));
+  assert.equal(error.executed, "yes");
+  // Nothing is left to write: a write would fail here too.
+  await subject.store();
+  assert.equal(await redis.client.send(["HGET", KEY, "pa"]), "2");
+});
+
+Deno.test("unloaded setMany: a store() refused without running keeps the values for the next one, and they never stand in for the whole subject", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send(["HSET", KEY, "pa", "1"]);
+  const client = await createRedisClient(redis.server.url);
+  try {
+    const subject = new KRules({ storage: createRedisStorage(client) })
+      .subject("s");
+    await subject.setMany({ b: 2 });
+    await redis.client.send(["CONFIG", "SET", "maxmemory", 1]);
+    const error = await subject.store().then(
+      () => assert.fail("the store() should have been refused"),
+      (error: unknown) => error,
+    );
+    await redis.client.send(["CONFIG", "SET", "maxmemory", 0]);
+    assert.ok(error instanceof RedisError, String(error));
+    assert.equal(error.executed, "no");
+    assert.equal(await subject.get("a"), 1);
+    assert.equal(await subject.get("b"), 2);
+    await subject.store();
+    assert.deepEqual(await redis.client.send(["HGETALL", KEY]), [
+      "pa",
+      "1",
+      "pb",
+      "2",
+    ]);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("unloaded setMany: with a listener asking for old values it loads, and the events carry them", async () => {
+  await using redis = await startRedisFixture();
+  await redis.client.send(["HSET", KEY, "pa", "1"]);
+  const port = recording(redis.client);
+  const krules = new KRules({ storage: createRedisStorage(port) });
+  const seen: unknown[] = [];
+  krules.eventBus.on("subject-property-changed", ({ payload }) => {
+    seen.push([payload.property_name, payload.value, payload.old_value]);
+  });
+  const subject = krules.subject("s");
+  await subject.setMany({ a: 2, b: 3 });
+  assert.deepEqual(seen, [["a", 2, 1], ["b", 3, null]]);
+  await subject.store();
+  assert.deepEqual(port.log.map((args) => args[0]), ["HGETALL", "HSET"]);
+});
