@@ -375,6 +375,33 @@ const UNLOADED_SET_MANY = "tests/integration/subject_unloaded_set_many_test.ts";
 
 const SUBJECT: readonly Mutation[] = [
   {
+    name: "store pacing: every store() of a turn at once",
+    layer: "subject",
+    file: "src/subject/_cache_keeper.ts",
+    from: "const STORES_PER_TURN = new TurnPacer(64);",
+    to: "const STORES_PER_TURN = new TurnPacer(Infinity);",
+    tests: ["tests/integration/concurrency_test.ts"],
+    filter: "64 an event-loop turn",
+  },
+  {
+    name:
+      "store pacing: a store() waiting for its turn is not in flight for close()",
+    layer: "subject",
+    file: "src/subject/_cache_keeper.ts",
+    from: "this.#ledger?.storing === true || this.#queuedStores > 0",
+    to: "this.#ledger?.storing === true",
+    tests: ["tests/integration/krules_close_test.ts"],
+    filter: "later turn",
+  },
+  {
+    name: "store pacing: a group let through counts nothing against its turn",
+    layer: "subject",
+    file: "src/async/turns.ts",
+    from: "    this.#passed = end - this.#head;\n",
+    to: "    this.#passed = 0;\n",
+    tests: ["tests/unit/turns_test.ts"],
+  },
+  {
     name: "cached setMany: its first load sent only after the checks",
     layer: "subject",
     file: "src/subject/_cache_keeper.ts",

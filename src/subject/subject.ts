@@ -464,6 +464,12 @@ export class Subject<
    * round trip on Redis), then drops the cache so the next read reloads.
    * Does nothing when there is nothing to write.
    *
+   * Of the `store()`s every subject calls in one event-loop turn, 64 begin at
+   * once and the rest 64 a turn after, so that the first writes leave while
+   * the next are prepared (a `Promise.all` of a thousand stores would
+   * otherwise send nothing until all of them were ready). A store waiting for
+   * its turn counts as in flight for `KRules.close()`.
+   *
    * Every cached `set()` and `delete()` called before it is included, even
    * one not awaited yet. A property set by functions only is written over
    * the value they read, or computed again (see {@linkcode set}); after

@@ -2,7 +2,8 @@
  * Concurrency guarantees, counted exactly: atomic store against readers on
  * other connections, and compare-and-set increments from one connection,
  * several connections, several OS processes and several cluster clients,
- * each checked by the `[new, old]` pairs the callers got.
+ * each checked by the `[new, old]` pairs the callers got; and `store()`s
+ * begun all at once, sent a group an event-loop turn.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import { SubjectProperty } from "../../src/storage/property.ts";
 import type { StoreChanges } from "../../src/storage/types.ts";
 import { createRedisStorage } from "../../src/storage/redis/redis_storage.ts";
 import { KRules } from "../../src/subject/krules.ts";
+import { nextTurn } from "../../src/async/turns.ts";
 import { recording, startRedisFixture } from "../helpers/redis.ts";
 import { CLUSTER_CLIENTS } from "../helpers/clients.ts";
 import { startRedisCluster } from "../../testing.ts";
@@ -403,3 +405,40 @@ async function* lines(
   }
   if (buffer !== "") yield buffer;
 }
+
+Deno.test("store()s begun all at once go 64 an event-loop turn, every one written", async () => {
+  await using redis = await startRedisFixture();
+  // A turn counter started first, so that it counts each turn before the
+  // stores of that turn are sent.
+  let turn = 0;
+  let ticking = true;
+  const ticker = (async () => {
+    while (ticking) {
+      await nextTurn();
+      turn++;
+    }
+  })();
+  const turns: number[] = [];
+  const port = recording(redis.client, (args) => {
+    if (args[0] === "HSET") turns.push(turn);
+  });
+  const krules = new KRules({ storage: createRedisStorage(port) });
+  const first = turn;
+  await Promise.all(
+    Array.from({ length: 200 }, async (_, i) => {
+      const subject = krules.subject(`u${i}`);
+      await subject.setMany({ i });
+      await subject.store();
+    }),
+  );
+  ticking = false;
+  await ticker;
+  const perTurn = new Map<number, number>();
+  for (const t of turns) {
+    perTurn.set(t - first, (perTurn.get(t - first) ?? 0) + 1);
+  }
+  assert.deepEqual([...perTurn], [[0, 64], [1, 64], [2, 64], [3, 8]]);
+  for (let i = 0; i < 200; i++) {
+    assert.equal(await redis.client.send(["HGET", `s:u${i}`, "pi"]), String(i));
+  }
+});

@@ -187,6 +187,26 @@ Deno.test("redis: close() waits for every store() in flight: all 200 subjects ar
   await Promise.all(stores);
 });
 
+Deno.test("redis: close() waits for store()s begun all at once, those waiting for a later turn included", async () => {
+  await using fixture = await startRedisFixture();
+  const krules = new KRules({ storage: createRedisStorage(fixture.client) });
+  const subjects = Array.from(
+    { length: 200 },
+    (_, i) => krules.subject(`s${i}`),
+  );
+  for (const [i, subject] of subjects.entries()) await subject.set("i", i);
+  // Not awaited: 64 begin in this turn, with nothing to write, and the
+  // others in later turns.
+  const clean = Array.from({ length: 64 }, (_, i) => krules.subject(`c${i}`));
+  const stores = [...clean, ...subjects].map((subject) => subject.store());
+  await krules.close();
+  const reader = await fixture.connect();
+  for (let i = 0; i < 200; i++) {
+    assert.equal(await reader.send(["HGET", `s:s${i}`, "pi"]), String(i));
+  }
+  await Promise.all(stores);
+});
+
 Deno.test("redis: a store() that failed (server out of memory) leaves its subject named by close() until a retry stores it", async () => {
   await using fixture = await startRedisFixture();
   const krules = new KRules({ storage: createRedisStorage(fixture.client) });
