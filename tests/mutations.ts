@@ -396,10 +396,10 @@ const SUBJECT: readonly Mutation[] = [
   {
     name: "store pacing: a group let through counts nothing against its turn",
     layer: "subject",
-    file: "src/async/turns.ts",
+    file: "src/subject/_cache_keeper.ts",
     from: "    this.#passed = end - this.#head;\n",
     to: "    this.#passed = 0;\n",
-    tests: ["tests/unit/turns_test.ts"],
+    tests: ["tests/unit/turn_pacer_test.ts"],
   },
   {
     name: "cached setMany: its first load sent only after the checks",

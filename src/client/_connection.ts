@@ -11,7 +11,6 @@ import {
   RedisError,
   RedisTimeoutError,
 } from "./errors.ts";
-import { nextTurn } from "../async/turns.ts";
 import { PendingReplies } from "./_pending.ts";
 import { scrubSecrets } from "./_scrub.ts";
 import {
@@ -42,6 +41,10 @@ const MAX_READ = 1024 * 1024;
  * in step and sent nothing until all of them had run.
  */
 const SETTLE_GROUP = 64;
+
+/** Resolves once pending microtasks, and the writes they start, have run. */
+const nextTurn = (): Promise<void> =>
+  new Promise((resolve) => setImmediate(resolve));
 
 /** Settings for one connection. */
 export interface ConnectionOptions {

@@ -1,11 +1,10 @@
 // The cache of one subject and its way to storage: loads shared by
 // concurrent first uses, cached changes kept for store(), plain values set
 // without a load, direct writes that settle the cache, flush()'s deletion,
-// and what the change tracker is told.
+// what the change tracker is told, and the pace of every subject's store()s.
 // The Subject is the facade over it: its public methods, their options and
 // its events.
 
-import { TurnPacer } from "../async/turns.ts";
 import type { UnsafeIntegers } from "../json/codec.ts";
 import { checkPropertyName } from "../json/names.ts";
 import { CorruptValueError } from "../json/errors.ts";
@@ -62,6 +61,64 @@ export interface ChangeTracker {
    * @param state Its new state.
    */
   update(subject: WeakKey, name: string, state: ChangeState): void;
+}
+
+/**
+ * Lets `perTurn` callers through in each event-loop turn, in the order they
+ * asked; the others wait for a later turn. Work a program starts all at once
+ * in one turn (a thousand `store()`s in a `Promise.all`) then goes a group at
+ * a time: a socket write started by one group leaves while the next group
+ * runs, instead of after all of them.
+ */
+export class TurnPacer {
+  readonly #perTurn: number;
+  /** Callers let through in the current turn. */
+  #passed = 0;
+  readonly #waiting: (() => void)[] = [];
+  #head = 0;
+  #scheduled = false;
+
+  /**
+   * @param perTurn How many callers go through in one turn.
+   */
+  constructor(perTurn: number) {
+    this.#perTurn = perTurn;
+  }
+
+  /**
+   * Asks to go through.
+   *
+   * @returns `undefined` when the caller may go on now, else a promise that
+   *   resolves in the turn its group goes through.
+   */
+  pass(): Promise<void> | undefined {
+    this.#schedule();
+    if (this.#head === this.#waiting.length && this.#passed < this.#perTurn) {
+      this.#passed++;
+      return undefined;
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#turn);
+  }
+
+  /** A new turn: the next group goes through, and it counts as this turn's. */
+  #turn = (): void => {
+    this.#scheduled = false;
+    const end = Math.min(this.#head + this.#perTurn, this.#waiting.length);
+    this.#passed = end - this.#head;
+    for (; this.#head < end; this.#head++) this.#waiting[this.#head]();
+    if (this.#head === this.#waiting.length) {
+      this.#waiting.length = 0;
+      this.#head = 0;
+    }
+    // The count goes back to 0 in the next turn, once this group is done.
+    if (this.#passed > 0) this.#schedule();
+  };
 }
 
 /**

@@ -16,8 +16,8 @@ import { SubjectProperty } from "../../src/storage/property.ts";
 import type { StoreChanges } from "../../src/storage/types.ts";
 import { createRedisStorage } from "../../src/storage/redis/redis_storage.ts";
 import { KRules } from "../../src/subject/krules.ts";
-import { nextTurn } from "../../src/async/turns.ts";
 import { recording, startRedisFixture } from "../helpers/redis.ts";
+import { nextTurn } from "../helpers/turns.ts";
 import { CLUSTER_CLIENTS } from "../helpers/clients.ts";
 import { startRedisCluster } from "../../testing.ts";
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { nextTurn, TurnPacer } from "../../src/async/turns.ts";
+import { TurnPacer } from "../../src/subject/_cache_keeper.ts";
+import { nextTurn } from "../helpers/turns.ts";
 
 Deno.test("TurnPacer: lets perTurn callers through in a turn and the rest a group a turn later, in order", async () => {
   const pacer = new TurnPacer(4);
