@@ -3,10 +3,12 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import {
   createRedisClient,
   type RedisClient,
 } from "../../src/client/client.ts";
+import { RedisError } from "../../src/client/errors.ts";
 import type {
   RedisArg,
   RedisReply,
@@ -80,4 +82,21 @@ export function recording(
       return await inner.send(args);
     },
   };
+}
+
+/**
+ * What `promise` rejected with, which must be a `RedisError`.
+ *
+ * @param promise A write expected to fail.
+ * @returns Its error, for the test to check `executed` and the rest.
+ */
+export async function redisFailure(
+  promise: Promise<unknown>,
+): Promise<RedisError> {
+  const error = await promise.then(
+    () => assert.fail("expected the write to fail"),
+    (error: unknown) => error,
+  );
+  assert.ok(error instanceof RedisError, String(error));
+  return error;
 }

@@ -18,19 +18,9 @@ import type {
   SubjectStorage,
 } from "../../src/storage/types.ts";
 import { KRules } from "../../src/subject/krules.ts";
-import { startRedisFixture } from "../helpers/redis.ts";
+import { redisFailure, startRedisFixture } from "../helpers/redis.ts";
 
 const KEY = "s:s";
-
-/** Rejects with `promise`'s error, which must be a RedisError, and returns it. */
-async function redisFailure(promise: Promise<unknown>): Promise<RedisError> {
-  const error = await promise.then(
-    () => assert.fail("expected the write to fail"),
-    (error: unknown) => error,
-  );
-  assert.ok(error instanceof RedisError, String(error));
-  return error;
-}
 
 Deno.test("a store() that failed with ReplicationError (applied on the master) is never re-sent over another client's later write", async () => {
   await using fixture = await startRedisFixture();
