@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { createRedisClient } from "../../src/client/client.ts";
-import { RedisError } from "../../src/client/errors.ts";
+import type { RedisError } from "../../src/client/errors.ts";
 import { ReplicationError } from "../../src/client/replication.ts";
 import { createMemoryStorage } from "../../src/storage/memory_storage.ts";
 import { createRedisStorage } from "../../src/storage/redis/redis_storage.ts";
