@@ -451,25 +451,15 @@ const SUBJECT: readonly Mutation[] = [
     filter: "a read loads",
   },
   {
-    name: "unloaded setMany: a direct write does not end its change",
+    name:
+      "unloaded setMany: a direct write, done or failed after it ran, does not end its change",
     layer: "subject",
     file: "src/subject/_cache_keeper.ts",
     from: `    this.#ledger?.endPending(type, prop);
     if (this.#blind !== null) endChange(this.#blind[type], prop);`,
     to: `    this.#ledger?.endPending(type, prop);`,
     tests: [UNLOADED_SET_MANY],
-    filter: "direct write after it wins",
-  },
-  {
-    name:
-      "unloaded setMany: a direct write that ran and failed does not end its change",
-    layer: "subject",
-    file: "src/subject/_cache_keeper.ts",
-    from: `      if (this.#blind !== null) endChange(this.#blind[type], prop);
-    }`,
-    to: "    }",
-    tests: [UNLOADED_SET_MANY],
-    filter: "failed but ran",
+    filter: "direct write after it",
   },
   {
     name:

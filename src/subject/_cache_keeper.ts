@@ -639,8 +639,7 @@ export class CacheKeeper {
     present: boolean,
     value?: unknown,
   ): void {
-    this.#ledger?.endPending(type, prop);
-    if (this.#blind !== null) endChange(this.#blind[type], prop);
+    this.#endPendingApart(type, prop);
     if (this.#cache === null) {
       // A load in flight may have read storage before this write.
       if (this.#loading !== null) this.#generation++;
@@ -657,15 +656,24 @@ export class CacheKeeper {
   }
 
   /**
+   * Ends a property's change wherever it waits apart from the cache: in the
+   * batches stored or failed (the ledger) and among the values set without
+   * a load. A direct write of it is newer than all of them.
+   */
+  #endPendingApart(type: PropertyTypeValue, prop: string): void {
+    this.#ledger?.endPending(type, prop);
+    if (this.#blind !== null) endChange(this.#blind[type], prop);
+  }
+
+  /**
    * After a direct write that failed but ran, or may have: as after one that
    * succeeded, no older change of those properties may be written over it,
    * but what storage now holds is unknown, so the cache is loaded again.
    */
   #unsure(type: PropertyTypeValue, props: readonly string[]): void {
     for (const prop of props) {
-      this.#ledger?.endPending(type, prop);
+      this.#endPendingApart(type, prop);
       if (this.#cache !== null) endChange(this.#cache[type], prop);
-      if (this.#blind !== null) endChange(this.#blind[type], prop);
     }
     this.#reloadCache();
   }
