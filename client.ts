@@ -96,11 +96,9 @@ export type { RedisArg, RedisReply, RedisSender } from "./src/client/types.ts";
 
 // Bring your own client: createRedisStorage adapts these by shape; the from*
 // functions do it explicitly.
-export {
-  fromDenoRedis,
-  fromIoredis,
-  fromNodeRedis,
-} from "./src/client/adapters/mod.ts";
+export { fromDenoRedis } from "./src/client/adapters/deno_redis.ts";
+export { fromIoredis } from "./src/client/adapters/ioredis.ts";
+export { fromNodeRedis } from "./src/client/adapters/node_redis.ts";
 export type {
   DenoRedisClient,
   IoredisClient,

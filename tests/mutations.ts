@@ -80,12 +80,13 @@ end`,
     name: "store: sets split into one HSET per field, sent in the same tick",
     layer: "storage",
     file: "src/storage/redis/redis_storage.ts",
-    from: `await this.#send(["HSET", this.key, ...sets]);`,
-    to: `const pairs = [];
-      for (let i = 0; i < sets.length; i += 2) {
-        pairs.push(this.#send(["HSET", this.key, sets[i], sets[i + 1]]));
-      }
-      await Promise.all(pairs);`,
+    from: `? this.#send(["HSET", this.key, ...sets])`,
+    to: `? Promise.all(
+          Array.from(
+            { length: sets.length / 2 },
+            (_, i) => this.#send(["HSET", this.key, ...sets.slice(2 * i, 2 * i + 2)]),
+          ),
+        )`,
     tests: ["tests/integration/concurrency_test.ts"],
     filter: "store is atomic",
   },
@@ -94,16 +95,12 @@ end`,
       "store: sets and deletes split into HSET + HDEL, sent in the same tick",
     layer: "storage",
     file: "src/storage/redis/redis_storage.ts",
-    from: `await this.#run(STORE_SCRIPT, [
-        sets.length / 2,
-        0,
-        ...sets,
-        ...deletes,
-      ]);`,
-    to: `await Promise.all([
-        this.#send(["HSET", this.key, ...sets]),
-        this.#send(["HDEL", this.key, ...deletes]),
-      ]);`,
+    from:
+      `: this.#run(STORE_SCRIPT, [sets.length / 2, 0, ...sets, ...deletes]);`,
+    to: `: Promise.all([
+          this.#send(["HSET", this.key, ...sets]),
+          this.#send(["HDEL", this.key, ...deletes]),
+        ]);`,
     tests: ["tests/integration/concurrency_test.ts"],
     filter: "store is atomic",
   },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { RedisConnectionError } from "../../mod.ts";
-import { fromIoredis, toRedisSender } from "../../src/client/adapters/mod.ts";
+import { fromIoredis } from "../../client.ts";
+import { toRedisSender } from "../../src/client/adapters/mod.ts";
 import { startRedisCluster, startRedisServer } from "../../testing.ts";
 import { defineAdapterTests } from "../contracts/adapter_contract.ts";
 import { registerContractsOver } from "../contracts/contracts.ts";

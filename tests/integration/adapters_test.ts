@@ -10,12 +10,12 @@ import {
   RedisTimeoutError,
 } from "../../mod.ts";
 import { SubjectsRedisStorage } from "../../storage.ts";
-import type { RedisSender } from "../../client.ts";
 import {
   fromDenoRedis,
   fromNodeRedis,
-  toRedisSender,
-} from "../../src/client/adapters/mod.ts";
+  type RedisSender,
+} from "../../client.ts";
+import { toRedisSender } from "../../src/client/adapters/mod.ts";
 import { startRedisCluster, startRedisServer } from "../../testing.ts";
 import {
   CLUSTER_CLIENTS,

@@ -98,7 +98,7 @@ Deno.test("architecture: a _ file is imported only from its own folder and the f
   assert.deepEqual(trespass, []);
 });
 
-Deno.test("architecture: importing the root export loads no cluster or Sentinel module; their factories load them when called", async () => {
+Deno.test("architecture: importing the root export loads no cluster, Sentinel or adapter module; they load when first needed", async () => {
   const graph = await moduleGraph("mod.ts");
   const byUrl = new Map(graph.modules.map((m) => [m.specifier, m]));
   // What runs at import: static imports of code, not `import type`.
@@ -117,4 +117,11 @@ Deno.test("architecture: importing the root export loads no cluster or Sentinel 
   );
   assert.equal(ha.length, 6, `cluster and Sentinel modules: ${ha.map(shown)}`);
   assert.deepEqual(ha.filter((url) => loaded.has(url)).map(shown), []);
+  // createRedisStorage recognises another client by its shape alone
+  // (_shapes.ts), and loads that client's adapter then.
+  const adapters = [...byUrl.keys()].filter((url) =>
+    /\/src\/client\/adapters\/(?!mod|_shapes)\w+\.ts$/.test(url)
+  );
+  assert.equal(adapters.length, 6, `adapter modules: ${adapters.map(shown)}`);
+  assert.deepEqual(adapters.filter((url) => loaded.has(url)).map(shown), []);
 });

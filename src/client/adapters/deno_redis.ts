@@ -8,21 +8,11 @@
 import type { RedisSender } from "../types.ts";
 import type { ForeignErrors } from "./_errors.ts";
 import { settle } from "./_reply.ts";
-
-/**
- * The part of an `@db/redis` client (`connect()` from `jsr:@db/redis`) that
- * {@linkcode fromDenoRedis} uses. Its cluster client is refused: see
- * {@linkcode fromDenoRedis}.
- */
-export interface DenoRedisClient {
-  /** Sends one command: `sendCommand("HGET", [key, field])`. */
-  sendCommand(
-    command: string,
-    args?: (string | number | Uint8Array)[],
-  ): Promise<unknown>;
-  /** Whether the connection is up; used to recognise the client. */
-  readonly isConnected: boolean;
-}
+import {
+  type DenoRedisClient,
+  denoRedisClusterRefused,
+  isDenoRedisCluster,
+} from "./_shapes.ts";
 
 /** How `@db/redis` names its errors. */
 const DENO_REDIS_ERRORS: ForeignErrors = {
@@ -40,47 +30,6 @@ const DENO_REDIS_ERRORS: ForeignErrors = {
 };
 
 const decoder = new TextDecoder();
-
-/**
- * Whether `client` looks like an `@db/redis` client, single or cluster.
- *
- * @param client Any object with a `sendCommand` method.
- * @returns `true` for `@db/redis`.
- */
-export function isDenoRedis(client: object): client is DenoRedisClient {
-  return "isConnected" in client;
-}
-
-/**
- * Whether an `@db/redis` client is its experimental cluster client: one whose
- * command executor is a `ClusterExecutor`, which has no single connection, so
- * reading `isConnected` throws.
- */
-function isDenoRedisCluster(client: DenoRedisClient): boolean {
-  const executor = (client as { executor?: unknown }).executor;
-  if (
-    typeof executor === "object" && executor !== null &&
-    executor.constructor?.name === "ClusterExecutor"
-  ) {
-    return true;
-  }
-  try {
-    void client.isConnected;
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-/** The `TypeError` for `@db/redis`'s cluster client: why, and what to use instead. */
-function denoRedisClusterRefused(): TypeError {
-  return new TypeError(
-    "@db/redis's cluster client is not supported: it routes every command by its second word, " +
-      "which for EVAL and EVALSHA is the script, not the key, so the storage's atomic writes end in " +
-      '"Too many Cluster redirections". Connect with createRedisClusterClient(seedUrls) from ' +
-      "@x/redis-subjects instead.",
-  );
-}
 
 /**
  * Adapts an `@db/redis` client (`jsr:@db/redis`), through its

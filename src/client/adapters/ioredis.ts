@@ -7,20 +7,7 @@
 import type { RedisSender } from "../types.ts";
 import type { ForeignErrors } from "./_errors.ts";
 import { sendConverted } from "./_node_args.ts";
-
-/**
- * The part of an ioredis v5 or v6 client (`new Redis()` or `new Cluster()`
- * from `npm:ioredis`) that {@linkcode fromIoredis} uses.
- */
-export interface IoredisClient {
-  /**
-   * Sends any command: `call("HGET", key, field)`. Binary arguments are
-   * passed as `Buffer`s, which ioredis accepts wherever it takes strings.
-   */
-  call(command: string, ...args: string[]): Promise<unknown>;
-  /** The connection status (`"ready"`, `"connecting"`, …); used to recognise the client. */
-  readonly status: string;
-}
+import type { IoredisClient } from "./_shapes.ts";
 
 /** How ioredis names its errors; some are plain `Error`s told by their message. */
 const IOREDIS_ERRORS: ForeignErrors = {
@@ -42,18 +29,6 @@ const IOREDIS_ERRORS: ForeignErrors = {
 };
 
 const decoder = new TextDecoder();
-
-/**
- * Whether `client` looks like an ioredis `Redis` or `Cluster`. Checked before
- * the others: ioredis clients also have a (Command-object) `sendCommand`.
- *
- * @param client Any object.
- * @returns `true` for ioredis.
- */
-export function isIoredis(client: object): client is IoredisClient {
-  const shape = client as Record<string, unknown>;
-  return typeof shape.call === "function" && typeof shape.status === "string";
-}
 
 /**
  * Adapts an ioredis v5 or v6 client or cluster client (`npm:ioredis`),

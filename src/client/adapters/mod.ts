@@ -8,14 +8,18 @@
  */
 
 import type { RedisSender } from "../types.ts";
-import { fromDenoRedis, isDenoRedis } from "./deno_redis.ts";
-import type { DenoRedisClient } from "./deno_redis.ts";
-import { fromIoredis, isIoredis } from "./ioredis.ts";
-import type { IoredisClient } from "./ioredis.ts";
-import { fromNodeRedis, isNodeRedis } from "./node_redis.ts";
-import type { NodeRedisClient, NodeRedisCluster } from "./node_redis.ts";
+import {
+  type DenoRedisClient,
+  denoRedisClusterRefused,
+  type IoredisClient,
+  isDenoRedis,
+  isDenoRedisCluster,
+  isIoredis,
+  isNodeRedis,
+  type NodeRedisClient,
+  type NodeRedisCluster,
+} from "./_shapes.ts";
 
-export { fromDenoRedis, fromIoredis, fromNodeRedis };
 export type {
   DenoRedisClient,
   IoredisClient,
@@ -63,14 +67,42 @@ export function toRedisSender(
   return adapter;
 }
 
+// Each adapter loads when a client of its kind is first given: a program
+// on this module's own client, most of them, never loads one.
 function adapt(client: object): RedisSender {
   // ioredis first: its clients also have a (Command-object) sendCommand.
-  if (isIoredis(client)) return fromIoredis(client);
+  if (isIoredis(client)) {
+    return loading(import("./ioredis.ts").then((m) => m.fromIoredis(client)));
+  }
   if (typeof (client as { sendCommand?: unknown }).sendCommand === "function") {
-    if (isNodeRedis(client)) return fromNodeRedis(client);
-    if (isDenoRedis(client)) return fromDenoRedis(client);
+    if (isNodeRedis(client)) {
+      return loading(
+        import("./node_redis.ts").then((m) => m.fromNodeRedis(client)),
+      );
+    }
+    if (isDenoRedis(client)) {
+      if (isDenoRedisCluster(client)) throw denoRedisClusterRefused();
+      return loading(
+        import("./deno_redis.ts").then((m) => m.fromDenoRedis(client)),
+      );
+    }
   }
   throw unsupported(client);
+}
+
+/**
+ * A port that sends through `adapter` once it has loaded. Commands sent
+ * before then wait for it, in the order they were sent.
+ */
+function loading(adapter: Promise<RedisSender>): RedisSender {
+  let ready: RedisSender | undefined;
+  adapter.then((sender) => ready = sender, () => {});
+  return {
+    send: (args) =>
+      ready !== undefined
+        ? ready.send(args)
+        : adapter.then((sender) => sender.send(args)),
+  };
 }
 
 /**

@@ -10,41 +10,11 @@ import { RedisConnectionError } from "../errors.ts";
 import type { RedisSender } from "../types.ts";
 import type { ForeignErrors } from "./_errors.ts";
 import { nodeArg, sendConverted } from "./_node_args.ts";
-
-/**
- * The part of a node-redis v5 or v6 client (`createClient()` from
- * `npm:redis`) that {@linkcode fromNodeRedis} uses.
- */
-export interface NodeRedisClient {
-  /** Sends one command given as strings and buffers. */
-  sendCommand(
-    args: ReadonlyArray<string | Uint8Array>,
-    options?: unknown,
-  ): Promise<unknown>;
-  /** Whether the socket is open; used to recognise the client. */
-  readonly isOpen: boolean;
-  /** Whether the client is ready for commands; used to recognise the client. */
-  readonly isReady: boolean;
-}
-
-/**
- * The part of a node-redis v5 or v6 cluster client (`createCluster()` from
- * `npm:redis`) that {@linkcode fromNodeRedis} uses. Its `sendCommand` takes
- * the routing key first.
- */
-export interface NodeRedisCluster {
-  /** Sends one command to the master that owns `firstKey`'s slot. */
-  sendCommand(
-    firstKey: string | Uint8Array | undefined,
-    isReadonly: boolean | undefined,
-    args: Array<string | Uint8Array>,
-    options?: unknown,
-  ): Promise<unknown>;
-  /** Whether the cluster client is open; used to recognise it. */
-  readonly isOpen: boolean;
-  /** The cluster's masters; used to tell a cluster from a single client. */
-  readonly masters: readonly unknown[];
-}
+import {
+  isNodeRedisCluster,
+  type NodeRedisClient,
+  type NodeRedisCluster,
+} from "./_shapes.ts";
 
 /** How node-redis names its errors. */
 const NODE_REDIS_ERRORS: ForeignErrors = {
@@ -83,24 +53,6 @@ const RESP2_SHAPES = {
     [0x28 /* ( big number */]: String,
   },
 };
-
-/**
- * Whether `client` looks like a node-redis client or cluster client.
- *
- * @param client Any object with a `sendCommand` method.
- * @returns `true` for node-redis.
- */
-export function isNodeRedis(
-  client: object,
-): client is NodeRedisClient | NodeRedisCluster {
-  return "isOpen" in client &&
-    (isNodeRedisCluster(client) || "isReady" in client);
-}
-
-function isNodeRedisCluster(client: object): client is NodeRedisCluster {
-  return typeof (client as Partial<NodeRedisCluster>).sendCommand ===
-      "function" && "masters" in client && "isOpen" in client;
-}
 
 /**
  * Adapts a node-redis v5 or v6 client or cluster client (`npm:redis`).
