@@ -80,15 +80,23 @@ end`,
     name: "store: sets split into one HSET per field, sent in the same tick",
     layer: "storage",
     file: "src/storage/redis/redis_storage.ts",
-    from: `? this.#send(["HSET", this.key, ...sets])`,
-    to: `? Promise.all(
+    from: `: this.#send(hset).then(nothing);`,
+    to: `: Promise.all(
           Array.from(
-            { length: sets.length / 2 },
-            (_, i) => this.#send(["HSET", this.key, ...sets.slice(2 * i, 2 * i + 2)]),
+            { length: hset.length / 2 - 1 },
+            (_, i) => this.#send(["HSET", this.key, ...hset.slice(2 * i + 2, 2 * i + 4)]),
           ),
-        )`,
+        ).then(nothing);`,
     tests: ["tests/integration/concurrency_test.ts"],
     filter: "store is atomic",
+  },
+  {
+    name: "store: a store that also deletes is sent as its HSET alone",
+    layer: "storage",
+    file: "src/storage/redis/redis_storage.ts",
+    from: `return (deletes === undefined ||`,
+    to: `return (true ||`,
+    tests: ["tests/integration/storage_redis_test.ts"],
   },
   {
     name:

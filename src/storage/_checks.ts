@@ -77,6 +77,43 @@ export interface EncodedCheck {
 }
 
 /**
+ * Checks and encodes a store's inserts and updates as `field, text, …` after
+ * `head`: with `["HSET", key]` for a head, the command a store that only
+ * sets sends, built in one array.
+ *
+ * @param changes The changes whose inserts and updates to encode.
+ * @param integers Whether a `BigInt` is refused or written as an integer.
+ * @param head What comes before the fields.
+ * @returns `head`'s items, then each field and its text.
+ * @throws {TypeError} When a property is malformed.
+ * @throws {InvalidValueError} When a value does not survive JSON.
+ */
+export function encodeSets(
+  changes: StoreChanges,
+  integers: UnsafeIntegers = "reject",
+  head: readonly string[] = [],
+): string[] {
+  const inserts = changes.inserts ?? [];
+  const updates = changes.updates ?? [];
+  // Sized once: a batch of a hundred properties would otherwise grow it
+  // five times over, garbage for every store.
+  const sets = new Array<string>(
+    head.length + 2 * (inserts.length + updates.length),
+  );
+  let at = 0;
+  for (; at < head.length; at++) sets[at] = head[at];
+  for (const list of [inserts, updates]) {
+    for (let i = 0; i < list.length; i++) {
+      const prop = list[i];
+      const text = propertyText(prop, integers);
+      sets[at++] = fieldOf(prop);
+      sets[at++] = text;
+    }
+  }
+  return sets;
+}
+
+/**
  * Checks and encodes a store's changes before anything is written, so that
  * one bad property or value means nothing is written, on every storage.
  *
@@ -90,21 +127,8 @@ export function encodeChanges(
   changes: StoreChanges,
   integers: UnsafeIntegers = "reject",
 ): EncodedChanges | undefined {
-  const inserts = changes.inserts ?? [];
-  const updates = changes.updates ?? [];
-  // Sized once: a batch of a hundred properties would otherwise grow it
-  // five times over, garbage for every store.
-  const sets = new Array<string>(2 * (inserts.length + updates.length));
+  const sets = encodeSets(changes, integers);
   const deletes: string[] = [];
-  let at = 0;
-  for (const list of [inserts, updates]) {
-    for (let i = 0; i < list.length; i++) {
-      const prop = list[i];
-      const text = propertyText(prop, integers);
-      sets[at++] = fieldOf(prop);
-      sets[at++] = text;
-    }
-  }
   for (const prop of changes.deletes ?? []) {
     checkProperty(prop);
     deletes.push(fieldOf(prop));

@@ -24,6 +24,7 @@ import {
   encodeChanges,
   type EncodedChanges,
   type EncodedCheck,
+  encodeSets,
   fieldOf,
   propertyText,
   recompute,
@@ -346,15 +347,23 @@ export class SubjectsRedisStorage implements SubjectStorage {
     // trip (and through the garbage collector's copying, for a thousand
     // stores in flight).
     try {
+      // One command is atomic by itself, and a plain HSET or HDEL costs the
+      // server far less than a script doing the same.
+      if (setsOnly(changes)) {
+        // The commonest store, a batch of sets: its HSET built in one array.
+        const hset = encodeSets(changes, this.unsafeIntegers, [
+          "HSET",
+          this.key,
+        ]);
+        return hset.length === 2
+          ? Promise.resolve()
+          : this.#send(hset).then(nothing);
+      }
       const encoded = encodeChanges(changes, this.unsafeIntegers);
       if (encoded === undefined) return Promise.resolve();
       const { sets, deletes, checks } = encoded;
       if (checks.length > 0) return this.#storeChecked(encoded);
-      // One command is atomic by itself, and a plain HSET costs the server
-      // far less than a script doing the same.
-      const written = deletes.length === 0
-        ? this.#send(["HSET", this.key, ...sets])
-        : sets.length === 0
+      const written = sets.length === 0
         ? this.#send(["HDEL", this.key, ...deletes])
         : this.#run(STORE_SCRIPT, [sets.length / 2, 0, ...sets, ...deletes]);
       return written.then(nothing);
@@ -697,3 +706,12 @@ function expectString(reply: RedisReply, command: string): string {
 
 /** What a store's promise resolves to, whatever the server replied. */
 function nothing(): void {}
+
+/** Whether a store has nothing to delete and no conditions: one HSET. */
+function setsOnly(changes: StoreChanges): boolean {
+  const { deletes, conditions } = changes;
+  return (deletes === undefined ||
+    (Array.isArray(deletes) && deletes.length === 0)) &&
+    (conditions === undefined ||
+      (Array.isArray(conditions) && conditions.length === 0));
+}
