@@ -43,7 +43,10 @@ export class LazyValues extends Map<string, unknown> {
    * @param encoded The values by name, as the storage loaded them.
    */
   constructor(encoded: Map<string, EncodedValue>) {
-    super(encoded);
+    super();
+    // forEach, not the Map constructor's walk of the entries, which makes a
+    // [name, value] array of every field of every subject loaded.
+    encoded.forEach((value, name) => super.set(name, value));
   }
 
   /**
