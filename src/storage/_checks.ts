@@ -93,8 +93,8 @@ export function encodeSets(
   integers: UnsafeIntegers = "reject",
   head: readonly string[] = [],
 ): string[] {
-  const inserts = changes.inserts ?? [];
-  const updates = changes.updates ?? [];
+  const inserts = listOf(changes.inserts);
+  const updates = listOf(changes.updates);
   // Sized once: a batch of a hundred properties would otherwise grow it
   // five times over, garbage for every store.
   const sets = new Array<string>(
@@ -111,6 +111,12 @@ export function encodeSets(
     }
   }
   return sets;
+}
+
+/** A store's list as an array: any iterable is taken, as by for-of. */
+function listOf<T>(list: Iterable<T> | null | undefined): readonly T[] {
+  if (list === undefined || list === null) return [];
+  return Array.isArray(list) ? list : [...list];
 }
 
 /**

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { InvalidValueError } from "../../src/json/errors.ts";
 import { PropertyNotFoundError } from "../../src/storage/errors.ts";
 import {
+  type Property,
   SubjectExtProperty,
   SubjectProperty,
 } from "../../src/storage/property.ts";
@@ -105,6 +106,24 @@ export const STORAGE_CONTRACT: Contract = {
       name: "Jane",
       status: "active",
       city: "NYC",
+    });
+  },
+
+  "store takes its lists as any iterable, not only arrays": async (b) => {
+    const storage = b.storage("user-1");
+    await storage.store({ inserts: [p("name", "John"), p("age", 30)] });
+    await storage.store({
+      inserts: new Set([p("city", "NYC")]) as unknown as Property[],
+      updates: new Set([p("name", "Jane")]) as unknown as Property[],
+      deletes: new Set([p("age")]) as unknown as Property[],
+    });
+    await storage.store({
+      inserts: new Set([p("zip", "10001")]) as unknown as Property[],
+    });
+    assert.deepEqual((await storage.load())[0], {
+      name: "Jane",
+      city: "NYC",
+      zip: "10001",
     });
   },
 
