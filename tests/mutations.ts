@@ -597,6 +597,15 @@ function reconnectHandshake(endpoint: string, settings: string): string {
 
 const CLIENT: readonly Mutation[] = [
   {
+    name: "telemetry: a command inside an unrecorded trace still starts a span",
+    layer: "client",
+    file: "src/telemetry/_otel.ts",
+    from: "(parent.spanContext().traceFlags & SAMPLED) === 0;",
+    to: "(parent.spanContext().traceFlags & SAMPLED) === 2;",
+    tests: ["tests/integration/telemetry_test.ts"],
+    filter: "not recorded",
+  },
+  {
     name: "connection: every reply of a read handed out before any caller runs",
     layer: "client",
     file: "src/client/_connection.ts",

@@ -70,11 +70,19 @@ interface OtelGlobal {
   metrics?: unknown;
 }
 
+/** The parts of an active span read here: its sampled flag. */
+interface ParentSpan {
+  spanContext(): { traceFlags: number };
+}
+
 interface DenoTelemetry {
   tracerProvider: {
     getTracer(name: string, version?: string): Tracer;
   };
   meterProvider: { getMeter(name: string, version?: string): Meter };
+  contextManager: {
+    active(): { getValue(key: symbol): ParentSpan | undefined };
+  };
 }
 
 /**
@@ -110,6 +118,27 @@ const found = providers();
 export const tracer: Tracer | null = found?.tracing
   ? found.telemetry.tracerProvider.getTracer(SCOPE_NAME)
   : null;
+
+/** Where OpenTelemetry keeps the active span in a context. */
+const SPAN_KEY = Symbol.for("OpenTelemetry Context Key SPAN");
+
+/** W3C trace flags: the bit set when the trace is recorded. */
+const SAMPLED = 1;
+
+const contexts = found?.tracing ? found.telemetry.contextManager : undefined;
+
+/**
+ * Whether the caller's active span belongs to a trace that is not recorded
+ * (its sampled flag is off). A command span under it would be dropped by a
+ * parent-based sampler (Deno's default), and under any other sampler it would
+ * be an orphan in a trace nobody keeps; starting it costs Deno about as much
+ * as the command itself, so the client starts none. `false` without a parent.
+ */
+export function parentSampledOut(): boolean {
+  const parent = contexts?.active().getValue(SPAN_KEY);
+  return parent !== undefined &&
+    (parent.spanContext().traceFlags & SAMPLED) === 0;
+}
 
 /** The meter, or `null` when Deno exports no metrics (no `OTEL_DENO`). */
 export const meter: Meter | null = found?.metrics

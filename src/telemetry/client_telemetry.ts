@@ -19,6 +19,7 @@ import {
   type Counter,
   type Histogram,
   meter,
+  parentSampledOut,
   type Span,
   SPAN_KIND_CLIENT,
   SPAN_STATUS_ERROR,
@@ -224,7 +225,8 @@ export class ClientTelemetry {
 
   /**
    * Traces one command whose reply `reply` will deliver; the span's parent is
-   * the caller's active context.
+   * the caller's active context, and there is no span when that context's
+   * trace is not recorded. The duration is recorded either way.
    *
    * @param args The command sent.
    * @param reply Its pending reply.
@@ -234,7 +236,7 @@ export class ClientTelemetry {
     const operation = this.#target.of(args[0]);
     const started = performance.now();
     let span: Span | undefined;
-    if (tracer !== null) {
+    if (tracer !== null && !parentSampledOut()) {
       span = tracer.startSpan(operation.name, operation.span);
       if (this.#queryText) span.setAttribute("db.query.text", queryText(args));
     }

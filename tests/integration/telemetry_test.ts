@@ -293,23 +293,32 @@ Deno.test("telemetry: a cluster client's command spans name the node that served
   }
 });
 
-Deno.test("telemetry: with a sampler that drops every trace, commands export no span yet each one's duration counts, and pending requests read 0 after 1,000 at once", async () => {
-  const COMMANDS = 1000;
-  await using receiver = startOtlpReceiver();
-  await using server = await startRedisServer();
+/**
+ * Runs `tests/helpers/otel_sender.ts`: `count` commands at once, exporting to
+ * `receiver` under `sampler`, inside the trace `traceparent` names if given.
+ */
+async function sendTraced(
+  receiver: OtlpReceiver,
+  url: string,
+  count: number,
+  sampler: string,
+  traceparent?: string,
+): Promise<void> {
   const sender = new URL("../helpers/otel_sender.ts", import.meta.url);
+  const args = [
+    "run",
+    "--allow-net=127.0.0.1",
+    sender.href,
+    String(count),
+    url,
+  ];
+  if (traceparent !== undefined) args.push(traceparent);
   const { code, stderr } = await new Deno.Command("deno", {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      sender.href,
-      String(COMMANDS),
-      server.url,
-    ],
+    args,
     clearEnv: true,
     env: {
       OTEL_DENO: "true",
-      OTEL_TRACES_SAMPLER: "always_off",
+      OTEL_TRACES_SAMPLER: sampler,
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
       // Metrics leave once, at exit, so each sum and histogram is one point.
@@ -318,6 +327,23 @@ Deno.test("telemetry: with a sampler that drops every trace, commands export no 
     stderr: "piped",
   }).output();
   assert.equal(code, 0, new TextDecoder().decode(stderr));
+}
+
+/** The commands of one name whose duration `receiver` got. */
+function durationsOf(receiver: OtlpReceiver, operation: string): number {
+  return receiver.points()
+    .filter((p) =>
+      p.metric === "db.client.operation.duration" &&
+      p.attributes["db.operation.name"] === operation
+    )
+    .reduce((sum, p) => sum + p.value, 0);
+}
+
+Deno.test("telemetry: with a sampler that drops every trace, commands export no span yet each one's duration counts, and pending requests read 0 after 1,000 at once", async () => {
+  const COMMANDS = 1000;
+  await using receiver = startOtlpReceiver();
+  await using server = await startRedisServer();
+  await sendTraced(receiver, server.url, COMMANDS, "always_off");
   const points = (name: string) =>
     receiver.points().filter((p) => p.metric === name);
   await receiver.until(
@@ -325,17 +351,61 @@ Deno.test("telemetry: with a sampler that drops every trace, commands export no 
     EXPORT_WAIT_MS,
   );
   assert.deepEqual(receiver.spans().filter((s) => s.kind === CLIENT), []);
-  const count = (operation: string) =>
-    points("db.client.operation.duration")
-      .filter((p) => p.attributes["db.operation.name"] === operation)
-      .reduce((sum, p) => sum + p.value, 0);
-  assert.equal(count("HSET"), COMMANDS / 2);
-  assert.equal(count("HGET"), COMMANDS / 2);
+  assert.equal(durationsOf(receiver, "HSET"), COMMANDS / 2);
+  assert.equal(durationsOf(receiver, "HGET"), COMMANDS / 2);
   assert.equal(
     points("db.client.connection.pending_requests").at(-1)?.value,
     0,
   );
   assert.equal(points("db.client.connection.count").at(-1)?.value, 0);
+});
+
+Deno.test("telemetry: commands inside a trace that is not recorded start no span, even under a sampler that would keep one; inside a recorded trace each is a child of its parent", async () => {
+  const COMMANDS = 100;
+  const TRACE = "0af7651916cd43dd8448eb211c80319c";
+  const PARENT = "b7ad6b7169203331";
+  await using receiver = startOtlpReceiver();
+  await using server = await startRedisServer();
+  // always_on would record a child of an unsampled parent (Deno does); the
+  // client does not start one: flag 00, the upstream service kept nothing.
+  await sendTraced(
+    receiver,
+    server.url,
+    COMMANDS,
+    "always_on",
+    `00-${TRACE}-${PARENT}-00`,
+  );
+  await receiver.until(
+    () => durationsOf(receiver, "HGET") === COMMANDS / 2,
+    EXPORT_WAIT_MS,
+  );
+  assert.deepEqual(receiver.spans().filter((s) => s.kind === CLIENT), []);
+  assert.equal(durationsOf(receiver, "HSET"), COMMANDS / 2);
+  // Flag 01: the same commands in a recorded trace, each its own span.
+  await sendTraced(
+    receiver,
+    server.url,
+    COMMANDS,
+    "always_on",
+    `00-${TRACE}-${PARENT}-01`,
+  );
+  await receiver.until(
+    () => receiver.spans().filter((s) => s.kind === CLIENT).length >= COMMANDS,
+    EXPORT_WAIT_MS,
+  );
+  const spans = receiver.spans().filter((s) => s.kind === CLIENT);
+  assert.equal(spans.length, COMMANDS);
+  for (const span of spans) {
+    assert.equal(span.traceId, TRACE);
+    assert.equal(span.parentSpanId, PARENT);
+  }
+  assert.deepEqual(
+    spans.map((s) => s.name).sort(),
+    [
+      ...Array(COMMANDS / 2).fill("HGET"),
+      ...Array(COMMANDS / 2).fill("HSET"),
+    ],
+  );
 });
 
 Deno.test("telemetry: db.query.text shows keys and field names, never values, script bodies or unknown commands' arguments", () => {
