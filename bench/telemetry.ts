@@ -3,10 +3,13 @@
  * reads and writes in a fresh process with `OTEL_DENO=true`, exporting every
  * span and metric as Deno does by default (OTLP over HTTP, protobuf) to a
  * receiver here that takes and drops them, against the same process with
- * telemetry off; and the same with 1 % of traces sampled
+ * telemetry off; the same with 1 % of traces sampled
  * (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`), where the other commands
- * still record their duration. A row reports "not available" when no Redis
- * span reaches the receiver, i.e. when the module emits no telemetry.
+ * still record their duration; and the same inside a trace whose caller does
+ * not record it (a `traceparent` with flag `00`), where no command starts a
+ * span. A row reports "not available" when the receiver gets none of the
+ * module's spans (or, for the last row, of its metrics), i.e. when the module
+ * emits no telemetry.
  *
  * Run alone with `deno task bench telemetry`, or as part of `deno task bench`.
  * `bench/telemetry/span_cost.ts` measures what Deno's spans and recordings
@@ -38,18 +41,28 @@ function marked(body: Uint8Array): boolean {
   return false;
 }
 
-async function rate(url: string, env: Record<string, string>): Promise<number> {
+/** A trace the caller did not record (sampled flag off), as a request may carry. */
+const UNRECORDED = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+
+async function rate(
+  url: string,
+  env: Record<string, string>,
+  traceparent?: string,
+): Promise<number> {
   const flags = [
     "--allow-net=127.0.0.1",
     "--allow-env=REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
   ];
-  return JSON.parse(await runDeno(child, flags, [url], env)).rate;
+  const args = traceparent === undefined ? [url] : [url, traceparent];
+  return JSON.parse(await runDeno(child, flags, args, env)).rate;
 }
 
 /** The telemetry cost rows, on a fresh server, with `runs` processes each way. */
 export async function benchTelemetry(runs = 2): Promise<Row[]> {
   await using server = await startRedisServer();
-  const exports = { on: 0, sampled: 0 };
+  const exports = { on: 0, sampled: 0, unrecorded: 0 };
+  /** OTLP metric requests with the module's metrics, by row. */
+  const durations = { on: 0, sampled: 0, unrecorded: 0 };
   let current: keyof typeof exports = "on";
   const receiver = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -58,9 +71,9 @@ export async function benchTelemetry(runs = 2): Promise<Row[]> {
       // key; only traces with the module's spans count. Bytes, not text: the
       // body is protobuf, and decoding it would cost this machine's CPU.
       const body = await request.bytes();
-      if (new URL(request.url).pathname === "/v1/traces" && marked(body)) {
-        exports[current]++;
-      }
+      const path = new URL(request.url).pathname;
+      if (path === "/v1/traces" && marked(body)) exports[current]++;
+      if (path === "/v1/metrics" && marked(body)) durations[current]++;
       return new Response(null, { status: 200 });
     },
   );
@@ -75,9 +88,10 @@ export async function benchTelemetry(runs = 2): Promise<Row[]> {
     const measure = (
       key: keyof typeof exports,
       env: Record<string, string>,
+      traceparent?: string,
     ) => {
       current = key;
-      return rate(server.url, { ...exporting, ...env });
+      return rate(server.url, { ...exporting, ...env }, traceparent);
     };
     const results = await alternate(runs, {
       on: () => measure("on", {}),
@@ -86,6 +100,7 @@ export async function benchTelemetry(runs = 2): Promise<Row[]> {
           OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
           OTEL_TRACES_SAMPLER_ARG: "0.01",
         }),
+      unrecorded: () => measure("unrecorded", {}, UNRECORDED),
       off: () => rate(server.url, { OTEL_DENO: "false" }),
     });
     const off = median(results.off);
@@ -95,13 +110,16 @@ export async function benchTelemetry(runs = 2): Promise<Row[]> {
       what: string,
       target?: number,
     ): Row => {
-      if (exports[key] === 0) {
+      // Commands in an unrecorded trace export no span, only durations.
+      const spansExpected = key !== "unrecorded";
+      if ((spansExpected ? exports[key] : durations[key]) === 0) {
         return {
           scenario,
           ours: NaN,
           baselines: { "telemetry off": off },
-          note:
-            "not available: with OTEL_DENO=true no Redis span was exported, so this build emits no telemetry",
+          note: `not available: with OTEL_DENO=true no Redis ${
+            spansExpected ? "span" : "metric"
+          } was exported, so this build emits no telemetry`,
         };
       }
       const cost = 1 - median(results[key]) / off;
@@ -114,7 +132,11 @@ export async function benchTelemetry(runs = 2): Promise<Row[]> {
           (cost * 100).toFixed(0)
         } % fewer operations per second with ${what}; ${
           exports[key]
-        } OTLP requests with Redis spans received`,
+        } OTLP requests with Redis spans received${
+          spansExpected
+            ? ""
+            : ` (none expected), ${durations[key]} with its metrics`
+        }`,
       };
     };
     return [
@@ -128,6 +150,11 @@ export async function benchTelemetry(runs = 2): Promise<Row[]> {
         "telemetry on, 1 % of traces sampled: many in flight (ops/s)",
         "sampled",
         "a span kept for 1 % of commands and a duration recording per command",
+      ),
+      row(
+        "telemetry on, inside a trace the caller does not record: many in flight (ops/s)",
+        "unrecorded",
+        "a duration recording per command and no span (traceparent flag 00)",
       ),
     ];
   } finally {
