@@ -62,7 +62,7 @@ export async function benchTelemetry(runs = 2): Promise<Row[]> {
   await using server = await startRedisServer();
   const exports = { on: 0, sampled: 0, unrecorded: 0 };
   /** OTLP metric requests with the module's metrics, by row. */
-  const durations = { on: 0, sampled: 0, unrecorded: 0 };
+  const metricExports = { on: 0, sampled: 0, unrecorded: 0 };
   let current: keyof typeof exports = "on";
   const receiver = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -73,7 +73,7 @@ export async function benchTelemetry(runs = 2): Promise<Row[]> {
       const body = await request.bytes();
       const path = new URL(request.url).pathname;
       if (path === "/v1/traces" && marked(body)) exports[current]++;
-      if (path === "/v1/metrics" && marked(body)) durations[current]++;
+      if (path === "/v1/metrics" && marked(body)) metricExports[current]++;
       return new Response(null, { status: 200 });
     },
   );
@@ -110,9 +110,9 @@ export async function benchTelemetry(runs = 2): Promise<Row[]> {
       what: string,
       target?: number,
     ): Row => {
-      // Commands in an unrecorded trace export no span, only durations.
+      // Commands in an unrecorded trace export no span, only metrics.
       const spansExpected = key !== "unrecorded";
-      if ((spansExpected ? exports[key] : durations[key]) === 0) {
+      if ((spansExpected ? exports[key] : metricExports[key]) === 0) {
         return {
           scenario,
           ours: NaN,
@@ -135,7 +135,7 @@ export async function benchTelemetry(runs = 2): Promise<Row[]> {
         } OTLP requests with Redis spans received${
           spansExpected
             ? ""
-            : ` (none expected), ${durations[key]} with its metrics`
+            : ` (none expected), ${metricExports[key]} with its metrics`
         }`,
       };
     };
