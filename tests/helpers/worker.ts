@@ -20,6 +20,11 @@ export interface WorkerFleet extends AsyncDisposable {
   signal(name: Deno.Signal): void;
   /** Resolves once every worker exited, with its status and last output lines. */
   exited(): Promise<{ status: Deno.CommandStatus; output: string }[]>;
+  /**
+   * Resolves with the first line a worker prints from now on that matches
+   * `pattern`; rejects if every worker exits first.
+   */
+  printed(pattern: RegExp): Promise<RegExpMatchArray>;
 }
 
 interface Running {
@@ -44,6 +49,7 @@ export async function startWorkers(
   options: { clearEnv?: boolean } = {},
 ): Promise<WorkerFleet> {
   const running: Running[] = [];
+  const watchers = new Set<(line: string) => void>();
   const stop = async () => {
     const stuck: string[] = [];
     await Promise.all(running.map(async ({ child, output }) => {
@@ -84,6 +90,7 @@ export async function startWorkers(
         const output = collect(child, (line) => {
           const found = line.match(/Listening on (http:\/\/127\.0\.0\.1:\d+)/);
           if (found !== null) resolve(found[1]);
+          watchers.forEach((watch) => watch(line));
         }).then((text) => {
           reject(new Error(`deno serve exited before listening:\n${text}`));
           return text;
@@ -107,6 +114,23 @@ export async function startWorkers(
           status: await child.status,
           output: await output,
         }))),
+      printed: (pattern) => {
+        const { promise, resolve, reject } = Promise.withResolvers<
+          RegExpMatchArray
+        >();
+        const watch = (line: string) => {
+          const found = line.match(pattern);
+          if (found === null) return;
+          watchers.delete(watch);
+          resolve(found);
+        };
+        watchers.add(watch);
+        Promise.all(running.map(({ output }) => output)).then(() => {
+          watchers.delete(watch);
+          reject(new Error(`no worker printed ${pattern} before exiting`));
+        });
+        return promise;
+      },
       [Symbol.asyncDispose]: stop,
     };
   } catch (error) {

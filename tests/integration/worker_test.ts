@@ -26,6 +26,16 @@ async function hsetCalls(client: RedisClient): Promise<number> {
   return Number(info.match(/^cmdstat_hset:calls=(\d+)/m)?.[1] ?? 0);
 }
 
+/** Resolves once Redis holds back a client's command (a `CLIENT PAUSE` at work). */
+async function untilAClientIsHeld(client: RedisClient): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const info = String(await client.send(["INFO", "clients"]));
+    if (Number(info.match(/^blocked_clients:(\d+)/m)?.[1]) > 0) return;
+  }
+  throw new Error("no client's command was held back within 5 s");
+}
+
 Deno.test("worker: GET, PUT and POST incr do what the routes say; bad bodies get 400, unknown routes 404, nothing written", async () => {
   await using server = await startRedisServer();
   await using fleet = await startWorkers(1, {
@@ -219,13 +229,23 @@ Deno.test("worker: SIGTERM in the middle of requests: requests in flight finish 
   };
   const lanes = Array.from({ length: LANES }, (_, i) => lane(i));
   await enough.promise;
+  // However fast the worker answers, requests are in flight at the signal:
+  // Redis holds back every write from the moment the worker's connection
+  // waits on one until the worker says it is stopping. The worker's calls
+  // time out after a second, so the hold is kept short.
+  await redis.send(["CLIENT", "PAUSE", "5000", "WRITE"]);
+  await untilAClientIsHeld(redis);
+  const stopping = fleet.printed(/Stopping: (\d+) requests in flight/);
   fleet.signal("SIGTERM");
   signalled = true;
+  const [, inFlightAtSignal] = await stopping;
+  await redis.send(["CLIENT", "UNPAUSE"]);
   await Promise.all(lanes);
   const [{ status, output }] = await fleet.exited();
 
   assert.equal(status.code, 0, output);
-  // A request in flight at the signal was finished, not failed.
+  assert.ok(Number(inFlightAtSignal) > 0, output);
+  // The requests in flight at the signal were finished, not failed.
   assert.deepEqual(unexpected, []);
   assert.ok(ackedAfterSignal > 0, "no request was answered after the signal");
   for (const { name, i, k } of putsAcked) {
