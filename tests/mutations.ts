@@ -327,6 +327,15 @@ const JSON_CODEC: readonly Mutation[] = [
     ],
   },
   {
+    name: "store encoding: a number alone written with fewer digits",
+    layer: "json",
+    file: "src/json/codec.ts",
+    from: "    return String(value);",
+    to: "    return String(Math.fround(value as number));",
+    tests: ["tests/unit/storage_json_codec_test.ts"],
+    filter: "a number alone",
+  },
+  {
     name: "decoding: corrupt JSON comes back as its text",
     layer: "json",
     file: "src/json/codec.ts",

@@ -50,10 +50,13 @@ export function encodeValue(
 ): string {
   // Most values are primitives: skip the walk and its bookkeeping for them.
   const type = typeof value;
-  if (
-    type === "string" || type === "boolean" || value === null ||
-    (type === "number" && Number.isFinite(value))
-  ) {
+  if (type === "number" && Number.isFinite(value)) {
+    // JSON writes a finite number as String() does (-0 as "0"), and String()
+    // takes V8's number-to-text cache, not a call into JSON.stringify: a
+    // third of the time per number.
+    return String(value);
+  }
+  if (type === "string" || type === "boolean" || value === null) {
     return JSON.stringify(value);
   }
   const bigints = integers === "bigint";

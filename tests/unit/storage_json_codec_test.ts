@@ -42,6 +42,31 @@ Deno.test("codec: -0 is stored as 0", () => {
   assert.equal(encodeValue("v", -0), "0");
 });
 
+Deno.test("codec: a number alone is written as JSON writes it inside a value", () => {
+  const numbers = [
+    0,
+    -0,
+    7,
+    -42,
+    0.1 + 0.2,
+    1e16,
+    1e21,
+    -1e-7,
+    2 ** 53 + 2,
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
+  ];
+  // And numbers of every size, sign and precision, the same on every run.
+  let seed = 1;
+  for (let i = 0; i < 1000; i++) {
+    seed = (seed * 16807) % 2147483647;
+    numbers.push((seed / 2147483647 - 0.5) * 10 ** ((seed % 600) - 300));
+  }
+  for (const n of numbers) {
+    assert.equal(encodeValue("n", n), JSON.stringify([n]).slice(1, -1), `${n}`);
+  }
+});
+
 Deno.test("codec: a rejected value's error names the property, the path and a fix", () => {
   assert.throws(
     () => encodeValue("profile", { tags: ["a", { when: new Date() }] }),
