@@ -389,6 +389,16 @@ const UNLOADED_SET_MANY = "tests/integration/subject_unloaded_set_many_test.ts";
 
 const SUBJECT: readonly Mutation[] = [
   {
+    name:
+      "setMany: values taken in the order an object walks, whatever names they have",
+    layer: "subject",
+    file: "src/subject/_cache_keeper.ts",
+    from: "if (name !== names[n]) break;",
+    to: "if (n === names.length) break;",
+    tests: ["tests/integration/subject_unloaded_set_many_test.ts"],
+    filter: "own enumerable",
+  },
+  {
     name: "store pacing: every store() of a turn at once",
     layer: "subject",
     file: "src/subject/_cache_keeper.ts",

@@ -333,10 +333,6 @@ export class CacheKeeper {
         'setMany() takes an object of property values, e.g. { email: "a@b.c", logins: 1 }.',
       );
     }
-    const names = Object.keys(values);
-    const record = values as Record<string, unknown>;
-    const news = new Array<unknown>(names.length);
-    const texts = new Array<Created>(names.length);
     const cached = useCache ?? this.#useCacheDefault;
     // Without old values to return, plain values need no load: they wait in
     // #blind for store(), unless something loads or waits for a load, which
@@ -350,13 +346,18 @@ export class CacheKeeper {
     const loading = cached && !blind && this.#cache === null
       ? this.#load()
       : undefined;
+    let names: string[];
+    let news: unknown[];
+    let texts: Created[];
     try {
-      // Every name and value is checked before anything changes, and each
-      // value encoded once: store() writes these texts.
+      // Every name and value is read and checked before anything changes,
+      // and each value encoded once: store() writes these texts.
+      [names, news] = ownEntries(values as Record<string, unknown>);
+      texts = new Array<Created>(names.length);
       for (let i = 0; i < names.length; i++) {
         const name = names[i];
         checkPropertyName(name);
-        texts[i] = checkedText(name, news[i] = record[name], this.#integers);
+        texts[i] = checkedText(name, news[i], this.#integers);
       }
     } catch (error) {
       loading?.catch(() => {});
@@ -733,7 +734,31 @@ function lazyValues(encoded: Map<string, EncodedValue>): Map<string, unknown> {
 }
 
 function toMap(values: Record<string, unknown>): Map<string, unknown> {
+  const [names, read] = ownEntries(values);
   const map = new Map<string, unknown>();
-  for (const key of Object.keys(values)) map.set(key, values[key]);
+  for (let i = 0; i < names.length; i++) map.set(names[i], read[i]);
   return map;
+}
+
+/**
+ * The own enumerable properties of `values`, as `Object.keys()` names them
+ * and their values, each read once, by its name, in that order. V8 reads
+ * them fastest in a `for…in` walk, by their place in the object; reading
+ * each by a name from `Object.keys()` (a hundred names at one place in the
+ * code, which V8 looks up one by one) took a third of a cached `setMany()`.
+ */
+function ownEntries(
+  values: Record<string, unknown>,
+): [names: string[], values: unknown[]] {
+  const names = Object.keys(values);
+  const read = new Array<unknown>(names.length);
+  let n = 0;
+  // for…in walks the same names in the same order, then those inherited;
+  // a proxy may name them otherwise, a getter delete one not yet walked.
+  for (const name in values) {
+    if (name !== names[n]) break;
+    read[n++] = values[name];
+  }
+  for (; n < names.length; n++) read[n] = values[names[n]];
+  return [names, read];
 }

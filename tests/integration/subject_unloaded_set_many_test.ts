@@ -151,3 +151,67 @@ Deno.test("unloaded setMany: with a listener asking for old values it loads, and
   await subject.store();
   assert.deepEqual(port.log.map((args) => args[0]), ["HGETALL", "HSET"]);
 });
+
+Deno.test("unloaded setMany: it writes the object's own enumerable properties, each under its name whatever order it names them in, and nothing when one of them is gone by the time it is read", async () => {
+  await using redis = await startRedisFixture();
+  const krules = new KRules({ storage: createRedisStorage(redis.client) });
+  // Integer-like names come first in an object; inherited and non-enumerable
+  // properties are not the caller's values.
+  const values = Object.create(
+    { inherited: "no" },
+    { hidden: { value: "no", enumerable: false } },
+  );
+  Object.assign(values, { b: "B", 2: "two", a: "A", 1: "one" });
+  const subject = krules.subject("s");
+  await subject.setMany(values);
+  await subject.store();
+  assert.deepEqual(await redis.client.send(["HGETALL", KEY]), [
+    "p1",
+    '"one"',
+    "p2",
+    '"two"',
+    "pb",
+    '"B"',
+    "pa",
+    '"A"',
+  ]);
+
+  // A getter that deletes a property not read yet: that one reads as
+  // undefined, which is refused, and nothing changes.
+  const shifty: Record<string, unknown> = { c: 1, d: 2, e: 3 };
+  Object.defineProperty(shifty, "c", {
+    enumerable: true,
+    get() {
+      delete shifty.d;
+      return 1;
+    },
+  });
+  const other = krules.subject("t");
+  await assert.rejects(
+    other.setMany(shifty),
+    (error: Error) =>
+      error.name === "InvalidValueError" && /\bd\b/.test(error.message),
+  );
+  await other.store();
+  assert.equal(await redis.client.send(["EXISTS", "s:t"]), 0);
+
+  // An object that names its properties in another order each time it is
+  // asked (a proxy can): each value is still read by its name.
+  let asked = 0;
+  const fickle = new Proxy({ f: 1, g: 2, h: 3 }, {
+    ownKeys: (target) => {
+      const names = Reflect.ownKeys(target);
+      return asked++ % 2 === 0 ? names : names.reverse();
+    },
+  });
+  await other.setMany(fickle);
+  await other.store();
+  assert.deepEqual(await redis.client.send(["HGETALL", "s:t"]), [
+    "pf",
+    "1",
+    "pg",
+    "2",
+    "ph",
+    "3",
+  ]);
+});
