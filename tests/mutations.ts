@@ -390,6 +390,29 @@ const UNLOADED_SET_MANY = "tests/integration/subject_unloaded_set_many_test.ts";
 const SUBJECT: readonly Mutation[] = [
   {
     name:
+      "setMany at once: a read before store() does not see the values it set",
+    layer: "subject",
+    file: "src/subject/_batch_values.ts",
+    from: `  override get(name: string): unknown {
+    this.#fill();`,
+    to: "  override get(name: string): unknown {",
+    tests: [
+      "tests/unit/subject_changes_test.ts",
+      "tests/integration/subject_unloaded_set_many_test.ts",
+    ],
+  },
+  {
+    name:
+      "setMany at once: an object set is written as it is at store(), not as it was set",
+    layer: "subject",
+    file: "src/subject/_changes.ts",
+    from: "texts.every((text) => text === SCALAR)",
+    to: "true",
+    tests: ["tests/unit/subject_changes_test.ts"],
+    filter: "recorded at once",
+  },
+  {
+    name:
       "setMany: values taken in the order an object walks, whatever names they have",
     layer: "subject",
     file: "src/subject/_cache_keeper.ts",

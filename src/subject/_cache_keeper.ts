@@ -29,7 +29,7 @@ import {
   newSection,
   overlay,
   pendingOf,
-  recordCached,
+  recordAllCached,
   recordDeleted,
   setCached,
   textOf,
@@ -390,10 +390,7 @@ export class CacheKeeper {
         : undefined;
     }
     if (blind) {
-      const section = (this.#blind ??= emptyCache())[type];
-      for (let i = 0; i < names.length; i++) {
-        recordCached(section, names[i], news[i], texts[i]);
-      }
+      recordAllCached(this.#blind ??= emptyCache(), type, names, news, texts);
       this.#noteChange();
       return undefined;
     }
@@ -404,9 +401,7 @@ export class CacheKeeper {
       const olds = wantOld
         ? names.map((name) => section.values.get(name))
         : undefined;
-      for (let i = 0; i < names.length; i++) {
-        recordCached(section, names[i], news[i], texts[i]);
-      }
+      recordAllCached(cache, type, names, news, texts);
       return olds?.map((old, i) => [names[i], news[i], old]);
     }));
   }

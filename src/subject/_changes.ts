@@ -19,6 +19,7 @@ import {
 } from "../storage/property.ts";
 import type { Property } from "../storage/property.ts";
 import type { StoreCondition } from "../storage/types.ts";
+import { BatchValues } from "./_batch_values.ts";
 import { LazyValues } from "./_lazy_values.ts";
 
 export interface CacheSection {
@@ -256,6 +257,42 @@ export function recordCached(
   }
   section.values.set(prop, newValue);
   return change;
+}
+
+/**
+ * Puts the checked values of one `setMany()` in a loaded cache section and
+ * records their changes, as {@linkcode recordCached} does for each. An empty
+ * section that takes only scalars keeps them as given, in a
+ * {@linkcode BatchValues}.
+ *
+ * @param cache The cache.
+ * @param type Which of its sections.
+ * @param names Distinct property names.
+ * @param values Their checked values.
+ * @param texts What `checkedText()` kept of each value's encoding.
+ */
+export function recordAllCached(
+  cache: Cache,
+  type: PropertyTypeValue,
+  names: readonly string[],
+  values: readonly unknown[],
+  texts: readonly Created[],
+): void {
+  const section = cache[type];
+  if (
+    section.fresh && section.values.size === 0 &&
+    texts.every((text) => text === SCALAR)
+  ) {
+    cache[type] = {
+      values: new BatchValues(names, values),
+      changes: NO_CHANGES,
+      fresh: true,
+    };
+    return;
+  }
+  for (let i = 0; i < names.length; i++) {
+    recordCached(section, names[i], values[i], texts[i]);
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import type { EncodedProperty } from "../../src/storage/property.ts";
 import {
   batchOf,
   type Cache,
+  checkedText,
   emptyCache,
   endAll,
   endChange,
@@ -17,9 +18,12 @@ import {
   mergeUnder,
   newSection,
   overlay,
+  recordAllCached,
+  recordCached,
   recordDeleted,
   setCached,
 } from "../../src/subject/_changes.ts";
+import { BatchValues } from "../../src/subject/_batch_values.ts";
 
 /** A cache loaded with these default properties. */
 function loaded(props: Record<string, unknown>): Cache {
@@ -188,4 +192,125 @@ Deno.test("changes: overlay puts the newer changes on top, and endAll ends every
   endAll(cache);
   assert.equal(hasPending(cache), false);
   assert.deepEqual(sent(cache).inserts, []);
+});
+
+Deno.test("changes: a setMany() recorded at once is the same batch as its properties recorded one by one, whatever comes after", () => {
+  const values: Record<string, unknown> = { a: 1, b: "two", c: null, d: true };
+  /** Records the setMany() on `cache`, at once or property by property. */
+  const record = (
+    cache: Cache,
+    atOnce: boolean,
+    more: Record<string, unknown> = {},
+  ) => {
+    const all = { ...values, ...more };
+    const allNames = Object.keys(all);
+    const texts = allNames.map((name) =>
+      checkedText(name, all[name], "reject")
+    );
+    if (atOnce) {
+      recordAllCached(cache, "p", allNames, Object.values(all), texts);
+    } else {
+      allNames.forEach((name, i) =>
+        recordCached(cache.p, name, all[name], texts[i])
+      );
+    }
+  };
+  // What is left in the cache after each follow-up, as store() and reads
+  // see it, in an order where a map not filled yet would show.
+  const state = (cache: Cache) => ({
+    size: cache.p.values.size,
+    sent: sent(cache),
+    reads: ["a", "b", "c", "d", "e", "z"].map((name) => [
+      cache.p.values.has(name),
+      cache.p.values.get(name),
+    ]),
+    values: [...cache.p.values],
+    pending: hasPending(cache),
+    texts: batchOf(cache, "reject").inserts.map((prop) =>
+      (prop as EncodedProperty).text
+    ),
+  });
+  const followUps: [string, (cache: Cache) => void][] = [
+    ["nothing", () => {}],
+    ["a set", (cache) => setCached(cache.p, "b", 3, "reject")],
+    ["a new property", (cache) => setCached(cache.p, "e", [1], "reject")],
+    [
+      "a function set",
+      (cache) =>
+        setCached(cache.p, "a", (n: unknown) => (n as number) + 1, "reject"),
+    ],
+    ["a delete", (cache) => recordDeleted(cache.p, "c")],
+    ["a direct write", (cache) => endChange(cache.p, "d")],
+    ["a read", (cache) => void cache.p.values.get("a")],
+    ["a load overlaid", (cache) => {
+      const load = loaded({ a: 0, z: 9 });
+      overlay(load, cache);
+      Object.assign(cache, load);
+    }],
+    ["a failed store merged under", (cache) => {
+      const newer = emptyCache();
+      setCached(newer.p, "b", "newer", "reject");
+      mergeUnder(newer, cache);
+      Object.assign(cache, newer);
+    }],
+    ["every change ended", (cache) => endAll(cache)],
+  ];
+  for (const [what, followUp] of followUps) {
+    const atOnce = emptyCache();
+    const oneByOne = emptyCache();
+    record(atOnce, true);
+    record(oneByOne, false);
+    followUp(atOnce);
+    followUp(oneByOne);
+    assert.deepEqual(state(atOnce), state(oneByOne), what);
+  }
+  // A section that holds something already, or an object among the values
+  // (whose text is taken when it is set, whatever the caller does to it
+  // later): recorded one by one, as before.
+  for (const [held, withObject] of [[true, false], [false, true]]) {
+    const object = { x: 1 };
+    const more = withObject ? { o: object } : {};
+    const atOnce = emptyCache();
+    const oneByOne = emptyCache();
+    if (held) {
+      setCached(atOnce.p, "first", 0, "reject");
+      setCached(oneByOne.p, "first", 0, "reject");
+    }
+    record(atOnce, true, more);
+    record(oneByOne, false, more);
+    object.x = 2;
+    assert.deepEqual(state(atOnce), state(oneByOne));
+    if (withObject) assert.ok(state(atOnce).texts.includes('{"x":1}'));
+  }
+});
+
+Deno.test("changes: the values of a setMany() recorded at once answer every map call as a map of them does, first call or not", () => {
+  const names = ["a", "b", "c"];
+  const values = [1, "two", null];
+  const calls: [string, (map: Map<string, unknown>) => unknown][] = [
+    ["size", (map) => map.size],
+    ["get", (map) => map.get("b")],
+    ["has", (map) => [map.has("c"), map.has("z")]],
+    ["set", (map) => map.set("b", 3).set("d", 4).size],
+    ["delete", (map) => [map.delete("a"), map.delete("z")]],
+    ["clear", (map) => map.clear()],
+    ["keys", (map) => [...map.keys()]],
+    ["values", (map) => [...map.values()]],
+    ["entries", (map) => [...map.entries()]],
+    ["iterator", (map) => [...map]],
+    ["forEach", (map) => {
+      const seen: unknown[] = [];
+      map.forEach((value, name, self) => seen.push(name, value, self === map));
+      return seen;
+    }],
+  ];
+  for (const [first, call] of calls) {
+    for (const [then, next] of calls) {
+      const batch = new BatchValues(names, values);
+      const map = new Map(names.map((name, i) => [name, values[i]]));
+      assert.deepEqual(call(batch), call(map), first);
+      assert.deepEqual(next(batch), next(map), `${first}, then ${then}`);
+      assert.deepEqual([...batch], [...map], `${first}, then ${then}`);
+    }
+  }
 });
