@@ -915,6 +915,16 @@ const SENTINEL_FAKES = "newest configuration epoch|promotes a replica|abort";
 const SENTINEL: readonly Mutation[] = [
   {
     name:
+      "Sentinel: a master found by answers from before a +switch-master is taken after it",
+    layer: "sentinel",
+    file: "src/client/sentinel.ts",
+    from: "if (this.#switches !== switches) {",
+    to: "if (false) {",
+    tests: MASTER_CHOICE_TESTS,
+    filter: "however late",
+  },
+  {
+    name:
       "Sentinel: a hold ends on a majority that leaves out the Sentinel running the failover",
     layer: "sentinel",
     file: "src/client/sentinel.ts",

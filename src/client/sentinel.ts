@@ -119,6 +119,8 @@ export class RedisSentinelClient extends RedisEventTarget
   #master: Master | null = null;
   /** The new master's address as the last `+switch-master` announced it. */
   #announced: string | undefined;
+  /** How many `+switch-master` announcements have arrived. */
+  #switches = 0;
   /** The address of the last master in use, to count moves to another. */
   #lastAddress: string | undefined;
   /** The Sentinels whose events began or extended the hold, by index. */
@@ -436,6 +438,7 @@ export class RedisSentinelClient extends RedisEventTarget
       // The old master may take writes for a while yet, which its demotion
       // would discard: nothing more goes there.
       this.#announced = step.address;
+      this.#switches++;
       const old = this.#master;
       if (old !== null && old.address !== this.#announced) this.#suspect(old);
       this.#release();
@@ -516,10 +519,19 @@ export class RedisSentinelClient extends RedisEventTarget
     for (let attempt = 1; !this.#closed; attempt++) {
       if (this.#wake.signal.aborted) this.#wake = new AbortController();
       try {
+        const switches = this.#switches;
         const { master: found, holdOver } = await this.#discover();
         if (this.#closed) {
           if (found !== this.#master) await found.client.close();
           return;
+        }
+        if (this.#switches !== switches) {
+          // A +switch-master came while the Sentinels were asked: what they
+          // named, and the ROLE that found it a master, may be from before
+          // the switch, and the old master takes writes until it is demoted,
+          // which would discard them. Ask again, at once.
+          if (found !== this.#master) await found.client.close();
+          continue;
         }
         // Both at once: no command may reach the old master in between.
         if (holdOver && this.#failover.held) this.#endHold();

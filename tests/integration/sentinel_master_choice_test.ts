@@ -16,6 +16,7 @@ import {
   type FakeSentinelView,
   startFakeSentinel,
 } from "../helpers/fake_sentinel.ts";
+import { startBlackholeProxy } from "../helpers/tcp_fakes.ts";
 
 /** Three fake Sentinels for "mymaster", each with its own view. */
 function fakes(
@@ -102,6 +103,56 @@ Deno.test("Sentinel client: once +switch-master names another node, nothing more
     b.resume();
   }
   await until("the client takes B", () => client.master === b.url);
+  assert.equal(await client.send(["SET", "after", "1"]), "OK");
+  await using onA = await createRedisClient(a.url);
+  await using onB = await createRedisClient(b.url);
+  assert.equal(await onB.send(["GET", "after"]), "1");
+  assert.equal(await onA.send(["EXISTS", "after"]), 0);
+});
+
+Deno.test("Sentinel client: a master the Sentinels named before a +switch-master arrived is not taken after it, however late its ROLE answer comes", async () => {
+  await using a = await startRedisServer();
+  await using b = await startRedisServer();
+  // A is reached through a proxy, which counts the connections made to it.
+  await using toA = startBlackholeProxy(a.port);
+  const viaProxy = { masterPort: toA.port, addressPort: toA.port };
+  await using sentinels = fakes([1, 2, 3].map(() => ({
+    ...viaProxy,
+    epoch: 1,
+    flags: "master",
+  })));
+  await using client = await createRedisSentinelClient(
+    sentinels.map((f) => f.url),
+    { masterName: "mymaster", commandTimeoutMs: 10_000 },
+  );
+  await Promise.all(sentinels.map((f) => f.subscribed()));
+  assert.equal(client.master, toA.url);
+  // A freezes; then an event has the client ask the Sentinels again. They
+  // still name A, and the client's ROLE probe of A hangs.
+  a.pause();
+  let resumed = false;
+  try {
+    const connections = toA.accepted;
+    sentinels[0].publish(
+      "-failover-abort-not-elected",
+      `master mymaster 127.0.0.1 ${toA.port}`,
+    );
+    await until("the client probes A", () => toA.accepted > connections);
+    // Meanwhile the failover promotes B, and a Sentinel announces it.
+    for (const fake of sentinels) fake.view = naming(b, 2);
+    sentinels[1].publish(
+      "+switch-master",
+      `mymaster 127.0.0.1 ${toA.port} 127.0.0.1 ${b.port}`,
+    );
+    await until("the client leaves A", () => client.master === undefined);
+    // Now A answers the probe, as a master: it has not been demoted yet.
+    a.resume();
+    resumed = true;
+    await until("the client takes a master", () => client.master !== undefined);
+  } finally {
+    if (!resumed) a.resume();
+  }
+  assert.equal(client.master, b.url);
   assert.equal(await client.send(["SET", "after", "1"]), "OK");
   await using onA = await createRedisClient(a.url);
   await using onB = await createRedisClient(b.url);
