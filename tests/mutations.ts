@@ -915,6 +915,16 @@ const SENTINEL_FAKES = "newest configuration epoch|promotes a replica|abort";
 const SENTINEL: readonly Mutation[] = [
   {
     name:
+      "Sentinel: the master a +switch-master replaced is taken when the new one cannot be reached",
+    layer: "sentinel",
+    file: "src/client/_sentinel_views.ts",
+    from: "view.address === replaced?.address && newest <= replaced.epoch",
+    to: "false",
+    tests: MASTER_CHOICE_TESTS,
+    filter: "old epoch",
+  },
+  {
+    name:
       "Sentinel: a master found by answers from before a +switch-master is taken after it",
     layer: "sentinel",
     file: "src/client/sentinel.ts",

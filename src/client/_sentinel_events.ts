@@ -366,7 +366,12 @@ export const FAILOVER_CHANNELS: readonly string[] = [
  */
 export type FailoverStep =
   | { readonly kind: "hold" }
-  | { readonly kind: "switch"; readonly address: string }
+  | {
+    readonly kind: "switch";
+    readonly address: string;
+    /** The address of the master it replaced. */
+    readonly replaced: string;
+  }
   | { readonly kind: "end" };
 
 /**
@@ -395,7 +400,11 @@ export function failoverStep(
   if (master !== masterName) return undefined;
   if (HOLD_EVENTS.has(channel)) return { kind: "hold" };
   if (channel === "+switch-master") {
-    return { kind: "switch", address: `${words[3]}:${words[4]}` };
+    return {
+      kind: "switch",
+      address: `${words[3]}:${words[4]}`,
+      replaced: `${words[1]}:${words[2]}`,
+    };
   }
   return { kind: "end" };
 }

@@ -54,25 +54,41 @@ export async function askSentinel(
   };
 }
 
+/** The master the last `+switch-master` replaced, and the newest epoch seen then. */
+export interface Replaced {
+  /** Its `host:port`. */
+  readonly address: string;
+  /** The newest configuration epoch a Sentinel had named when it arrived. */
+  readonly epoch: number;
+}
+
 /**
  * The addresses to try as master, best first: the one the last
  * `+switch-master` announced (the asked Sentinels may not have caught up),
  * then those the Sentinels with the newest configuration epoch name, most
  * named first. Epochs only grow, so a Sentinel with an older one has not
- * heard of the latest failover: what it names is not a candidate.
+ * heard of the latest failover: what it names is not a candidate. Nor is
+ * the master that announcement replaced, while no Sentinel names it at a
+ * newer epoch than was known then: it answers `ROLE` as a master until it
+ * is demoted, and the demotion discards what it took meanwhile.
  *
  * @param views What each Sentinel that answered says.
  * @param announced The address of the last `+switch-master`, if any.
+ * @param replaced The master it replaced, if any.
  * @returns The candidates, without repeats.
  */
 export function candidates(
   views: readonly SentinelView[],
   announced: string | undefined,
+  replaced?: Replaced,
 ): string[] {
   const newest = Math.max(...views.map((view) => view.epoch));
   const votes = new Map<string, number>();
   for (const view of views) {
     if (view.epoch !== newest) continue;
+    if (view.address === replaced?.address && newest <= replaced.epoch) {
+      continue;
+    }
     votes.set(view.address, (votes.get(view.address) ?? 0) + 1);
   }
   const addresses = [...votes.keys()].sort((a, b) =>

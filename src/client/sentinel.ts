@@ -29,6 +29,7 @@ import {
   askSentinel,
   candidates,
   firstMaster,
+  type Replaced,
   replyRecord,
   settleMost,
   tally,
@@ -121,6 +122,10 @@ export class RedisSentinelClient extends RedisEventTarget
   #announced: string | undefined;
   /** How many `+switch-master` announcements have arrived. */
   #switches = 0;
+  /** The master the last `+switch-master` replaced. */
+  #replaced: Replaced | undefined;
+  /** The newest configuration epoch a Sentinel has named. */
+  #epoch = 0;
   /** The address of the last master in use, to count moves to another. */
   #lastAddress: string | undefined;
   /** The Sentinels whose events began or extended the hold, by index. */
@@ -438,6 +443,7 @@ export class RedisSentinelClient extends RedisEventTarget
       // The old master may take writes for a while yet, which its demotion
       // would discard: nothing more goes there.
       this.#announced = step.address;
+      this.#replaced = { address: step.replaced, epoch: this.#epoch };
       this.#switches++;
       const old = this.#master;
       if (old !== null && old.address !== this.#announced) this.#suspect(old);
@@ -586,7 +592,10 @@ export class RedisSentinelClient extends RedisEventTarget
     const holdOver = startedAt > this.#failover.since &&
       views.length > this.#sentinelClients.length / 2 &&
       [...this.#holders].every((i) => answers[i]?.status === "fulfilled");
-    const addresses = candidates(views, this.#announced);
+    for (const view of views) {
+      if (view.epoch > this.#epoch) this.#epoch = view.epoch;
+    }
+    const addresses = candidates(views, this.#announced, this.#replaced);
     // Once every Sentinel names it, the announcement has done its job.
     if (views.every((view) => view.address === this.#announced)) {
       this.#announced = undefined;

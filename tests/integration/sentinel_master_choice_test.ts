@@ -160,6 +160,60 @@ Deno.test("Sentinel client: a master the Sentinels named before a +switch-master
   assert.equal(await onA.send(["EXISTS", "after"]), 0);
 });
 
+Deno.test("Sentinel client: after +switch-master the replaced master is not taken while the Sentinels name it at the old epoch, even with the new one out of reach; a later failover back to it is followed", async () => {
+  await using a = await startRedisServer();
+  await using b = await startRedisServer();
+  // The Sentinels lag behind the announcement: they name A at epoch 1.
+  await using sentinels = fakes([naming(a), naming(a), naming(a)]);
+  await using client = await createRedisSentinelClient(
+    sentinels.map((f) => f.url),
+    { masterName: "mymaster", commandTimeoutMs: 20_000 },
+  );
+  await Promise.all(sentinels.map((f) => f.subscribed()));
+  assert.equal(client.master, a.url);
+  // B, announced as the new master, cannot be reached for a while.
+  b.pause();
+  let set: Promise<unknown>;
+  try {
+    sentinels[0].publish(
+      "+switch-master",
+      `mymaster 127.0.0.1 ${a.port} 127.0.0.1 ${b.port}`,
+    );
+    await until("the client leaves A", () => client.master === undefined);
+    set = client.send(["SET", "k", "1"]);
+    // Two resolutions end while B is frozen: each tries B, then the others
+    // the Sentinels name; A still answers ROLE as a master.
+    const resolutions = client.stats.resolutions;
+    await until(
+      "two more resolutions, or a master taken",
+      () =>
+        client.stats.resolutions >= resolutions + 2 ||
+        client.master !== undefined,
+    );
+    assert.equal(client.master, undefined, "A taken while B was frozen");
+  } finally {
+    b.resume();
+  }
+  assert.equal(await set, "OK");
+  assert.equal(client.master, b.url);
+  await using onA = await createRedisClient(a.url);
+  await using onB = await createRedisClient(b.url);
+  assert.equal(await onA.send(["EXISTS", "k"]), 0);
+  assert.equal(await onB.send(["GET", "k"]), "1");
+
+  // A failover back to A that the client missed: the Sentinels name A at a
+  // newer epoch, and B is a replica now.
+  for (const fake of sentinels) fake.view = naming(a, 3);
+  await using ownB = await onB.duplicate();
+  assert.equal(
+    await ownB.send(["REPLICAOF", "127.0.0.1", String(a.port)]),
+    "OK",
+  );
+  assert.equal(await client.send(["SET", "back", "1"]), "OK");
+  assert.equal(client.master, a.url);
+  assert.equal(await onA.send(["GET", "back"]), "1");
+});
+
 Deno.test("Sentinel client: a command the master answers LOADING (it is reloading its data) is sent again once loading ends", async () => {
   const KEYS = 10_000;
   await using master = await startRedisServer({
